@@ -1,0 +1,71 @@
+# Growth Playbook — `make demo` and `make test` are all a fresh machine needs.
+# The environment is a venv made with pip (conda users: environment.yml mirrors it).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8765
+SCALE  ?= 1
+
+.DEFAULT_GOAL := help
+
+## help: list the targets
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (playbook)"
+	touch $(STAMP)
+
+## setup: create the venv, install the package with its dev tools and a Jupyter kernel
+setup: $(STAMP)
+
+## data: generate the sample warehouse into data/sample (SCALE=1)
+data: $(STAMP)
+	$(BIN)/playbook demo-data --scale $(SCALE) --out data/sample
+
+## demo: sample warehouse, run the example playbooks, publish the archive, print its path
+demo: $(STAMP)
+	$(BIN)/playbook demo-data --scale $(SCALE) --out data/sample
+	$(BIN)/playbook run --quiet playbooks/*.yml
+	$(BIN)/playbook publish
+
+## test: run the whole test suite (slow simulations excluded: make test-slow)
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+## test-slow: also run the large statistical simulations
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m ""
+
+## lint: ruff and mypy
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+## bench: run the benchmarks and rewrite bench/BENCHMARKS.md
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+## serve: serve the published archive on http://localhost:$(PORT)
+serve: $(STAMP)
+	@echo "archive on http://localhost:$(PORT)/index.html"
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory outputs/archive
+
+## lab: open JupyterLab on the templates
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+## clean: remove outputs, the sample warehouse and caches (keeps the venv)
+clean:
+	rm -rf outputs/runs outputs/archive data/sample .pytest_cache .ruff_cache .mypy_cache
+
+## distclean: clean, and remove the venv
+distclean: clean
+	rm -rf $(VENV)
+
+.PHONY: help setup data demo test test-slow lint bench serve lab clean distclean

@@ -1,0 +1,124 @@
+"""The ``playbook`` command: a thin layer over the package's Python API.
+
+    playbook new <campaign> --template T [--fork]   write playbooks/<campaign>.yml
+    playbook run <spec> [<spec> ...]                run templates with papermill
+    playbook publish                                convert runs into the HTML archive
+    playbook list                                   templates, campaigns, recent runs
+    playbook demo-data [--scale N] [--seed S]       generate the sample warehouse
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from playbook.errors import PlaybookError
+
+
+def _fail(exc: PlaybookError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="growth-playbook")
+def main() -> None:
+    """Growth Playbook: parameterized notebook templates for the growth loop."""
+
+
+@main.command("demo-data")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="size multiplier (50 ≈ 10M events)")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("data/sample"), show_default=True)
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def demo_data(scale: float, seed: int, out_dir: Path, quiet: bool) -> None:
+    """Generate the sample warehouse (deterministic for a seed and a scale)."""
+    from playbook.warehouse import generate
+
+    try:
+        paths = generate(out_dir, scale=scale, seed=seed, progress=not quiet)
+    except PlaybookError as exc:
+        _fail(exc)
+    click.echo(f"wrote {len(paths)} tables to {out_dir}")
+
+
+@main.command()
+@click.argument("campaign")
+@click.option("--template", "-t", "templates", multiple=True, required=True, help="template to run (repeatable)")
+@click.option("--fork", is_flag=True, help="copy the template notebooks into playbooks/<campaign>/ to edit them")
+@click.option("--force", is_flag=True, help="overwrite an existing spec")
+def new(campaign: str, templates: tuple[str, ...], fork: bool, force: bool) -> None:
+    """Write playbooks/<CAMPAIGN>.yml filled with each template's parameter defaults."""
+    from playbook.runner.scaffold import new_campaign
+
+    try:
+        path = new_campaign(campaign, list(templates), fork=fork, force=force)
+    except PlaybookError as exc:
+        _fail(exc)
+    click.echo(f"wrote {path}; edit it, then: playbook run {path}")
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--jobs", "-j", type=int, default=None, help="templates run in parallel (default: cores)")
+@click.option("--publish/--no-publish", default=False, help="publish the archive after the run")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def run(specs: tuple[Path, ...], jobs: int | None, publish: bool, quiet: bool) -> None:
+    """Run every template of each SPEC with papermill into outputs/runs/."""
+    from playbook.runner.execute import run_specs
+
+    try:
+        records = run_specs(specs, jobs=jobs, progress=not quiet)
+    except PlaybookError as exc:
+        _fail(exc)
+    failed = False
+    for rec in records:
+        click.echo(f"{rec.campaign} {rec.run_id}: {rec.status} ({rec.run_dir})")
+        for t in rec.templates:
+            line = f"  {t.name}: {t.status}"
+            if t.status == "ok" and t.headline:
+                line += f" — {t.headline}"
+            elif t.error:
+                line += f" — {t.error.get('ename')}: {t.error.get('evalue')}"
+            click.echo(line)
+        failed |= rec.status != "ok"
+    if publish:
+        _publish(force=False)
+    if failed:
+        sys.exit(1)
+
+
+def _publish(force: bool) -> None:
+    from playbook.publish import publish as do_publish
+
+    result = do_publish(force=force)
+    click.echo(f"published {result.converted} new report(s), {result.skipped} unchanged")
+    click.echo(f"archive: {Path(result.index).resolve()}")
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="convert every report again")
+def publish(force: bool) -> None:
+    """Publish executed runs as HTML (code hidden) into outputs/archive/."""
+    try:
+        _publish(force)
+    except PlaybookError as exc:
+        _fail(exc)
+
+
+@main.command("list")
+@click.option("--runs", "n_runs", type=int, default=10, show_default=True, help="recent runs to show")
+def list_(n_runs: int) -> None:
+    """Templates with their parameters, campaigns, and recent runs."""
+    from playbook.runner.catalog import describe
+
+    try:
+        click.echo(describe(n_runs=n_runs))
+    except PlaybookError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,33 @@
+"""Errors raised by Growth Playbook.
+
+Every message names the file, the key or column, the bad value and the fix, so that a
+growth analyst can act on it without reading a traceback.
+
+    PlaybookError            base of everything below
+    ├── SpecError            a playbooks/*.yml spec is malformed or refers to something missing
+    ├── TemplateError        a notebook template is missing or its parameters cell is unusable
+    ├── DataError            an input table or column is missing or unusable
+    └── RunError             a run could not be executed or recorded
+"""
+
+from __future__ import annotations
+
+
+class PlaybookError(Exception):
+    """Base class of all errors that Growth Playbook raises on purpose."""
+
+
+class SpecError(PlaybookError):
+    """A campaign spec is invalid; the message names the file and the key."""
+
+
+class TemplateError(PlaybookError):
+    """A template notebook is missing or malformed."""
+
+
+class DataError(PlaybookError):
+    """An input table, file or column is missing or unusable."""
+
+
+class RunError(PlaybookError):
+    """A run failed to execute or to be recorded."""

@@ -1,0 +1,207 @@
+"""What a template calls to show a result to a stakeholder and to record it as data.
+
+A notebook ends with one :func:`record_outcome` call, which writes
+``<output_dir>/<report_name>.outcome.json``::
+
+    {"template": "data_quality", "campaign": "weekly-data-quality", "run_id": "20261124T060000Z",
+     "status": "ok", "headline": "...", "decision": "pass",
+     "metrics": {"coverage": 0.991, "pass_rate": 0.972}, "details": {...}}
+
+``metrics`` is flat (dotted names to finite numbers) so that the archive can list, sort and
+chart them; names of steps, segments or rules belong in ``headline`` and ``details``.
+The rest of this module formats numbers with their units and uncertainty and displays
+tables and prose without showing code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from playbook.errors import RunError
+
+if TYPE_CHECKING:  # pandas is imported lazily: a template that records only numbers starts faster
+    import pandas as pd
+
+OUTCOME_SUFFIX = ".outcome.json"
+DECISION_STYLE = {
+    "pass": "#1a7f37", "ship": "#1a7f37", "ok": "#1a7f37",
+    "fail": "#cf222e", "no-ship": "#cf222e", "invalid": "#cf222e",
+    "keep-running": "#9a6700",
+}
+
+
+def setup() -> None:
+    """Report-friendly defaults: seaborn theme, crisp PNG charts, readable tables."""
+    import matplotlib
+    import pandas as pd
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    matplotlib.rcParams.update({"figure.dpi": 110, "figure.figsize": (8, 3.6), "axes.titleweight": "bold"})
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.width", 140)
+
+
+# -- formatting ----------------------------------------------------------------------------------
+def pct(x: float, digits: int = 1, sign: bool = False) -> str:
+    """``0.0612`` → ``'6.1%'`` (``'+6.1%'`` with ``sign``); NaN → ``'n/a'``."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x * 100:{'+' if sign else ''}.{digits}f}%"
+
+
+def num(x: float, digits: int = 0, unit: str = "") -> str:
+    """Thousands separators and an optional unit: ``num(12345.6, unit=' users')``."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x:,.{digits}f}{unit}"
+
+
+def interval(low: float, high: float, as_pct: bool = True, digits: int = 1, level: float = 0.95) -> str:
+    """A confidence interval, e.g. ``'95% CI +2.0% to +10.3%'``."""
+    fmt = (lambda v: pct(v, digits, sign=True)) if as_pct else (lambda v: num(v, digits))
+    return f"{level:.0%} CI {fmt(low)} to {fmt(high)}"
+
+
+# -- display -------------------------------------------------------------------------------------
+def _display(obj: Any) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def say(text: str) -> None:
+    """Show Markdown prose (for sentences whose numbers come from the analysis)."""
+    from IPython.display import Markdown
+
+    _display(Markdown(text))
+
+
+def headline(text: str, decision: str | None = None) -> None:
+    """Show the answer first: the headline and a coloured decision badge."""
+    from html import escape
+
+    from IPython.display import HTML
+
+    badge = ""
+    if decision:
+        color = DECISION_STYLE.get(decision, "#57606a")
+        badge = (
+            f'<span style="background:{color};color:#fff;border-radius:4px;padding:2px 10px;'
+            f'font-size:0.8em;margin-left:10px;text-transform:uppercase">{escape(decision)}</span>'
+        )
+    _display(HTML(f'<p style="font-size:1.35em;font-weight:600;margin:0.4em 0">{escape(text)}{badge}</p>'))
+
+
+def table(df: pd.DataFrame, formats: Mapping[str, str] | None = None, caption: str | None = None,
+          highlight: tuple[str, Any] | None = None) -> None:
+    """Show a DataFrame as a clean table: no index, column formats, optional row highlight.
+
+    ``highlight=("verdict", "fail")`` shades rows whose ``verdict`` is ``fail``.
+    """
+    styler = df.style.hide(axis="index")
+    if formats:
+        styler = styler.format({k: v for k, v in formats.items() if k in df.columns}, na_rep="–")
+    if caption:
+        styler = styler.set_caption(caption)
+    if highlight is not None:
+        col, value = highlight
+
+        def shade(row: pd.Series) -> list[str]:  # noqa: F821 - annotation only
+            on = col in row and row[col] == value
+            return ["background-color: #ffebe9" if on else "" for _ in row]
+
+        styler = styler.apply(shade, axis=1)
+    _display(styler)
+
+
+# -- the outcome ---------------------------------------------------------------------------------
+def _check_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        if not isinstance(key, str) or not key:
+            raise RunError(f"outcome metrics: name {key!r} must be a non-empty string")
+        if isinstance(value, bool):
+            value = int(value)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise RunError(
+                f"outcome metrics: '{key}' is {value!r}; metrics are numbers only "
+                "(put names of steps, segments or rules in the headline or details)"
+            ) from None
+        if not math.isfinite(number):
+            raise RunError(f"outcome metrics: '{key}' is {value}; leave a metric out rather than record NaN/inf")
+        out[key] = int(value) if isinstance(value, int) else number
+    return out
+
+
+def _jsonable(obj: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(obj, pd.DataFrame):
+        return json.loads(obj.to_json(orient="records", date_format="iso"))
+    if isinstance(obj, (pd.Timestamp, datetime)):
+        return obj.isoformat()
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return str(obj)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON through a temporary file and ``os.replace``: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, default=_jsonable, allow_nan=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def outcome_path(output_dir: str | Path, report_name: str) -> Path:
+    return Path(output_dir) / f"{report_name}{OUTCOME_SUFFIX}"
+
+
+def record_outcome(
+    *,
+    template: str,
+    campaign: str,
+    run_id: str,
+    output_dir: str | Path,
+    headline: str,
+    decision: str | None,
+    metrics: Mapping[str, Any],
+    details: Mapping[str, Any] | None = None,
+    report_name: str | None = None,
+    status: str = "ok",
+    error: str | None = None,
+) -> dict[str, Any]:
+    """Validate and write the outcome JSON; returns the outcome as a dict."""
+    outcome: dict[str, Any] = {
+        "template": template,
+        "campaign": campaign,
+        "run_id": run_id,
+        "status": status,
+        "headline": headline,
+        "decision": decision,
+        "metrics": _check_metrics(metrics),
+        "details": dict(details or {}),
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if error:
+        outcome["error"] = error
+    write_json_atomic(outcome_path(output_dir, report_name or template), outcome)
+    return outcome

@@ -1,0 +1,1 @@
+"""Running campaigns: validate a spec, discover templates, execute notebooks with papermill."""

@@ -1,0 +1,60 @@
+"""``playbook list``: what templates, campaigns and runs exist."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from playbook.errors import SpecError
+from playbook.runner.spec import read_yaml
+from playbook.runner.templates import discover
+
+
+def recent_runs(runs_dir: Path = Path("outputs/runs"), n: int = 10) -> list[dict]:
+    """The ``n`` newest run manifests, newest first."""
+    manifests = []
+    for p in runs_dir.glob("*/*/run.json"):
+        try:
+            manifests.append(json.loads(p.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    manifests.sort(key=lambda m: m.get("started_at") or "", reverse=True)
+    return manifests[:n]
+
+
+def describe(notebooks_dir: Path = Path("notebooks"), playbooks_dir: Path = Path("playbooks"),
+             runs_dir: Path = Path("outputs/runs"), n_runs: int = 10) -> str:
+    out = ["Templates"]
+    for name, tpl in discover(notebooks_dir).items():
+        out.append(f"  {name} — {tpl.purpose}")
+        for p in tpl.user_parameters.values():
+            hint = f": {p.type_name}" if p.type_name not in ("None", "") else ""
+            helptext = f"  # {p.help}" if p.help else ""
+            out.append(f"      {p.name}{hint} = {p.default_source}{helptext}")
+    out.append("")
+    out.append("Campaigns")
+    specs = sorted(playbooks_dir.glob("*.yml")) + sorted(playbooks_dir.glob("*.yaml"))
+    if not specs:
+        out.append("  (none: create one with `playbook new <campaign> --template T`)")
+    for path in specs:
+        try:
+            raw = read_yaml(path)
+        except SpecError as exc:
+            out.append(f"  {path.name}: unreadable ({exc})")
+            continue
+        runs = raw.get("runs") or []
+        names = ", ".join(str(r.get("template")) for r in runs if isinstance(r, dict))
+        sched = f"  [schedule {raw['schedule']}]" if raw.get("schedule") else ""
+        out.append(f"  {raw.get('campaign', path.stem)} — {raw.get('title', '')} ({names}){sched}")
+    out.append("")
+    out.append("Recent runs")
+    runs = recent_runs(runs_dir, n_runs)
+    if not runs:
+        out.append("  (none yet: `playbook run playbooks/<campaign>.yml`)")
+    for m in runs:
+        tpls = m.get("templates", [])
+        bad = [t["name"] for t in tpls if t.get("status") != "ok"]
+        extra = f"  failed: {', '.join(bad)}" if bad and m.get("status") != "running" else ""
+        out.append(f"  {m.get('campaign')} {m.get('run_id')}  {m.get('status')}  "
+                   f"{len(tpls)} template(s){extra}")
+    return "\n".join(out)

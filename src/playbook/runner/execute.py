@@ -1,0 +1,322 @@
+"""Execute a campaign: one papermill kernel per template, in parallel, recorded as a run.
+
+A run is an immutable record in ``outputs/runs/<campaign>/<run_id>/``:
+
+    run.json                   manifest: spec, resolved parameters, input fingerprints,
+                               versions, per-template status and timings, errors
+    <name>.ipynb               the executed notebook (kept on failure, with its traceback cell)
+    <name>.outcome.json        the result as data (written by the notebook, or by the runner
+                               as ``status: failed`` when the notebook raised)
+
+A template that raises is recorded as failed; the other templates still run. Kernels are shut
+down immediately after the last cell (a graceful shutdown can stall for seconds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from playbook.errors import RunError
+from playbook.report import outcome_path, record_outcome, write_json_atomic
+from playbook.runner.spec import CampaignSpec, ResolvedRun, load_spec
+
+RUNS_DIR = Path("outputs/runs")
+KERNEL_NAME = "python3"
+VERSIONED = ("playbook", "papermill", "nbclient", "nbconvert", "ipykernel", "pandas", "numpy",
+             "duckdb", "pyarrow", "scipy", "statsmodels", "pandera", "seaborn", "matplotlib")
+_DIST = {"playbook": "growth-playbook"}
+
+
+def versions() -> dict[str, str]:
+    """Python and library versions, for the run manifest."""
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(_DIST.get(name, name))
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(ts: datetime) -> str:
+    return ts.isoformat(timespec="milliseconds")
+
+
+_FINGERPRINTS: dict[tuple[str, int, int], str] = {}
+
+
+def fingerprint(path: Path) -> dict[str, Any]:
+    """Size and SHA-256 of an input file (memoised on path, size and mtime within a process)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    digest = _FINGERPRINTS.get(key)
+    if digest is None:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        digest = _FINGERPRINTS[key] = h.hexdigest()
+    return {"path": str(path), "bytes": st.st_size,
+            "modified": _iso(datetime.fromtimestamp(st.st_mtime, UTC)), "sha256": digest}
+
+
+def input_fingerprints(cs: CampaignSpec) -> dict[str, Any]:
+    files: dict[str, Path] = {}
+    if cs.data_dir.is_dir():
+        for p in sorted(cs.data_dir.iterdir()):
+            if p.suffix in (".parquet", ".csv") or p.name == "_warehouse.json":
+                files[p.stem] = p
+    for name, src in cs.sources.items():
+        if isinstance(src, str):
+            files[name] = Path(src)
+        else:
+            files[name] = Path(src["connection"])
+    return {name: fingerprint(p) for name, p in files.items() if p.exists()}
+
+
+def new_run_dir(runs_dir: Path, campaign: str, run_id: str | None = None) -> tuple[str, Path]:
+    """Create a fresh run folder; run ids are UTC timestamps, suffixed when one already exists."""
+    base = run_id or now_utc().strftime("%Y%m%dT%H%M%SZ")
+    parent = runs_dir / campaign
+    parent.mkdir(parents=True, exist_ok=True)
+    if parent.resolve().parent != runs_dir.resolve():
+        raise RunError(f"campaign '{campaign}' would write outside {runs_dir}")
+    for i in range(1000):
+        rid = base if i == 0 else f"{base}-{i}"
+        try:
+            (parent / rid).mkdir()
+        except FileExistsError:
+            continue
+        return rid, parent / rid
+    raise RunError(f"{parent}: could not allocate a run folder for {base}")  # pragma: no cover
+
+
+@dataclass
+class TemplateResult:
+    name: str
+    template: str
+    notebook: str
+    parameters: dict[str, Any]
+    status: str = "pending"
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_s: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    error: dict[str, str] | None = None
+    output_notebook: str = ""
+    outcome: str = ""
+    headline: str | None = None
+    decision: str | None = None
+
+
+@dataclass
+class RunRecord:
+    campaign: str
+    run_id: str
+    run_dir: Path
+    status: str
+    templates: list[TemplateResult]
+
+    @property
+    def failed(self) -> list[TemplateResult]:
+        return [t for t in self.templates if t.status != "ok"]
+
+
+def _timings(nb_path: Path) -> dict[str, float]:
+    """Kernel start and execution time from papermill's per-cell metadata."""
+    try:
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    meta = nb.get("metadata", {}).get("papermill", {})
+    starts = [c["metadata"]["papermill"].get("start_time") for c in nb.get("cells", [])
+              if c.get("cell_type") == "code" and c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    ends = [c["metadata"]["papermill"].get("end_time") for c in nb.get("cells", [])
+            if c.get("cell_type") == "code" and c.get("metadata", {}).get("papermill", {}).get("end_time")]
+    try:
+        t0 = datetime.fromisoformat(meta["start_time"])
+        first = datetime.fromisoformat(min(starts))
+        last = datetime.fromisoformat(max(ends))
+    except (KeyError, ValueError, TypeError):
+        return {}
+    return {"kernel_start_s": round((first - t0).total_seconds(), 4),
+            "execute_s": round((last - first).total_seconds(), 4)}
+
+
+def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path) -> TemplateResult:
+    """Run one template through papermill; never raises for a failing notebook."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    out_nb = run_dir / f"{run.name}.ipynb"
+    res = TemplateResult(
+        name=run.name, template=run.template.name, notebook=str(run.notebook),
+        parameters=dict(run.parameters), output_notebook=out_nb.name,
+        outcome=outcome_path(run_dir, run.name).name,
+    )
+    params = dict(run.parameters)
+    params.update(
+        campaign=cs.spec.campaign, run_id=run_id, report_name=run.name, spec_path=str(cs.path),
+        output_dir=str(run_dir), data_dir=str(cs.data_dir), sources=dict(cs.sources),
+    )
+    started = now_utc()
+    res.started_at = _iso(started)
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(run.notebook), str(out_nb), parameters=params, kernel_name=KERNEL_NAME,
+            cwd=str(root), progress_bar=False, log_output=False, shutdown_kernel="immediate",
+            config=kernel_config(),
+        )
+        res.status = "ok"
+    except PapermillExecutionError as exc:
+        res.status = "failed"
+        res.error = {"ename": exc.ename, "evalue": exc.evalue,
+                     "traceback": _strip_ansi("\n".join(exc.traceback)), "cell": str(exc.exec_count)}
+    except Exception as exc:  # kernel died, notebook unreadable, ...: recorded, never lost
+        res.status = "failed"
+        res.error = {"ename": type(exc).__name__, "evalue": str(exc),
+                     "traceback": "".join(traceback.format_exception(exc))}
+    res.duration_s = round(time.perf_counter() - t0, 4)
+    res.finished_at = _iso(now_utc())
+    res.timings = _timings(out_nb)
+
+    path = outcome_path(run_dir, run.name)
+    outcome: dict[str, Any] | None = None
+    if path.exists():
+        try:
+            outcome = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            outcome = None
+    if res.status == "ok" and outcome is None:
+        res.status = "failed"
+        res.error = {"ename": "RunError", "evalue": f"{run.notebook} finished without recording an "
+                     "outcome; end the template with playbook.report.record_outcome(...)", "traceback": ""}
+    if res.status != "ok":
+        err = res.error or {}
+        record_outcome(
+            template=run.template.name, campaign=cs.spec.campaign, run_id=run_id, output_dir=run_dir,
+            report_name=run.name, status="failed",
+            headline=(outcome or {}).get("headline") or f"{run.template.name} failed: {err.get('ename')}",
+            decision=None, metrics={}, details={},
+            error=f"{err.get('ename')}: {err.get('evalue')}",
+        )
+    elif outcome is not None:
+        res.headline, res.decision = outcome.get("headline"), outcome.get("decision")
+    return res
+
+
+_KERNEL_DIR: str | None = None
+
+
+def kernel_config() -> Any:
+    """Kernels talk over IPC sockets in a private temp folder: no TCP ports, no plain-text warning."""
+    global _KERNEL_DIR
+    from traitlets.config import Config
+
+    if _KERNEL_DIR is None or not Path(_KERNEL_DIR).is_dir():
+        _KERNEL_DIR = tempfile.mkdtemp(prefix="playbook-kernels-")
+    return Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(_KERNEL_DIR, "k")}})
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, results: list[TemplateResult],
+              inputs: dict[str, Any], finished: datetime | None = None) -> dict[str, Any]:
+    return {
+        "campaign": cs.spec.campaign, "run_id": run_id, "spec_path": str(cs.path),
+        "spec": cs.spec.model_dump(mode="json"), "status": status,
+        "started_at": _iso(started), "finished_at": _iso(finished) if finished else None,
+        "duration_s": round((finished - started).total_seconds(), 3) if finished else None,
+        "data_dir": str(cs.data_dir), "sources": cs.sources,
+        "versions": versions(), "host": {"platform": platform.platform(), "executable": Path(sys.executable).name},
+        "inputs": inputs, "templates": [r.__dict__ for r in results],
+    }
+
+
+def run_campaign(
+    cs: CampaignSpec,
+    *,
+    runs_dir: Path = RUNS_DIR,
+    root: Path = Path("."),
+    run_id: str | None = None,
+    jobs: int | None = None,
+    on_done: Callable[[TemplateResult], None] | None = None,
+) -> RunRecord:
+    """Execute every run of a validated spec and write the run record."""
+    rid, run_dir = new_run_dir(runs_dir, cs.spec.campaign, run_id)
+    started = now_utc()
+    inputs = input_fingerprints(cs)
+    pending = [TemplateResult(r.name, r.template.name, str(r.notebook), dict(r.parameters)) for r in cs.runs]
+    write_json_atomic(run_dir / "run.json", _manifest(cs, rid, "running", started, pending, inputs))
+
+    results: dict[str, TemplateResult] = {}
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(cs.runs)))
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(execute_one, cs, r, rid, run_dir, root): r for r in cs.runs}
+            for fut in as_completed(futures):
+                res = fut.result()
+                results[res.name] = res
+                if on_done:
+                    on_done(res)
+    except KeyboardInterrupt:
+        for r in cs.runs:
+            results.setdefault(r.name, TemplateResult(
+                r.name, r.template.name, str(r.notebook), dict(r.parameters), status="failed",
+                error={"ename": "KeyboardInterrupt", "evalue": "run interrupted", "traceback": ""}))
+        raise
+    finally:
+        ordered = [results.get(r.name) or TemplateResult(r.name, r.template.name, str(r.notebook), {},
+                                                           status="failed") for r in cs.runs]
+        status = "ok" if all(r.status == "ok" for r in ordered) else "failed"
+        write_json_atomic(run_dir / "run.json", _manifest(cs, rid, status, started, ordered, inputs, now_utc()))
+    return RunRecord(cs.spec.campaign, rid, run_dir, status, ordered)
+
+
+def run_specs(paths: Iterable[str | Path], *, runs_dir: Path = RUNS_DIR, root: Path = Path("."),
+              jobs: int | None = None, progress: bool = True) -> list[RunRecord]:
+    """Validate every spec first (nothing starts if one is invalid), then run them in turn."""
+    specs = [load_spec(p, root=root) for p in paths]
+    total = sum(len(cs.runs) for cs in specs)
+    records = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="template", file=sys.stderr, leave=True)
+
+    def done(res: TemplateResult) -> None:
+        if bar is not None:
+            bar.set_postfix_str(f"{res.name}: {res.status}")
+            bar.update(1)
+
+    try:
+        for cs in specs:
+            records.append(run_campaign(cs, runs_dir=runs_dir, root=root, jobs=jobs, on_done=done))
+    finally:
+        if bar is not None:
+            bar.close()
+    return records

@@ -1,0 +1,71 @@
+"""``playbook new``: write a campaign spec filled with each template's parameter defaults."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from playbook.errors import SpecError
+from playbook.runner.spec import SLUG, _suggest
+from playbook.runner.templates import discover
+
+
+def _value(v: object) -> str:
+    text = yaml.safe_dump(v, default_flow_style=True, allow_unicode=True, width=1000).strip()
+    return text.removesuffix("\n...").removesuffix("...").strip()
+
+
+def new_campaign(campaign: str, templates: list[str], *, fork: bool = False, force: bool = False,
+                 playbooks_dir: Path = Path("playbooks"), notebooks_dir: Path = Path("notebooks")) -> Path:
+    """Write ``playbooks/<campaign>.yml``; with ``fork`` copy the notebooks next to it."""
+    if not SLUG.match(campaign):
+        raise SpecError(
+            f"campaign '{campaign}' is not a slug: use lower-case letters, digits and dashes "
+            "(e.g. 'spring-limit-banner')"
+        )
+    available = discover(notebooks_dir)
+    for t in templates:
+        if t not in available:
+            raise SpecError(f"--template: unknown template '{t}'{_suggest(t, list(available))}; "
+                            "`playbook list` shows the templates")
+    path = playbooks_dir / f"{campaign}.yml"
+    if path.exists() and not force:
+        raise SpecError(f"{path}: already exists; edit it, or pass --force to overwrite it")
+
+    lines = [
+        f"campaign: {campaign}",
+        f"title: {_value(campaign.replace('-', ' ').capitalize())}",
+        "owner: growth-team                 # who answers questions about this campaign",
+        "hypothesis: \"Describe the change, the metric it should move, and why\"",
+        "ice: {impact: 5, confidence: 5, ease: 5}   # 1-10 each",
+        "tags: []",
+        "# schedule: \"0 6 * * 1\"           # cron: run every Monday 06:00 UTC",
+        "# targets: {cac: -0.15}            # KPI targets, relative change",
+        "# data:                            # default: the sample warehouse in data/sample",
+        "#   warehouse: data/sample",
+        "runs:",
+    ]
+    fork_dir = playbooks_dir / campaign
+    for t in templates:
+        tpl = available[t]
+        lines.append(f"  - template: {t}")
+        if fork:
+            fork_dir.mkdir(parents=True, exist_ok=True)
+            copy = fork_dir / f"{t}.ipynb"
+            shutil.copyfile(tpl.path, copy)
+            lines.append(f"    notebook: {copy.as_posix()}")
+        params = tpl.user_parameters
+        if not params:
+            lines.append("    parameters: {}")
+            continue
+        lines.append("    parameters:")
+        for p in params.values():
+            comment = f"  # {p.help}" if p.help else ""
+            value = _value(p.default) if not isinstance(p.default, str) or p.default_source[:1] in "'\"" \
+                else _value(p.default)
+            lines.append(f"      {p.name}: {value}{comment}")
+    playbooks_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

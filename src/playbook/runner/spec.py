@@ -1,0 +1,312 @@
+"""Campaign specs: ``playbooks/<campaign>.yml``, validated before any kernel starts.
+
+A spec names the campaign, its hypothesis and ICE score, where its data lives, and which
+templates run with which parameters::
+
+    campaign: spring-limit-banner          # slug: [a-z0-9][a-z0-9-]*
+    title: Spring limit banner
+    owner: growth-credit
+    hypothesis: Showing the approved limit raises applications
+    ice: {impact: 7, confidence: 6, ease: 8}
+    tags: [acquisition, experiment]
+    schedule: "0 6 * * 1"                  # optional cron expression
+    targets: {cac: -0.15}                  # optional KPI targets
+    data:                                  # optional: where tables come from
+      warehouse: data/sample               #   a folder holding <table>.parquet
+      orders: exports/orders.csv           #   one table from a file
+      tickets: {sql: "select * from t", connection: crm.duckdb}
+    runs:
+      - template: data_quality
+        parameters: {coverage_target: 0.9}
+
+Every problem is reported with the file and the key (``playbooks/x.yml: runs[0].parameters:
+unknown parameter 'min_user' for funnel_diagnosis (did you mean 'min_users'?)``), all at once.
+Paths in ``data`` are relative to the project root (the folder ``playbook`` runs from).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from playbook.errors import SpecError, TemplateError
+from playbook.runner.templates import CONTEXT_PARAMETERS, Template, discover, load_template
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+DEFAULT_WAREHOUSE = "data/sample"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ICE(_Strict):
+    impact: Annotated[int, Field(ge=1, le=10)]
+    confidence: Annotated[int, Field(ge=1, le=10)]
+    ease: Annotated[int, Field(ge=1, le=10)]
+
+    @property
+    def score(self) -> float:
+        return (self.impact * self.confidence * self.ease) ** (1 / 3)
+
+
+class SqlSource(_Strict):
+    sql: str
+    connection: str
+
+
+class PathSource(_Strict):
+    path: str
+
+
+class RunEntry(_Strict):
+    template: str
+    name: str | None = Field(default=None, description="output name when a template runs twice")
+    notebook: str | None = Field(default=None, description="a forked copy of the template")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def run_name(self) -> str:
+        return self.name or self.template
+
+
+class Spec(_Strict):
+    campaign: str
+    title: str
+    owner: str
+    hypothesis: str
+    ice: ICE
+    tags: list[str] = Field(default_factory=list)
+    schedule: str | None = None
+    targets: dict[str, float] = Field(default_factory=dict)
+    data: dict[str, str | PathSource | SqlSource] = Field(default_factory=dict)
+    runs: Annotated[list[RunEntry], Field(min_length=1)]
+
+    @field_validator("campaign")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(
+                f"'{value}' is not a campaign slug: use lower-case letters, digits and dashes, "
+                "starting with a letter or digit (e.g. 'spring-limit-banner')"
+            )
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"'{value}' is not a cron expression (e.g. '0 6 * * 1' for Mondays 06:00)")
+        return value
+
+
+@dataclass(frozen=True)
+class ResolvedRun:
+    """One template run of a spec with everything the runner needs."""
+
+    name: str
+    template: Template
+    notebook: Path
+    parameters: dict[str, Any]  # user parameters merged over the template's defaults
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    path: Path
+    spec: Spec
+    data_dir: Path
+    sources: dict[str, Any]
+    runs: list[ResolvedRun] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_FIELDS = {
+    "": list(Spec.model_fields),
+    "ice": list(ICE.model_fields),
+    "runs": list(RunEntry.model_fields),
+}
+
+
+def _message(err: dict[str, Any]) -> tuple[str, str]:
+    loc = tuple(p for p in err["loc"] if p not in ("str", "PathSource", "SqlSource"))
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        parent = "runs" if len(loc) >= 2 and loc[0] == "runs" else ("ice" if loc[:1] == ("ice",) else "")
+        where = _loc(loc[:-1]) or "top level"
+        return where, f"unknown key '{key}'{_suggest(key, _FIELDS.get(parent, []))}; remove it or fix its spelling"
+    if kind == "missing":
+        return _loc(loc), "required key is missing"
+    msg = err["msg"].removeprefix("Value error, ")
+    return _loc(loc), f"{msg} (got {err.get('input')!r})" if kind != "value_error" else msg
+
+
+def _type_adapter(type_name: str) -> TypeAdapter[Any] | None:
+    namespace = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict,
+                 "tuple": tuple, "Any": Any, "None": None, "Literal": Literal}
+    if type_name in ("None", ""):
+        return None
+    try:
+        hint = eval(type_name, {"__builtins__": {}}, namespace)  # noqa: S307 - names above only
+    except Exception:
+        return None
+    try:
+        return TypeAdapter(hint, config=ConfigDict(strict=True))
+    except Exception:
+        return None
+
+
+def _check_value(template: Template, key: str, value: Any) -> str | None:
+    param = template.parameters[key]
+    adapter = _type_adapter(param.type_name)
+    if adapter is None:
+        return None
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return (
+            f"parameter '{key}' of {template.name} expects {param.type_name}, got {value!r} "
+            f"({type(value).__name__}); default is {param.default_source}"
+        )
+    return None
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise SpecError(f"{path}: spec file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise SpecError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: a spec is a YAML mapping with keys campaign, title, owner, ... runs")
+    return raw
+
+
+def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks", root: str | Path = ".") -> CampaignSpec:
+    """Read and validate a spec; raise :class:`SpecError` listing every problem found."""
+    path = Path(path)
+    root = Path(root)
+    raw = read_yaml(path)
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where, msg = _message(err)
+            lines.append(f"{path}: {where}: {msg}")
+        raise SpecError("\n".join(dict.fromkeys(lines))) from None
+
+    problems: list[str] = []
+    try:
+        templates = discover(root / notebooks_dir)
+    except TemplateError as exc:
+        raise SpecError(f"{path}: {exc}") from exc
+
+    runs: list[ResolvedRun] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(spec.runs):
+        where = f"{path}: runs[{i}]"
+        template: Template | None = None
+        if entry.notebook:
+            nb_path = root / entry.notebook
+            if not nb_path.exists():
+                problems.append(f"{where}.notebook: '{entry.notebook}' not found; fix the path or remove the key to use the template")
+            else:
+                try:
+                    template = load_template(nb_path)
+                except TemplateError as exc:
+                    problems.append(f"{where}.notebook: {exc}")
+        elif entry.template in templates:
+            template = templates[entry.template]
+        else:
+            problems.append(
+                f"{where}.template: unknown template '{entry.template}'"
+                f"{_suggest(entry.template, list(templates))}; `playbook list` shows the templates"
+            )
+        if entry.run_name in seen:
+            problems.append(
+                f"{where}.name: '{entry.run_name}' already used by runs[{seen[entry.run_name]}]; "
+                "give each run of the same template a distinct 'name'"
+            )
+        seen.setdefault(entry.run_name, i)
+        if template is None:
+            continue
+        params = {k: p.default for k, p in template.user_parameters.items()}
+        for key, value in entry.parameters.items():
+            if key in CONTEXT_PARAMETERS:
+                problems.append(
+                    f"{where}.parameters: '{key}' is set by the runner, not the spec"
+                    + ("; use the spec's 'data' section" if key in ("data_dir", "sources") else "")
+                )
+            elif key not in template.parameters:
+                problems.append(
+                    f"{where}.parameters: unknown parameter '{key}' for {template.name}"
+                    f"{_suggest(key, list(template.user_parameters))}"
+                )
+            else:
+                bad = _check_value(template, key, value)
+                if bad:
+                    problems.append(f"{where}.parameters.{key}: {bad}")
+                params[key] = value
+        runs.append(ResolvedRun(entry.run_name, template, template.path, params))
+
+    data_dir = root / DEFAULT_WAREHOUSE
+    sources: dict[str, Any] = {}
+    for name, value in spec.data.items():
+        if name == "warehouse":
+            if not isinstance(value, str):
+                problems.append(f"{path}: data.warehouse: give a folder path holding <table>.parquet files")
+                continue
+            data_dir = root / value
+            if not data_dir.is_dir():
+                problems.append(f"{path}: data.warehouse: folder '{value}' not found")
+            continue
+        if isinstance(value, SqlSource):
+            conn = root / value.connection
+            if not conn.exists():
+                problems.append(f"{path}: data.{name}.connection: database file '{value.connection}' not found")
+            sources[name] = {"sql": value.sql, "connection": str(conn)}
+            continue
+        rel = value if isinstance(value, str) else value.path
+        file = root / rel
+        if file.suffix.lower() not in (".parquet", ".pq", ".csv", ".tsv"):
+            problems.append(f"{path}: data.{name}: '{rel}' is neither a .parquet nor a .csv file")
+        elif not file.exists():
+            problems.append(f"{path}: data.{name}: file '{rel}' not found; fix the path or export the table there")
+        sources[name] = str(file)
+    if "warehouse" not in spec.data and not data_dir.is_dir():
+        problems.append(
+            f"{path}: data: the default warehouse '{DEFAULT_WAREHOUSE}' does not exist; run "
+            "`playbook demo-data` or set data.warehouse to your own export folder"
+        )
+    if problems:
+        raise SpecError("\n".join(problems))
+    return CampaignSpec(path=path, spec=spec, data_dir=data_dir, sources=sources, runs=runs, raw=raw)

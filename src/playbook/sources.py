@@ -1,0 +1,185 @@
+"""Data sources: where a template's tables come from.
+
+A template asks a :class:`Warehouse` for a table by name (``users``, ``orders``...). By default
+each table is ``<data_dir>/<name>.parquet`` (or ``.csv``); a campaign spec's ``data`` section can
+point any table elsewhere. Sources form a small registry keyed by kind, so adding a new kind of
+source is one class, not another branch in every template:
+
+    parquet / csv   a file read by DuckDB (scanned lazily, never loaded whole unless asked)
+    duckdb          a query against a DuckDB database file: ``{sql: ..., connection: file.duckdb}``
+
+All heavy lifting goes through DuckDB, so a template can aggregate tens of millions of rows with
+SQL (``Warehouse.sql``) and pull only the small result into pandas.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from playbook.errors import DataError
+
+SQL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One named table: a file path or a SQL query against a connection."""
+
+    name: str
+    kind: str  # "parquet" | "csv" | "duckdb"
+    path: Path | None = None
+    sql: str | None = None
+    connection: str | None = None
+
+    def scan_sql(self) -> str:
+        """A DuckDB SQL expression that yields the table's rows."""
+        if self.kind == "parquet":
+            return f"read_parquet({_quote(self.path)})"
+        if self.kind == "csv":
+            return f"read_csv_auto({_quote(self.path)})"
+        if self.kind == "duckdb":
+            return f"({self.sql})"
+        raise DataError(f"source '{self.name}': unknown kind '{self.kind}'")  # pragma: no cover
+
+    @property
+    def location(self) -> str:
+        return str(self.path) if self.path is not None else f"{self.connection}: {self.sql}"
+
+
+def _quote(path: Path | None) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def source_from_spec(name: str, value: str | Mapping[str, Any], base: Path | None = None) -> Source:
+    """Build a :class:`Source` from a spec's ``data`` entry (a path, or ``{path}``/``{sql, connection}``)."""
+    if isinstance(value, Mapping):
+        if "sql" in value:
+            conn = value.get("connection")
+            if not conn:
+                raise DataError(f"data.{name}: a SQL source needs 'connection' (a DuckDB file)")
+            conn_path = Path(str(conn))
+            if base is not None and not conn_path.is_absolute():
+                conn_path = base / conn_path
+            return Source(name, "duckdb", sql=str(value["sql"]), connection=str(conn_path))
+        value = str(value.get("path", ""))
+    path = Path(value)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return Source(name, "parquet", path=path)
+    if suffix in (".csv", ".tsv"):
+        return Source(name, "csv", path=path)
+    raise DataError(
+        f"data.{name}: '{value}' is neither a .parquet nor a .csv file; "
+        "give a file path or {sql: ..., connection: file.duckdb}"
+    )
+
+
+@dataclass
+class Warehouse:
+    """The tables a template reads: ``data_dir`` holds ``<table>.parquet``; ``sources`` override.
+
+    ``sources`` maps a table name to a path or to ``{"sql": ..., "connection": ...}``, as a
+    campaign spec's ``data`` section does.
+    """
+
+    data_dir: str | Path = "data/sample"
+    sources: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        self._sources = {k: source_from_spec(k, v) for k, v in dict(self.sources).items()}
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    # -- discovery ---------------------------------------------------------------------------
+    def source(self, table: str) -> Source:
+        """The source of ``table``; a :class:`DataError` naming the file and the fix if absent."""
+        if table in self._sources:
+            src = self._sources[table]
+        else:
+            data_dir = Path(self.data_dir)
+            for suffix, kind in ((".parquet", "parquet"), (".csv", "csv")):
+                candidate = data_dir / f"{table}{suffix}"
+                if candidate.exists():
+                    return Source(table, kind, path=candidate)
+            raise DataError(
+                f"{data_dir / (table + '.parquet')}: table '{table}' not found; "
+                "run `playbook demo-data` to create the sample warehouse, or point "
+                f"data.{table} in the spec at your own file"
+            )
+        if src.path is not None and not src.path.exists():
+            raise DataError(f"{src.path}: file for table '{table}' does not exist (data.{table})")
+        return src
+
+    def tables(self) -> list[str]:
+        """Every table available: files in ``data_dir`` plus explicit sources, sorted."""
+        names = set(self._sources)
+        data_dir = Path(self.data_dir)
+        if data_dir.is_dir():
+            names |= {p.stem for p in data_dir.iterdir() if p.suffix in (".parquet", ".csv")}
+        return sorted(names)
+
+    # -- access --------------------------------------------------------------------------------
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection of this warehouse, with a view per table once referenced."""
+        if self._con is None:
+            self._con = duckdb.connect()
+        return self._con
+
+    def view(self, table: str) -> str:
+        """Register ``table`` as a DuckDB view and return its (quoted) name, for use in SQL."""
+        if not SQL_NAME.match(table):
+            raise DataError(f"table name '{table}' is not a plain identifier")
+        src = self.source(table)
+        if src.kind == "duckdb":
+            db = _quote(Path(str(src.connection)))
+            self.con.execute(f"ATTACH IF NOT EXISTS {db} AS src_{table} (READ_ONLY)")
+            self.con.execute(f"USE src_{table}")
+            self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM ({src.sql})')
+            self.con.execute("USE memory")
+        else:
+            self.con.execute(f"CREATE OR REPLACE VIEW \"{table}\" AS SELECT * FROM {src.scan_sql()}")
+        return f'"{table}"'
+
+    def columns(self, table: str) -> dict[str, str]:
+        """Column name → DuckDB type of ``table``."""
+        name = self.view(table)
+        rows = self.con.execute(f"DESCRIBE SELECT * FROM {name}").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def require(self, table: str, columns: list[str]) -> None:
+        """Raise a :class:`DataError` naming the file and the column if any column is missing."""
+        have = self.columns(table)
+        missing = [c for c in columns if c not in have]
+        if missing:
+            src = self.source(table)
+            raise DataError(
+                f"{src.location}: table '{table}' has no column {', '.join(repr(c) for c in missing)} "
+                f"(it has {', '.join(have)}); rename the column or pass the mapping as a parameter"
+            )
+
+    def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Run ``query`` with DuckDB and return a DataFrame. Call :meth:`view` for each table first."""
+        return self.con.execute(query, params or []).df()
+
+    def df(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """The whole table (or ``columns``) as a pandas DataFrame. For small tables only."""
+        name = self.view(table)
+        if columns:
+            self.require(table, columns)
+        cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        return self.con.execute(f"SELECT {cols} FROM {name}").df()
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
