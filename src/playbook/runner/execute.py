@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -224,6 +225,22 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
     return res
 
 
+def _in_worker(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path) -> TemplateResult:
+    """Run one template in a pool thread, closing the event loop nbclient made for the thread."""
+    import asyncio
+
+    try:
+        return execute_one(cs, run, run_id, run_dir, root)
+    finally:
+        try:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None and not loop.is_running():
+            loop.close()
+            asyncio.set_event_loop(None)
+
+
 _KERNEL_DIR: str | None = None
 
 
@@ -234,7 +251,9 @@ def kernel_config() -> Any:
 
     if _KERNEL_DIR is None or not Path(_KERNEL_DIR).is_dir():
         _KERNEL_DIR = tempfile.mkdtemp(prefix="playbook-kernels-")
-    return Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(_KERNEL_DIR, "k")}})
+    # one socket prefix per kernel: IPC "ports" are picked by probing files, which races
+    prefix = os.path.join(_KERNEL_DIR, uuid.uuid4().hex[:12])
+    return Config({"KernelManager": {"transport": "ipc", "ip": prefix}})
 
 
 def _strip_ansi(text: str) -> str:
@@ -276,7 +295,7 @@ def run_campaign(
     workers = max(1, min(jobs or os.cpu_count() or 1, len(cs.runs)))
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(execute_one, cs, r, rid, run_dir, root): r for r in cs.runs}
+            futures = {pool.submit(_in_worker, cs, r, rid, run_dir, root): r for r in cs.runs}
             for fut in as_completed(futures):
                 res = fut.result()
                 results[res.name] = res

@@ -1,0 +1,136 @@
+"""The runner: papermill per template, run records, failures isolated and recorded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+from click.testing import CliRunner
+from tests.conftest import write_spec
+
+from playbook.cli import main
+
+
+def only_run(project: Path, campaign: str) -> Path:
+    (run_dir,) = (project / "outputs" / "runs" / campaign).iterdir()
+    return run_dir
+
+
+def test_run_writes_notebook_outcome_and_manifest(project: Path) -> None:
+    write_spec(project / "playbooks" / "t.yml", runs="  - template: trivial\n    parameters: {times: 4}\n")
+    result = CliRunner().invoke(main, ["run", "--quiet", "playbooks/t.yml"])
+    assert result.exit_code == 0, result.output
+    assert "trivial: ok — hello x 4" in result.output
+    run_dir = only_run(project, "trivial-campaign")
+
+    outcome = json.loads((run_dir / "trivial.outcome.json").read_text())
+    assert outcome["status"] == "ok"
+    assert outcome["campaign"] == "trivial-campaign"
+    assert outcome["run_id"] == run_dir.name
+    assert outcome["metrics"] == {"times": 4, "ratio": 0.5}
+
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "ok"
+    assert manifest["spec"]["title"] == "Trivial campaign"
+    (entry,) = manifest["templates"]
+    assert entry["parameters"] == {"greeting": "hello", "times": 4, "ratio": 0.5}
+    assert entry["status"] == "ok" and entry["error"] is None
+    assert entry["timings"]["kernel_start_s"] > 0 and entry["timings"]["execute_s"] >= 0
+    assert manifest["inputs"]["users"]["sha256"] and manifest["inputs"]["users"]["bytes"] > 0
+    assert manifest["versions"]["papermill"] and manifest["versions"]["python"].startswith("3.")
+
+    nb = nbformat.read(run_dir / "trivial.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected, "the campaign context is injected as parameters"
+    src = injected[0].source
+    for text in ("campaign = \"trivial-campaign\"", f'run_id = "{run_dir.name}"', "times = 4",
+                 "report_name = \"trivial\"", "spec_path = \"playbooks/t.yml\""):
+        assert text in src
+
+
+def test_failing_template_is_recorded_and_others_still_run(project: Path) -> None:
+    runs = "  - template: trivial\n  - template: raises\n  - template: no_outcome\n"
+    write_spec(project / "playbooks" / "t.yml", runs=runs)
+    result = CliRunner().invoke(main, ["run", "--quiet", "playbooks/t.yml"])
+    assert result.exit_code == 1
+    run_dir = only_run(project, "trivial-campaign")
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "failed"
+    by_name = {t["name"]: t for t in manifest["templates"]}
+    assert by_name["trivial"]["status"] == "ok"
+    assert by_name["raises"]["status"] == "failed"
+    assert by_name["raises"]["error"]["ename"] == "ValueError"
+    assert by_name["raises"]["error"]["evalue"] == "planted failure in trivial-campaign"
+    assert "raise ValueError" in by_name["raises"]["error"]["traceback"]
+    assert by_name["no_outcome"]["error"]["ename"] == "RunError"
+
+    assert json.loads((run_dir / "trivial.outcome.json").read_text())["status"] == "ok"
+    failed = json.loads((run_dir / "raises.outcome.json").read_text())
+    assert failed["status"] == "failed"
+    assert failed["error"] == "ValueError: planted failure in trivial-campaign"
+    # the executed notebook keeps its traceback cell
+    nb = nbformat.read(run_dir / "raises.ipynb", as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors and errors[0]["ename"] == "ValueError"
+
+
+def test_runs_get_distinct_ids(project: Path) -> None:
+    from playbook.runner.execute import new_run_dir
+
+    runs = project / "outputs" / "runs"
+    a = new_run_dir(runs, "c", "20261124T060000Z")
+    b = new_run_dir(runs, "c", "20261124T060000Z")
+    assert a[0] == "20261124T060000Z" and b[0] == "20261124T060000Z-1"
+
+
+def test_new_writes_spec_with_defaults_that_validates(project: Path) -> None:
+    result = CliRunner().invoke(main, ["new", "spring-banner", "--template", "trivial", "-t", "raises"])
+    assert result.exit_code == 0, result.output
+    text = (project / "playbooks" / "spring-banner.yml").read_text()
+    assert "      times: 3  # how often" in text
+    assert '      greeting: hello  # what to say' in text
+    from playbook.runner.spec import load_spec
+
+    cs = load_spec("playbooks/spring-banner.yml")
+    assert [r.name for r in cs.runs] == ["trivial", "raises"]
+    again = CliRunner().invoke(main, ["new", "spring-banner", "--template", "trivial"])
+    assert again.exit_code == 2
+    assert "playbooks/spring-banner.yml: already exists; edit it, or pass --force to overwrite it" in again.output
+
+
+def test_new_fork_copies_notebooks_and_runs_the_copy(project: Path) -> None:
+    result = CliRunner().invoke(main, ["new", "forked", "--template", "trivial", "--fork"])
+    assert result.exit_code == 0, result.output
+    copy = project / "playbooks" / "forked" / "trivial.ipynb"
+    assert copy.exists()
+    assert "notebook: playbooks/forked/trivial.ipynb" in (project / "playbooks" / "forked.yml").read_text()
+    # a campaign-specific edit of the copy changes the result
+    nb = nbformat.read(copy, as_version=4)
+    last = nb.cells[-1]
+    last.source = last.source.replace('headline=f"{greeting} x {times}"', 'headline=f"forked {greeting} x {times}"')
+    nbformat.write(nb, copy)
+    result = CliRunner().invoke(main, ["run", "--quiet", "playbooks/forked.yml"])
+    assert result.exit_code == 0, result.output
+    assert "forked hello x 3" in result.output
+
+
+def test_new_rejects_bad_names(project: Path) -> None:
+    result = CliRunner().invoke(main, ["new", "../x", "--template", "trivial"])
+    assert result.exit_code == 2
+    assert "campaign '../x' is not a slug" in result.output
+    result = CliRunner().invoke(main, ["new", "ok", "--template", "trivail"])
+    assert "--template: unknown template 'trivail' (did you mean 'trivial'?)" in result.output
+
+
+def test_list_shows_templates_campaigns_and_runs(project: Path) -> None:
+    write_spec(project / "playbooks" / "t.yml")
+    CliRunner().invoke(main, ["run", "--quiet", "playbooks/t.yml"])
+    result = CliRunner().invoke(main, ["list"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "trivial — Fixture template: trivial." in out
+    assert "times: int = 3  # how often" in out
+    assert "campaign" not in out.split("Campaigns")[0].split("trivial —")[1].split("raises")[0]
+    assert "trivial-campaign — Trivial campaign (trivial)" in out
+    assert "trivial-campaign 2" in out and " ok " in out
