@@ -57,6 +57,17 @@ def _quote(path: Path | None) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def find_upwards(path: Path, levels: int = 2) -> Path:
+    """A relative path that is missing here may be relative to the project root: a notebook
+    opened in JupyterLab runs in notebooks/, one level below it. Look up to ``levels`` up."""
+    if path.is_absolute() or path.exists():
+        return path
+    for parent in list(Path.cwd().parents)[:levels]:
+        if (parent / path).exists():
+            return parent / path
+    return path
+
+
 def source_from_spec(name: str, value: str | Mapping[str, Any], base: Path | None = None) -> Source:
     """Build a :class:`Source` from a spec's ``data`` entry (a path, or ``{path}``/``{sql, connection}``)."""
     if isinstance(value, Mapping):
@@ -95,7 +106,7 @@ class Warehouse:
     sources: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.data_dir = Path(self.data_dir)
+        self.data_dir = find_upwards(Path(self.data_dir))
         self._sources = {k: source_from_spec(k, v) for k, v in dict(self.sources).items()}
         self._con: duckdb.DuckDBPyConnection | None = None
 
