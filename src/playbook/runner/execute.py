@@ -19,10 +19,8 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from typing import Any
 
 from playbook.errors import RunError
 from playbook.report import outcome_path, record_outcome, write_json_atomic
+from playbook.runner.kernels import engine_options
 from playbook.runner.spec import CampaignSpec, ResolvedRun, load_spec
 
 RUNS_DIR = Path("outputs/runs")
@@ -184,8 +183,7 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
     try:
         pm.execute_notebook(
             str(run.notebook), str(out_nb), parameters=params, kernel_name=KERNEL_NAME,
-            cwd=str(root), progress_bar=False, log_output=False, shutdown_kernel="immediate",
-            config=kernel_config(),
+            cwd=str(root), progress_bar=False, log_output=False, **engine_options(),
         )
         res.status = "ok"
     except PapermillExecutionError as exc:
@@ -239,21 +237,6 @@ def _in_worker(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, r
         if loop is not None and not loop.is_running():
             loop.close()
             asyncio.set_event_loop(None)
-
-
-_KERNEL_DIR: str | None = None
-
-
-def kernel_config() -> Any:
-    """Kernels talk over IPC sockets in a private temp folder: no TCP ports, no plain-text warning."""
-    global _KERNEL_DIR
-    from traitlets.config import Config
-
-    if _KERNEL_DIR is None or not Path(_KERNEL_DIR).is_dir():
-        _KERNEL_DIR = tempfile.mkdtemp(prefix="playbook-kernels-")
-    # one socket prefix per kernel: IPC "ports" are picked by probing files, which races
-    prefix = os.path.join(_KERNEL_DIR, uuid.uuid4().hex[:12])
-    return Config({"KernelManager": {"transport": "ipc", "ip": prefix}})
 
 
 def _strip_ansi(text: str) -> str:

@@ -1,0 +1,143 @@
+"""Turn an executed notebook into the HTML body of a stakeholder report.
+
+One :class:`nbconvert.HTMLExporter` on the ``basic`` template (cells only, no ``<html>``
+page, no CSS, no MathJax, no JavaScript) is built lazily once per process and reused for every
+report; the page around it (header, parameters, CSS) is ``site.py``'s job.
+
+What a stakeholder sees, decided by :class:`StakeholderView` (one pass over the cells):
+
+- markdown cells, rendered;
+- outputs of code cells: tables, charts (PNG/SVG/JPEG embedded as data URIs), rich text;
+- code *inputs* only of cells tagged ``show-code``; every other code input is removed;
+- never the ``parameters`` / ``injected-parameters`` cells (the page shows a parameters table
+  built from run.json instead);
+- never stream outputs (stdout, stderr, warnings), nor plain-text object reprs such as
+  ``<Figure size 640x480 with 1 Axes>`` or ``[<matplotlib.lines.Line2D at 0x...>]``;
+- always error outputs, so a failed report shows its traceback where the notebook stopped.
+  papermill's red "An Exception was encountered" banner at the top is dropped (the page header
+  says it, with a link), and its in-place marker cell is replaced by a plain one that keeps
+  the ``papermill-error-cell`` anchor.
+
+Markdown and HTML outputs are not sanitized: notebooks are authored by our analysts and the
+tables they display are escaped by pandas. Values that come from a spec or data and are put
+into the page by ``site.py`` are escaped there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbconvert.exporters import HTMLExporter
+from nbconvert.preprocessors import Preprocessor
+from traitlets.config import Config
+
+#: Bumped whenever what a converted report looks like changes, so that publish re-converts.
+CONVERT_VERSION = 1
+
+SHOW_CODE_TAG = "show-code"
+HIDDEN_TAGS = frozenset({"parameters", "injected-parameters"})
+PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
+ERROR_ANCHOR = "papermill-error-cell"
+
+_OBJECT_REPR = re.compile(r"^\s*\[?\s*<[^<>]*>(\s*,\s*<[^<>]*>)*\s*\]?\s*$")
+_ERROR_MARKER = (
+    f'<div id="{ERROR_ANCHOR}" class="error-marker">The notebook stopped here with an error:</div>'
+)
+
+
+def _is_noise(output: dict[str, Any]) -> bool:
+    """True for outputs a stakeholder should not see (streams, bare object reprs)."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return True
+    if kind in ("execute_result", "display_data"):
+        data = output.get("data", {})
+        if set(data) <= {"text/plain"}:
+            text = data.get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else text
+            return not text.strip() or bool(_OBJECT_REPR.match(text))
+    return False
+
+
+class StakeholderView(Preprocessor):
+    """Hide code, parameters and noise; keep results and errors (see the module docstring)."""
+
+    def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        cells = []
+        for cell in nb.cells:
+            tags = set(cell.get("metadata", {}).get("tags", []))
+            if tags & HIDDEN_TAGS:
+                continue
+            if PAPERMILL_ERROR_TAG in tags:
+                if ERROR_ANCHOR in cell.source and "An Exception was encountered" not in (
+                    cell.source
+                ):
+                    cell.source = _ERROR_MARKER
+                    cells.append(cell)
+                continue
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.get("outputs", []) if not _is_noise(o)]
+                show = SHOW_CODE_TAG in tags
+                if not show:
+                    if not cell.outputs:
+                        continue
+                    cell.metadata["transient"] = {"remove_source": True}
+                for output in cell.outputs:
+                    _default_alt_text(output)
+            elif cell.cell_type == "raw":
+                continue
+            cells.append(cell)
+        nb.cells = cells
+        return nb, resources
+
+
+def _default_alt_text(output: Any) -> None:
+    """Give images an alt text (nbconvert logs a warning per image without one)."""
+    data = output.get("data", {})
+    for mime in ("image/png", "image/jpeg"):
+        if mime in data:
+            meta = output.setdefault("metadata", {}).setdefault(mime, {})
+            meta.setdefault("alt", "Chart")
+
+
+@cache
+def exporter() -> HTMLExporter:
+    """The one HTMLExporter of this process (its Jinja template is compiled on first use)."""
+    config = Config()
+    config.HTMLExporter.template_name = "basic"
+    config.HTMLExporter.exclude_input_prompt = True
+    config.HTMLExporter.exclude_output_prompt = True
+    # Our preprocessor only; no pygments-CSS, no execution, no output extraction.
+    config.HTMLExporter.default_preprocessors = []
+    config.HTMLExporter.preprocessors = [StakeholderView]
+    # Validate the notebook once at the end instead of after every preprocessor.
+    config.HTMLExporter.optimistic_validation = True
+    return HTMLExporter(config=config)
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read an executed notebook; raises ``OSError`` or ``ValueError`` when unreadable.
+
+    Cells without ids (nbformat < 4.5 writers) are given ids so nbconvert does not warn.
+    """
+    with open(path, encoding="utf-8") as f:
+        raw = json.load(f)
+    if not isinstance(raw, dict) or raw.get("nbformat") != 4 or "cells" not in raw:
+        raise ValueError(f"{path}: not a version-4 notebook")
+    nb = nbformat.v4.to_notebook_json(raw)  # joins multi-line strings, no validation yet
+    if (nb.get("nbformat_minor") or 0) >= 5:
+        for i, cell in enumerate(nb.cells):
+            if not cell.get("id"):
+                cell["id"] = f"cell-{i}"
+    return nb
+
+
+def notebook_body(nb: nbformat.NotebookNode) -> str:
+    """The report body (HTML fragment) of an executed notebook."""
+    body, _ = exporter().from_notebook_node(nb)
+    return str(body)

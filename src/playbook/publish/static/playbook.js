@@ -1,0 +1,42 @@
+/* Growth Playbook archive: optional enhancements (filter box, sortable columns).
+   Every page reads fine without JavaScript. */
+(function () {
+  "use strict";
+  function rows(table) { return Array.prototype.slice.call(table.tBodies[0].rows); }
+
+  document.querySelectorAll("input[data-filter]").forEach(function (box) {
+    var table = document.getElementById(box.getAttribute("data-filter"));
+    if (!table) { return; }
+    box.hidden = false;
+    box.addEventListener("input", function () {
+      var terms = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+      rows(table).forEach(function (row) {
+        var text = row.textContent.toLowerCase();
+        row.hidden = !terms.every(function (t) { return text.indexOf(t) !== -1; });
+      });
+    });
+  });
+
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    var heads = table.tHead ? table.tHead.rows[0].cells : [];
+    Array.prototype.forEach.call(heads, function (th, col) {
+      th.addEventListener("click", function () {
+        var asc = th.getAttribute("aria-sort") !== "ascending";
+        Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+        var key = function (row) {
+          var cell = row.cells[col];
+          var v = cell.hasAttribute("data-value") ? cell.getAttribute("data-value") : cell.textContent.trim();
+          var n = Number(v);
+          return v !== "" && !isNaN(n) ? n : v.toLowerCase();
+        };
+        var sorted = rows(table).sort(function (a, b) {
+          var x = key(a), y = key(b);
+          if (typeof x !== typeof y) { x = String(x); y = String(y); }
+          return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+        });
+        sorted.forEach(function (row) { table.tBodies[0].appendChild(row); });
+      });
+    });
+  });
+})();
