@@ -63,9 +63,7 @@ def new_campaign(campaign: str, templates: list[str], *, fork: bool = False, for
         lines.append("    parameters:")
         for p in params.values():
             comment = f"  # {p.help}" if p.help else ""
-            value = _value(p.default) if not isinstance(p.default, str) or p.default_source[:1] in "'\"" \
-                else _value(p.default)
-            lines.append(f"      {p.name}: {value}{comment}")
+            lines.append(f"      {p.name}: {_value(p.default)}{comment}")
     playbooks_dir.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -152,7 +152,7 @@ _FIELDS = {
 }
 
 
-def _message(err: dict[str, Any]) -> tuple[str, str]:
+def _message(err: Any) -> tuple[str, str]:
     loc = tuple(p for p in err["loc"] if p not in ("str", "PathSource", "SqlSource"))
     kind = err["type"]
     if kind == "extra_forbidden":

@@ -163,7 +163,10 @@ def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, 
     # process_log: a case per application that started before AS_OF
     case_keep = l_start < P.T_END
     n_cases = int(case_keep.sum())
-    pl_case, pl_step, pl_s, pl_e = [], [], [], []
+    pl_case: list[np.ndarray] = []
+    pl_step: list[np.ndarray] = []
+    pl_s: list[np.ndarray] = []
+    pl_e: list[np.ndarray] = []
     for j, name in enumerate(P.PROCESS_STEPS):
         s = np.concatenate([first["steps"][name][0], rep["steps"][name][0]])[case_keep]
         e = np.concatenate([first["steps"][name][1], rep["steps"][name][1]])[case_keep]
@@ -174,7 +177,7 @@ def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, 
         pl_step.append(np.full(int(ok.sum()), j, np.int8))
         pl_s.append(s[ok])
         pl_e.append(np.where(e[ok] < P.T_END, e[ok], np.nan))
-    process = {"case_id": np.concatenate(pl_case), "step": np.concatenate(pl_step),
+    process: Columns = {"case_id": np.concatenate(pl_case), "step": np.concatenate(pl_step),
                "start_ts": np.concatenate(pl_s), "end_ts": np.concatenate(pl_e)}
     order = np.lexsort((process["step"], process["case_id"]))
     process = {key: v[order] for key, v in process.items()}
@@ -201,7 +204,7 @@ def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, 
 
     # return visits: engagement decays after signup (the cohort curves)
     engage = 1.0 + 0.5 * ver + 1.0 * np.isin(np.arange(n), c_idx)
-    lam = rng.gamma(1.5, 8.0 / 1.5, n) * engage * reg
+    lam = rng.gamma(1.5, 8.3 / 1.5, n) * engage * reg
     cnt = rng.poisson(lam)
     v_idx = np.repeat(np.arange(n), cnt)
     fast = rng.uniform(size=len(v_idx)) < 0.5
@@ -212,7 +215,7 @@ def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, 
     applied = np.isin(np.arange(n), a_idx)
     k_t = rng.poisson(P.TICKETS_PER_USER + 0.35 * applied)
     t_idx = np.repeat(np.arange(n), k_t)
-    opened = np.floor(t0[t_idx] + rng.exponential(20 * P.DAY, len(t_idx)))
+    opened = np.floor(t0[t_idx] + rng.exponential(5 * P.DAY, len(t_idx)))
     t_keep = opened < P.T_END
     t_idx, opened = t_idx[t_keep], opened[t_keep]
     nt = len(t_idx)

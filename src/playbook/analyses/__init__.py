@@ -1,0 +1,1 @@
+"""Analyses: one module per question a growth team asks (quality, funnel, process, ...)."""
