@@ -134,3 +134,20 @@ def test_list_shows_templates_campaigns_and_runs(project: Path) -> None:
     assert "campaign" not in out.split("Campaigns")[0].split("trivial —")[1].split("raises")[0]
     assert "trivial-campaign — Trivial campaign (trivial)" in out
     assert "trivial-campaign 2" in out and " ok " in out
+
+
+def test_failed_run_is_published_as_failed_without_breaking_the_archive(project: Path) -> None:
+    write_spec(project / "playbooks" / "t.yml", runs="  - template: trivial\n  - template: raises\n")
+    CliRunner().invoke(main, ["run", "--quiet", "playbooks/t.yml"])
+    result = CliRunner().invoke(main, ["publish"])
+    assert result.exit_code == 0, result.output
+    archive = project / "outputs" / "archive"
+    index = (archive / "index.html").read_text()
+    assert "raises failed: ValueError" in index
+    assert "hello x 3" in index
+    (page,) = archive.glob("reports/trivial-campaign/*/raises.html")
+    html = page.read_text()
+    assert "planted failure in trivial-campaign" in html
+    catalog = json.loads((archive / "catalog.json").read_text())
+    statuses = sorted(r["outcome"]["status"] for r in catalog["reports"])
+    assert statuses == ["failed", "ok"]
