@@ -16,8 +16,8 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from playbook.publish import PublishResult, convert, publish, site
-from playbook.publish.site import format_metric
+from playbook.publish import PublishResult, convert, publish
+from playbook.publish.formatting import decision_class, format_metric
 
 # A 1x1 transparent PNG.
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -576,10 +576,10 @@ def test_format_metric(name, value, text):
 
 
 def test_decision_classes():
-    assert site.decision_class("Ship") == "good"
-    assert site.decision_class("no_ship") == "bad"
-    assert site.decision_class("keep running") == "wait"
-    assert site.decision_class(None) == "neutral"
+    assert decision_class("Ship") == "good"
+    assert decision_class("no_ship") == "bad"
+    assert decision_class("keep running") == "wait"
+    assert decision_class(None) == "neutral"
 
 
 def test_empty_runs_folder_gives_an_empty_archive(tmp_path):

@@ -29,12 +29,8 @@ Rules this module keeps:
   goes on.
 - **Escaping.** Everything from a spec or data goes through Jinja2 with autoescape.
 
-Metric formatting (index, campaign and report pages): a metric is a share, shown as a
-percentage, when the last part of its dotted name is ``coverage``, ``share``, ``rate``, ends
-in ``_rate`` or ``_share``, or starts with ``conv``; relative lifts (``lift_rel``, ``*_rel``)
-are signed percentages; ``p_value`` keeps 3 significant digits; whole numbers get thousands
-separators; anything else 3 significant digits. The first four metrics of an outcome are its
-key metrics.
+Reading run folders lives in :mod:`playbook.publish.model`, how values are shown in
+:mod:`playbook.publish.formatting`, notebook conversion in :mod:`playbook.publish.convert`.
 """
 
 from __future__ import annotations
@@ -60,27 +56,24 @@ from markupsafe import Markup
 
 from playbook import __version__
 from playbook.publish import convert
+from playbook.publish.formatting import (
+    _ANSI,
+    _show_duration,
+    _show_value,
+    decision_class,
+    format_metric,
+)
+from playbook.publish.model import (
+    PublishFailure,
+    Report,
+    Run,
+    _mapping,
+    _read_json,
+    read_runs,
+)
 
 HERE = Path(__file__).parent
 STATE_FILE = ".published.json"
-KEY_METRICS = 4
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-#: Decision words and their badge colour; anything else is shown neutral.
-DECISION_CLASSES = {
-    "good": {"pass", "ship", "go", "win", "met", "keep", "scale", "ok"},
-    "bad": {"fail", "no-ship", "invalid", "stop", "no-go", "kill", "rollback", "missed", "srm"},
-    "wait": {"keep-running", "inconclusive", "continue", "wait", "extend", "warn", "iterate"},
-}
-
-
-@dataclass(frozen=True)
-class PublishFailure:
-    """A source that could not be read; ``source`` is relative to the runs folder."""
-
-    source: str
-    message: str
 
 
 @dataclass
@@ -95,76 +88,6 @@ class PublishResult:
     seconds: float = 0.0
 
 
-# --------------------------------------------------------------------------- formatting
-
-
-def format_metric(name: str, value: Any) -> str:
-    """Format one metric for a stakeholder (rules in the module docstring)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return "–"
-    last = name.rsplit(".", 1)[-1].lower()
-    if last == "lift_rel" or last.endswith("_rel"):
-        return f"{value * 100:+.1f}%"
-    if (
-        last in {"coverage", "share", "rate"}
-        or last.endswith(("_rate", "_share"))
-        or last.startswith("conv")
-    ):
-        return f"{value * 100:.1f}%"
-    if last in {"p_value", "pvalue", "p"}:
-        return f"{value:.3g}"
-    if isinstance(value, int) or (value.is_integer() and abs(value) < 1e15):
-        return f"{int(value):,}"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
-
-
-def decision_class(decision: Any) -> str:
-    word = re.sub(r"[\s_]+", "-", str(decision or "").strip().lower())
-    return next((cls for cls, words in DECISION_CLASSES.items() if word in words), "neutral")
-
-
-def _parse_time(text: Any, run_id: str = "") -> datetime | None:
-    if isinstance(text, str) and text:
-        with suppress(ValueError):
-            moment = datetime.fromisoformat(text)
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    for fmt in ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%MZ", "%Y%m%dT%H%M%S", "%Y%m%d"):
-        with suppress(ValueError):
-            return datetime.strptime(run_id, fmt).replace(tzinfo=UTC)
-    return None
-
-
-def _show_time(moment: datetime | None, fallback: str) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else fallback
-
-
-def _show_duration(seconds: Any) -> str:
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
-        return ""
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
-
-
-def _show_size(n: Any) -> str:
-    if not isinstance(n, int):
-        return "–"
-    size = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} B"  # pragma: no cover
-
-
-def _show_value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _json_safe(value: Any) -> Any:
     """JSON that browsers parse: NaN and infinities become null."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -174,229 +97,6 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
     return value
-
-
-# --------------------------------------------------------------------------- reading runs
-
-
-@dataclass
-class Report:
-    """One template of one finished run, ready to render."""
-
-    run: Run
-    name: str
-    entry: dict[str, Any]
-    outcome: dict[str, Any] | None
-    notebook: Path | None
-    outcome_path: Path | None
-
-    @property
-    def key(self) -> str:
-        return f"{self.run.campaign}/{self.run.run_id}/{self.name}"
-
-    @property
-    def href(self) -> str:
-        return f"reports/{self.key}.html"
-
-    @property
-    def status(self) -> str:
-        states = {
-            str(self.entry.get("status") or ""),
-            str((self.outcome or {}).get("status") or ""),
-        }
-        if "failed" in states:
-            return "failed"
-        return (self.outcome or {}).get("status") or self.entry.get("status") or "unknown"
-
-    @property
-    def error(self) -> dict[str, str] | None:
-        err = self.entry.get("error")
-        text = (self.outcome or {}).get("error")
-        if isinstance(err, dict):
-            return {
-                "ename": str(err.get("ename") or "Error"),
-                "evalue": str(err.get("evalue") or text or ""),
-                "traceback": _ANSI.sub("", str(err.get("traceback") or "")),
-            }
-        if err or text:
-            return {"ename": "Error", "evalue": str(text or err), "traceback": ""}
-        return (
-            {"ename": "Error", "evalue": "", "traceback": ""} if self.status == "failed" else None
-        )
-
-    def view(self) -> dict[str, Any]:
-        """What the templates show of this report."""
-        out = self.outcome or {}
-        metrics = _mapping(out.get("metrics"))
-        shown = [
-            {"name": k, "text": format_metric(k, v)}
-            for k, v in metrics.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        ]
-        error = self.error
-        headline = str(out.get("headline") or "")
-        if not headline:
-            headline = (
-                f"Failed: {error['ename']}: {error['evalue']}".rstrip(": ")
-                if error
-                else "No outcome recorded"
-            )
-        return {
-            "campaign": self.run.campaign,
-            "campaign_title": self.run.title,
-            "run_id": self.run.run_id,
-            "name": self.name,
-            "template": str(self.entry.get("template") or self.name),
-            "status": self.status,
-            "headline_text": headline,
-            "decision": out.get("decision"),
-            "key_metrics": shown[:KEY_METRICS],
-            "all_metrics": shown,
-            "error": error,
-            "tags": self.run.tags,
-            "owner": self.run.spec.get("owner"),
-            "date": self.run.date,
-            "sort_key": self.run.sort_key,
-            "duration": _show_duration(self.entry.get("duration_s")),
-            "href": self.href,
-            "parameters": [
-                (str(k), _show_value(v)) for k, v in _mapping(self.entry.get("parameters")).items()
-            ],
-            "inputs": [
-                {
-                    "name": str(k),
-                    "path": str(v.get("path", "")),
-                    "size": _show_size(v.get("bytes")),
-                    "sha256": str(v.get("sha256", "")),
-                }
-                for k, v in _mapping(self.run.manifest.get("inputs")).items()
-                if isinstance(v, dict)
-            ],
-            "versions": [
-                (str(k), str(v)) for k, v in _mapping(self.run.manifest.get("versions")).items()
-            ],
-        }
-
-
-@dataclass
-class Run:
-    """One run folder and its run.json."""
-
-    campaign: str
-    run_id: str
-    folder: Path
-    manifest: dict[str, Any]
-    reports: list[Report] = field(default_factory=list)
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        spec = self.manifest.get("spec")
-        return spec if isinstance(spec, dict) else {}
-
-    @property
-    def title(self) -> str:
-        return str(self.spec.get("title") or self.campaign)
-
-    @property
-    def tags(self) -> list[str]:
-        tags = self.spec.get("tags")
-        return [str(t) for t in tags] if isinstance(tags, list) else []
-
-    @property
-    def status(self) -> str:
-        return str(self.manifest.get("status") or "unknown")
-
-    @property
-    def started(self) -> datetime | None:
-        return _parse_time(self.manifest.get("started_at"), self.run_id)
-
-    @property
-    def date(self) -> str:
-        return _show_time(self.started, self.run_id)
-
-    @property
-    def sort_key(self) -> str:
-        started = self.started
-        return started.astimezone(UTC).isoformat() if started else self.run_id
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
-    if not isinstance(data, dict):
-        raise ValueError("expected a JSON object")
-    return data
-
-
-def _inside(folder: Path, name: Any) -> Path | None:
-    """``folder/name`` if ``name`` is a plain relative file name inside ``folder``."""
-    if (
-        not isinstance(name, str)
-        or not name
-        or Path(name).is_absolute()
-        or ".." in Path(name).parts
-    ):
-        return None
-    return folder / name
-
-
-def _subfolders(parent: Path, where: str, failures: list[PublishFailure]) -> list[Path]:
-    """Sub-folders whose names are safe in a URL and a path; others are reported."""
-    folders = []
-    for path in sorted(parent.iterdir()):
-        if not path.is_dir() or path.name.startswith("."):
-            continue
-        if _SAFE_NAME.match(path.name):
-            folders.append(path)
-        else:
-            message = "skipped: folder names are letters, digits, '.', '_' and '-'"
-            failures.append(PublishFailure(f"{where}{path.name}", message))
-    return folders
-
-
-def read_runs(runs_dir: Path, failures: list[PublishFailure]) -> list[Run]:
-    """Every run folder ``<campaign>/<run_id>/run.json`` under ``runs_dir``, sorted."""
-    runs: list[Run] = []
-    if not runs_dir.is_dir():
-        return runs
-    for campaign_dir in _subfolders(runs_dir, "", failures):
-        for folder in _subfolders(campaign_dir, f"{campaign_dir.name}/", failures):
-            where = f"{campaign_dir.name}/{folder.name}"
-            try:
-                manifest = _read_json(folder / "run.json")
-            except FileNotFoundError:
-                message = "no run.json: not a run folder, or a run that is just starting"
-                failures.append(PublishFailure(f"{where}/run.json", message))
-                continue
-            except (OSError, ValueError) as exc:
-                failures.append(PublishFailure(f"{where}/run.json", f"unreadable: {exc}"))
-                continue
-            run = Run(campaign_dir.name, folder.name, folder, manifest)
-            runs.append(run)
-            if run.status == "running":
-                continue
-            for entry in manifest.get("templates") or []:
-                report = _read_report(run, entry, failures)
-                if report is not None:
-                    run.reports.append(report)
-    return runs
-
-
-def _read_report(run: Run, entry: Any, failures: list[PublishFailure]) -> Report | None:
-    where = f"{run.campaign}/{run.run_id}"
-    name = entry.get("name") if isinstance(entry, dict) else None
-    if not isinstance(name, str) or not _SAFE_NAME.match(name):
-        failures.append(PublishFailure(f"{where}/run.json", f"templates: bad entry name {name!r}"))
-        return None
-    notebook = _inside(run.folder, entry.get("output_notebook") or f"{name}.ipynb")
-    outcome_path = _inside(run.folder, entry.get("outcome") or f"{name}.outcome.json")
-    outcome = None
-    if outcome_path is not None and outcome_path.exists():
-        try:
-            outcome = _read_json(outcome_path)
-        except (OSError, ValueError) as exc:
-            failures.append(PublishFailure(f"{where}/{outcome_path.name}", f"unreadable: {exc}"))
-    return Report(run, name, entry, outcome, notebook, outcome_path)
 
 
 # --------------------------------------------------------------------------- writing

@@ -181,9 +181,13 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
     res.started_at = _iso(started)
     t0 = time.perf_counter()
     try:
+        # Absolute paths, and the kernel's working folder set through nbclient's resources:
+        # papermill's own `cwd=` calls os.chdir, which is process-wide and races between the
+        # templates that run in parallel threads.
         pm.execute_notebook(
-            str(run.notebook), str(out_nb), parameters=params, kernel_name=KERNEL_NAME,
-            cwd=str(root), progress_bar=False, log_output=False, **engine_options(),
+            str(run.notebook.resolve()), str(out_nb.resolve()), parameters=params,
+            kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+            resources={"metadata": {"path": str(root.resolve())}}, **engine_options(),
         )
         res.status = "ok"
     except PapermillExecutionError as exc:

@@ -1,0 +1,84 @@
+"""How the archive shows values: metrics, decisions, times, durations, sizes.
+
+Metric formatting (index, campaign and report pages): a metric is a share, shown as a
+percentage, when the last part of its dotted name is ``coverage``, ``share``, ``rate``, ends
+in ``_rate`` or ``_share``, or starts with ``conv``; relative lifts (``lift_rel``, ``*_rel``)
+are signed percentages; ``p_value`` keeps 3 significant digits; whole numbers get thousands
+separators; anything else 3 significant digits. The first four metrics of an outcome are its
+key metrics (:data:`KEY_METRICS`).
+
+Decisions get a badge colour from :data:`DECISION_CLASSES` (:func:`decision_class`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+KEY_METRICS = 4
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+#: Decision words and their badge colour; anything else is shown neutral.
+DECISION_CLASSES = {
+    "good": {"pass", "ship", "go", "win", "met", "keep", "scale", "ok"},
+    "bad": {"fail", "no-ship", "invalid", "stop", "no-go", "kill", "rollback", "missed", "srm"},
+    "wait": {"keep-running", "inconclusive", "continue", "wait", "extend", "warn", "iterate"},
+}
+
+
+def format_metric(name: str, value: Any) -> str:
+    """Format one metric for a stakeholder (rules in the module docstring)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "–"
+    last = name.rsplit(".", 1)[-1].lower()
+    if last == "lift_rel" or last.endswith("_rel"):
+        return f"{value * 100:+.1f}%"
+    if (
+        last in {"coverage", "share", "rate"}
+        or last.endswith(("_rate", "_share"))
+        or last.startswith("conv")
+    ):
+        return f"{value * 100:.1f}%"
+    if last in {"p_value", "pvalue", "p"}:
+        return f"{value:.3g}"
+    if isinstance(value, int) or (value.is_integer() and abs(value) < 1e15):
+        return f"{int(value):,}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def decision_class(decision: Any) -> str:
+    word = re.sub(r"[\s_]+", "-", str(decision or "").strip().lower())
+    return next((cls for cls, words in DECISION_CLASSES.items() if word in words), "neutral")
+
+
+def _show_time(moment: datetime | None, fallback: str) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else fallback
+
+
+def _show_duration(seconds: Any) -> str:
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return ""
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _show_size(n: Any) -> str:
+    if not isinstance(n, int):
+        return "–"
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+def _show_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+__all__ = ["DECISION_CLASSES", "KEY_METRICS", "decision_class", "format_metric"]

@@ -1,0 +1,275 @@
+"""Reading run folders: :class:`Run` (one run.json), :class:`Report` (one template of a run).
+
+:func:`read_runs` walks ``<runs_dir>/<campaign>/<run_id>/run.json``. Folder and template names
+must be safe in a URL and a path (letters, digits, ``.``, ``_``, ``-``); runs in progress get
+no reports. Whatever cannot be read is appended to ``failures`` as a :class:`PublishFailure`,
+and reading goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from playbook.publish.formatting import (
+    _ANSI,
+    KEY_METRICS,
+    _show_duration,
+    _show_size,
+    _show_time,
+    _show_value,
+    format_metric,
+)
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class PublishFailure:
+    """A source that could not be read; ``source`` is relative to the runs folder."""
+
+    source: str
+    message: str
+
+
+def _parse_time(text: Any, run_id: str = "") -> datetime | None:
+    if isinstance(text, str) and text:
+        with suppress(ValueError):
+            moment = datetime.fromisoformat(text)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    for fmt in ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%MZ", "%Y%m%dT%H%M%S", "%Y%m%d"):
+        with suppress(ValueError):
+            return datetime.strptime(run_id, fmt).replace(tzinfo=UTC)
+    return None
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass
+class Report:
+    """One template of one finished run, ready to render."""
+
+    run: Run
+    name: str
+    entry: dict[str, Any]
+    outcome: dict[str, Any] | None
+    notebook: Path | None
+    outcome_path: Path | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.run.campaign}/{self.run.run_id}/{self.name}"
+
+    @property
+    def href(self) -> str:
+        return f"reports/{self.key}.html"
+
+    @property
+    def status(self) -> str:
+        states = {
+            str(self.entry.get("status") or ""),
+            str((self.outcome or {}).get("status") or ""),
+        }
+        if "failed" in states:
+            return "failed"
+        return (self.outcome or {}).get("status") or self.entry.get("status") or "unknown"
+
+    @property
+    def error(self) -> dict[str, str] | None:
+        err = self.entry.get("error")
+        text = (self.outcome or {}).get("error")
+        if isinstance(err, dict):
+            return {
+                "ename": str(err.get("ename") or "Error"),
+                "evalue": str(err.get("evalue") or text or ""),
+                "traceback": _ANSI.sub("", str(err.get("traceback") or "")),
+            }
+        if err or text:
+            return {"ename": "Error", "evalue": str(text or err), "traceback": ""}
+        return (
+            {"ename": "Error", "evalue": "", "traceback": ""} if self.status == "failed" else None
+        )
+
+    def view(self) -> dict[str, Any]:
+        """What the templates show of this report."""
+        out = self.outcome or {}
+        metrics = _mapping(out.get("metrics"))
+        shown = [
+            {"name": k, "text": format_metric(k, v)}
+            for k, v in metrics.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
+        error = self.error
+        headline = str(out.get("headline") or "")
+        if not headline:
+            headline = (
+                f"Failed: {error['ename']}: {error['evalue']}".rstrip(": ")
+                if error
+                else "No outcome recorded"
+            )
+        return {
+            "campaign": self.run.campaign,
+            "campaign_title": self.run.title,
+            "run_id": self.run.run_id,
+            "name": self.name,
+            "template": str(self.entry.get("template") or self.name),
+            "status": self.status,
+            "headline_text": headline,
+            "decision": out.get("decision"),
+            "key_metrics": shown[:KEY_METRICS],
+            "all_metrics": shown,
+            "error": error,
+            "tags": self.run.tags,
+            "owner": self.run.spec.get("owner"),
+            "date": self.run.date,
+            "sort_key": self.run.sort_key,
+            "duration": _show_duration(self.entry.get("duration_s")),
+            "href": self.href,
+            "parameters": [
+                (str(k), _show_value(v)) for k, v in _mapping(self.entry.get("parameters")).items()
+            ],
+            "inputs": [
+                {
+                    "name": str(k),
+                    "path": str(v.get("path", "")),
+                    "size": _show_size(v.get("bytes")),
+                    "sha256": str(v.get("sha256", "")),
+                }
+                for k, v in _mapping(self.run.manifest.get("inputs")).items()
+                if isinstance(v, dict)
+            ],
+            "versions": [
+                (str(k), str(v)) for k, v in _mapping(self.run.manifest.get("versions")).items()
+            ],
+        }
+
+
+@dataclass
+class Run:
+    """One run folder and its run.json."""
+
+    campaign: str
+    run_id: str
+    folder: Path
+    manifest: dict[str, Any]
+    reports: list[Report] = field(default_factory=list)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = self.manifest.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def title(self) -> str:
+        return str(self.spec.get("title") or self.campaign)
+
+    @property
+    def tags(self) -> list[str]:
+        tags = self.spec.get("tags")
+        return [str(t) for t in tags] if isinstance(tags, list) else []
+
+    @property
+    def status(self) -> str:
+        return str(self.manifest.get("status") or "unknown")
+
+    @property
+    def started(self) -> datetime | None:
+        return _parse_time(self.manifest.get("started_at"), self.run_id)
+
+    @property
+    def date(self) -> str:
+        return _show_time(self.started, self.run_id)
+
+    @property
+    def sort_key(self) -> str:
+        started = self.started
+        return started.astimezone(UTC).isoformat() if started else self.run_id
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return data
+
+
+def _inside(folder: Path, name: Any) -> Path | None:
+    """``folder/name`` if ``name`` is a plain relative file name inside ``folder``."""
+    if (
+        not isinstance(name, str)
+        or not name
+        or Path(name).is_absolute()
+        or ".." in Path(name).parts
+    ):
+        return None
+    return folder / name
+
+
+def _subfolders(parent: Path, where: str, failures: list[PublishFailure]) -> list[Path]:
+    """Sub-folders whose names are safe in a URL and a path; others are reported."""
+    folders = []
+    for path in sorted(parent.iterdir()):
+        if not path.is_dir() or path.name.startswith("."):
+            continue
+        if _SAFE_NAME.match(path.name):
+            folders.append(path)
+        else:
+            message = "skipped: folder names are letters, digits, '.', '_' and '-'"
+            failures.append(PublishFailure(f"{where}{path.name}", message))
+    return folders
+
+
+def read_runs(runs_dir: Path, failures: list[PublishFailure]) -> list[Run]:
+    """Every run folder ``<campaign>/<run_id>/run.json`` under ``runs_dir``, sorted."""
+    runs: list[Run] = []
+    if not runs_dir.is_dir():
+        return runs
+    for campaign_dir in _subfolders(runs_dir, "", failures):
+        for folder in _subfolders(campaign_dir, f"{campaign_dir.name}/", failures):
+            where = f"{campaign_dir.name}/{folder.name}"
+            try:
+                manifest = _read_json(folder / "run.json")
+            except FileNotFoundError:
+                message = "no run.json: not a run folder, or a run that is just starting"
+                failures.append(PublishFailure(f"{where}/run.json", message))
+                continue
+            except (OSError, ValueError) as exc:
+                failures.append(PublishFailure(f"{where}/run.json", f"unreadable: {exc}"))
+                continue
+            run = Run(campaign_dir.name, folder.name, folder, manifest)
+            runs.append(run)
+            if run.status == "running":
+                continue
+            for entry in manifest.get("templates") or []:
+                report = _read_report(run, entry, failures)
+                if report is not None:
+                    run.reports.append(report)
+    return runs
+
+
+def _read_report(run: Run, entry: Any, failures: list[PublishFailure]) -> Report | None:
+    where = f"{run.campaign}/{run.run_id}"
+    name = entry.get("name") if isinstance(entry, dict) else None
+    if not isinstance(name, str) or not _SAFE_NAME.match(name):
+        failures.append(PublishFailure(f"{where}/run.json", f"templates: bad entry name {name!r}"))
+        return None
+    notebook = _inside(run.folder, entry.get("output_notebook") or f"{name}.ipynb")
+    outcome_path = _inside(run.folder, entry.get("outcome") or f"{name}.outcome.json")
+    outcome = None
+    if outcome_path is not None and outcome_path.exists():
+        try:
+            outcome = _read_json(outcome_path)
+        except (OSError, ValueError) as exc:
+            failures.append(PublishFailure(f"{where}/{outcome_path.name}", f"unreadable: {exc}"))
+    return Report(run, name, entry, outcome, notebook, outcome_path)
+
+
+__all__ = ["PublishFailure", "Report", "Run", "read_runs"]
