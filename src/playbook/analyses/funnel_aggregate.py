@@ -1,0 +1,97 @@
+"""The aggregate queries of the funnel: from the per-user table to small frames (DuckDB)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from playbook.analyses import funnel_sql as fs
+from playbook.analyses.funnel_tables import histogram_edges
+from playbook.errors import DataError
+from playbook.sources import Warehouse
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def us(d: datetime) -> int:
+    """Microseconds since the epoch of a naive datetime."""
+    return int((d - datetime(1970, 1, 1)) / timedelta(microseconds=1))
+
+
+def check_events(warehouse: Warehouse, view: str, event_col: str, names: list[str],
+                  counts: dict[str, int], table: str) -> None:
+    """Raise if a step or exclusion has no rows at all in the table (not just in the period)."""
+    absent = [s for s in names if not counts.get(s)]
+    if not absent:
+        return
+    present = warehouse.sql(f"SELECT DISTINCT CAST({q(event_col)} AS VARCHAR) AS e FROM {view} "
+                            "ORDER BY e")["e"].dropna().tolist()
+    unknown = [s for s in absent if s not in present]
+    if unknown:
+        raise DataError(f"{warehouse.source(table).location}: column '{event_col}' of table "
+                        f"'{table}' has no event {', '.join(repr(s) for s in unknown)}; events "
+                        f"present: {', '.join(present)}. Fix the step name in the parameters")
+
+
+
+def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
+               steps: list[str], exclusions: list[str], names: list[str], breakdowns: list[str],
+               ts_col: str, event_col: str, events_table: str, users_table: str,
+               users_user_col: str, alpha: float, correction: str, min_users: int) -> tuple:
+    """Aggregate the per-user table: counts per period, step times, histograms, segments."""
+    n, con = len(steps), warehouse.con
+    data_end = con.execute(f"SELECT max({q(ts_col)})::TIMESTAMP FROM {view}").fetchone()[0]
+    end_us = us(data_end) if data_end is not None else 0
+    ok = "NOT excluded"
+    cnt = ", ".join(f"count(t{k}) FILTER (WHERE {ok}) AS n{k}" for k in range(n))
+    rows = warehouse.sql(
+        f"SELECT period, {cnt}, count(*) FILTER (WHERE excluded) AS excluded, "
+        f"count(*) FILTER (WHERE {ok} AND t0 + {spec.window_us} > {end_us}) AS censored "
+        f"FROM {users} GROUP BY period")
+    counts = {int(r["period"]): r for _, r in rows.iterrows()}
+    if not counts.get(0, {"n0": 0})["n0"] or any(
+            not counts.get(0)[f"n{k}"] for k in range(n)):
+        # a step nobody reached may be a typo: check the names against the whole table
+        have = warehouse.sql(f"SELECT CAST({q(event_col)} AS VARCHAR) AS e, count(*) AS c FROM "
+                             f"{view} WHERE {q(event_col)} IN ({', '.join(names)}) GROUP BY e")
+        check_events(warehouse, view, event_col, steps + exclusions,
+                      dict(zip(have["e"], have["c"], strict=True)), events_table)
+    h = float(fs.HOUR_US)
+    qs = []
+    for k in range(1, n):
+        qs.append(f"quantile_cont((t{k} - t{k - 1}) / {h}, [0.5, 0.9]) AS q{k}")
+        qs.append(f"quantile_cont((t{k} - t0) / {h}, [0.5, 0.9]) AS e{k}")
+    times = warehouse.sql(f"SELECT {', '.join(qs)} FROM {users} WHERE period = 0 AND {ok}")
+    edges = histogram_edges(spec.window_us / h)
+    case = " ".join(f"WHEN x < {e} THEN {i}" for i, e in enumerate(edges[1:]))
+    parts = []
+    for k in range(1, n):
+        for basis, start in (("from_previous", f"t{k - 1}"), ("from_entry", "t0")):
+            parts.append(f"SELECT {k} AS k, '{basis}' AS basis, CASE {case} ELSE "
+                         f"{len(edges) - 2} END AS bin, count(*) AS users FROM (SELECT "
+                         f"(t{k} - {start}) / {h} AS x FROM {users} WHERE period = 0 AND {ok} "
+                         f"AND t{k} IS NOT NULL) GROUP BY ALL")
+    raw = warehouse.sql(" UNION ALL ".join(parts))
+    hist = pd.DataFrame([{"step": steps[k], "basis": b, "bin_lo_h": edges[i],
+                          "bin_hi_h": edges[i + 1], "users": 0}
+                         for k in range(1, n) for b in ("from_previous", "from_entry")
+                         for i in range(len(edges) - 1)])
+    if len(raw):
+        key = {(steps[int(r.k)], r.basis, edges[int(r.bin)]): int(r.users) for r in raw.itertuples()}
+        hist["users"] = [key.get(t, 0) for t in zip(hist["step"], hist["basis"], hist["bin_lo_h"],
+                                                      strict=True)]
+    segs = None
+    if breakdowns:
+        uview = warehouse.view(users_table)
+        cols = ", ".join(f"coalesce(CAST(s.{q(b)} AS VARCHAR), '(missing)') AS b{i}"
+                         for i, b in enumerate(breakdowns))
+        sets = ", ".join(f"(b{i})" for i in range(len(breakdowns)))
+        segs = warehouse.sql(
+            f"SELECT {', '.join(f'b{i}' for i in range(len(breakdowns)))}, {cnt} FROM "
+            f"(SELECT f.*, {cols} FROM {users} f LEFT JOIN {uview} s "
+            f"ON f.u = s.{q(users_user_col)} WHERE f.period = 0) GROUP BY GROUPING SETS ({sets})")
+    return counts, hist, segs, times, data_end

@@ -1,0 +1,168 @@
+"""process_efficiency logic: quantiles, waits, SLA breaches, WIP, trend, segments, planted step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportion_confint
+
+from playbook.analyses.process import analyze_process, mann_kendall
+from playbook.errors import DataError
+from playbook.sources import Warehouse
+
+T0 = pd.Timestamp("2026-03-02")  # a Monday
+STEPS = ["submit", "document_check", "manual_review", "credit_decision", "payout"]
+
+
+def write_log(tmp_path: Path, rows: list[tuple], extra: dict | None = None) -> Warehouse:
+    """rows: (case_id, step, start hours after T0, end hours or None)."""
+    df = pd.DataFrame(rows, columns=["case_id", "step", "s", "e"])
+    df["start_ts"] = (T0 + pd.to_timedelta(df["s"], unit="h")).astype("datetime64[us]")
+    df["end_ts"] = (T0 + pd.to_timedelta(df["e"].astype(float), unit="h")).astype("datetime64[us]")
+    for k, v in (extra or {}).items():
+        df[k] = v
+    df.drop(columns=["s", "e"]).to_parquet(tmp_path / "process_log.parquet")
+    return Warehouse(tmp_path)
+
+
+HAND = [
+    # case 1: submit 0-1, review 3-13 (waits 2 h), payout 13-14
+    (1, "submit", 0, 1), (1, "review", 3, 13), (1, "payout", 13, 14),
+    # case 2: submit 24-26, review 26-30, payout still open
+    (2, "submit", 24, 26), (2, "review", 26, 30), (2, "payout", 31, None),
+    # case 3: submit 48-48.5, review 50-70 (waits 1.5 h), payout 71-72 (waits 1 h)
+    (3, "submit", 48, 48.5), (3, "review", 50, 70), (3, "payout", 71, 72),
+]
+
+
+def test_hand_worked_log(tmp_path: Path) -> None:
+    r = analyze_process(write_log(tmp_path, HAND), sla_hours={"review": 8, "payout": 2})
+    s = r.steps.set_index("step")
+    assert list(s.index) == ["submit", "review", "payout"]  # by median offset from case start
+    # review durations 10, 4, 20: median 10; SLA 8 breached by cases 1 and 3: 2 + 12 = 14 h
+    assert s.loc["review", "p50_h"] == 10
+    assert s.loc["review", "breaches"] == 2
+    assert s.loc["review", "sla_breach"] == pytest.approx(2 / 3)
+    assert s.loc["review", "hours_at_stake"] == pytest.approx(14)
+    lo, hi = proportion_confint(2, 3, method="wilson")
+    assert (s.loc["review", "sla_breach_ci_low"], s.loc["review", "sla_breach_ci_high"]) == \
+        pytest.approx((lo, hi))
+    # waits before review: 2, 0, 1.5 -> median 1.5; before payout: 0, 1, 1 -> median 1
+    assert s.loc["review", "wait_p50_h"] == pytest.approx(1.5)
+    assert s.loc["payout", "wait_p50_h"] == pytest.approx(1.0)
+    # payout: 2 closed rows (1 h each), 1 open, no breach
+    assert (s.loc["payout", "rows"], s.loc["payout", "open_rows"]) == (2, 1)
+    assert s.loc["payout", "hours_at_stake"] == 0
+    assert np.isnan(s.loc["submit", "sla_breach"])  # no SLA for submit
+    assert r.slowest_step == "review" and r.step_to_fix == "review"
+    # cycle: case 1: 14 h, case 3: 24 h (case 2 is open) -> median 19
+    assert (r.cases, r.closed_cases) == (3, 2)
+    assert r.cycle_p50_h == pytest.approx(19)
+    # WIP at the end of each day: day 0: case 1 done -> 0; day 1: case 2 open -> 1;
+    # day 2: case 2 and case 3 (ends 72 h = day 3 00:00) -> 2; day 3: case 2 -> 1
+    assert r.wip["open_cases"].tolist() == [0, 1, 2, 1]
+    assert r.wip["day"].iloc[0] == pd.Timestamp("2026-03-02")
+    head = r.headline()
+    assert "'review'" in head and "14 hours above SLA" in head
+    m = r.metrics()
+    assert m["step.review.p50_h"] == 10 and m["step.review.sla_breach"] == pytest.approx(2 / 3,
+                                                                                          abs=1e-6)
+    assert m["overall.cycle_p50_h"] == 19 and m["overall.hours_at_stake"] == 14
+    json.dumps(r.details(), allow_nan=False)
+
+
+def test_quantiles_match_numpy(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    rows, durs = [], {"a": [], "b": []}
+    for c in range(40):
+        t = rng.uniform(0, 500)
+        for name in ("a", "b"):
+            d = float(rng.lognormal(1, 1))
+            rows.append((c, name, t, t + d))
+            durs[name].append(d)
+            t += d + 1
+    r = analyze_process(write_log(tmp_path, rows))
+    s = r.steps.set_index("step")
+    for name in ("a", "b"):
+        want = np.percentile(durs[name], [50, 75, 90, 95, 99])
+        got = s.loc[name, ["p50_h", "p75_h", "p90_h", "p95_h", "p99_h"]].to_numpy(float)
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+    assert np.isnan(s.loc["a", "wait_p50_h"])  # a is every case's first step
+    assert s.loc["b", "wait_p50_h"] == pytest.approx(1.0, abs=1e-6)
+    # no SLAs: the step to fix carries the most hours (duration + waits)
+    total = {n: sum(durs[n]) + (40.0 if n == "b" else 0.0) for n in durs}
+    assert r.step_to_fix == max(total, key=total.get)
+    assert "hours above SLA" not in r.headline()
+
+
+def test_trend_detects_slowing_step(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    rows = []
+    for c in range(400):
+        week = c // 40  # 10 weeks, 40 cases each
+        t = week * 168 + rng.uniform(0, 100)
+        rows.append((c, "fast", t, t + rng.uniform(0.5, 1.5)))
+        rows.append((c, "slow", t + 2, t + 2 + 5 + 2 * week + rng.uniform(0, 1)))
+    r = analyze_process(write_log(tmp_path, rows))
+    tr = r.trend.set_index("step")
+    assert tr.loc["slow", "weeks"] == 10
+    assert tr.loc["slow", "p_value"] < 0.01 and tr.loc["slow", "slope_h_per_week"] == \
+        pytest.approx(2, abs=0.3)
+    assert tr.loc["fast", "p_value"] > 0.01
+    assert np.isnan(mann_kendall([1, 2, 3])[1])
+    assert mann_kendall([2, 2, 2, 2]) == (0.0, 1.0, 0.0)
+
+
+def test_segments_from_column_and_frame(tmp_path: Path) -> None:
+    wh = write_log(tmp_path, HAND, extra={"region": ["n", "n", "n", "s", "s", "s", "n", "n", "n"]})
+    r = analyze_process(wh, sla_hours={"review": 8}, segment_col="region")
+    seg = r.segments.set_index(["segment", "step"])
+    assert seg.loc[("n", "review"), "rows"] == 2  # cases 1 and 3: 10 h and 20 h
+    assert seg.loc[("n", "review"), "p50_h"] == 15
+    assert seg.loc[("n", "review"), "sla_breach"] == 1.0
+    assert seg.loc[("s", "review"), "sla_breach"] == 0.0
+    frame = pd.DataFrame({"case_id": [1, 2], "segment": ["web", "app"]})  # case 3 unmapped
+    r = analyze_process(wh, sla_hours={"review": 8}, segments=frame)
+    seg = r.segments.set_index(["segment", "step"])
+    assert seg.loc[("(missing)", "review"), "p50_h"] == 20
+    assert seg.loc[("web", "review"), "breaches"] == 1
+
+
+def test_errors_name_the_column_and_step(tmp_path: Path) -> None:
+    wh = write_log(tmp_path, HAND)
+    with pytest.raises(DataError, match=r"no step 'reveiw' named in sla_hours; steps present: "
+                                        r"payout, review, submit"):
+        analyze_process(wh, sla_hours={"reveiw": 8})
+    with pytest.raises(DataError, match=r"process_log\.parquet.*no column 'opened'"):
+        analyze_process(wh, start_col="opened")
+    with pytest.raises(DataError, match="segments: expected a DataFrame"):
+        analyze_process(wh, segments=pd.DataFrame({"id": [1]}))
+
+
+def test_planted_slow_step(tmp_path: Path) -> None:
+    """~50k rows shaped like the sample warehouse: manual_review is slow and over its SLA."""
+    rng = np.random.default_rng(11)
+    med = {"submit": 0.07, "document_check": 0.7, "manual_review": 26.0, "credit_decision": 1.5,
+           "payout": 0.75}
+    n = 10_000
+    t = rng.uniform(0, 24 * 90, n)
+    frames = []
+    for name, m in med.items():
+        s = t + rng.exponential(0.3, n)
+        e = s + m * rng.lognormal(0, 0.5, n)
+        frames.append(pd.DataFrame({"case_id": np.arange(n), "step": name, "s": s, "e": e}))
+        t = e
+    rows = list(pd.concat(frames).itertuples(index=False, name=None))
+    sla = {"submit": 1, "document_check": 4, "manual_review": 24, "credit_decision": 4,
+           "payout": 4}
+    r = analyze_process(write_log(tmp_path, rows), sla_hours=sla)
+    assert list(r.steps["step"]) == list(med)
+    assert r.slowest_step == "manual_review" and r.step_to_fix == "manual_review"
+    s = r.steps.set_index("step")
+    assert s.loc["manual_review", "p50_h"] == pytest.approx(26, rel=0.05)
+    assert s.loc["manual_review", "sla_breach"] == pytest.approx(0.56, abs=0.03)
+    assert "Fix 'manual_review'" in r.headline()
