@@ -182,3 +182,17 @@ def test_data_sources_resolve(project: Path) -> None:
     cs = load_spec("playbooks/ok.yml")
     assert cs.sources == {"orders": "exports/orders.csv"}
     assert cs.data_dir == Path("data/sample")
+
+
+def test_unreadable_parameter_line_is_a_template_error(project: Path) -> None:
+    import nbformat
+
+    from playbook.errors import TemplateError
+    from playbook.runner.templates import load_template
+
+    nb = nbformat.read(project / "notebooks" / "trivial.ipynb", as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    params.source = params.source.replace("# how often", "# how often (3 = thrice)")
+    nbformat.write(nb, project / "notebooks" / "odd.ipynb")
+    with pytest.raises(TemplateError, match=r"odd.ipynb: parameters cell: cannot read the line of times"):
+        load_template(project / "notebooks" / "odd.ipynb")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -100,6 +101,13 @@ def _inspect(path: Path) -> Template:
             default=_literal(p.default),
             default_source=p.default,
             help=p.help,
+        )
+    declared = re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", tagged[0].source, flags=re.M)
+    unparsed = [name for name in declared if name not in params]
+    if unparsed:
+        raise TemplateError(
+            f"{path}: parameters cell: cannot read the line of {', '.join(unparsed)}; write one "
+            "`name: type = value  # comment` per line, without '=' in the comment"
         )
     missing = [c for c in CONTEXT_PARAMETERS if c not in params]
     if missing:

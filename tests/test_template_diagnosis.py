@@ -1,0 +1,93 @@
+"""funnel_diagnosis and process_efficiency end to end on the generated sample warehouse.
+
+The planted truths (playbook.warehouse.PLANTED) must be named in the outcomes, and the
+figures must match an independent plain-pandas computation on the same Parquet files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from playbook.cli import main
+from playbook.warehouse import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = "playbooks/loan-journey-diagnosis.yml"
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict]]:
+    import os
+
+    root = tmp_path_factory.mktemp("diagnosis")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    shutil.copytree(ROOT / "playbooks", root / "playbooks")
+    generate(root / "data" / "sample", scale=1.0, seed=7, progress=False)
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        result = CliRunner().invoke(main, ["run", "--quiet", SPEC])
+        assert result.exit_code == 0, result.output
+        assert CliRunner().invoke(main, ["publish"]).exit_code == 0
+    finally:
+        os.chdir(cwd)
+    (run_dir,) = (root / "outputs" / "runs" / "loan-journey-diagnosis").iterdir()
+    out = {p.name.split(".")[0]: json.loads(p.read_text()) for p in run_dir.glob("*.outcome.json")}
+    return root, out
+
+
+def test_process_names_the_planted_slow_step(outcomes: tuple[Path, dict[str, dict]]) -> None:
+    root, out = outcomes
+    proc = out["process_efficiency"]
+    assert proc["status"] == "ok"
+    assert proc["details"]["step_to_fix"] == "manual_review"
+    assert proc["details"]["slowest_step"] == "manual_review"
+    assert "manual_review" in proc["headline"]
+    # independent figures from the Parquet file
+    log = pd.read_parquet(root / "data" / "sample" / "process_log.parquet")
+    done = log.dropna(subset=["end_ts"])
+    hours = (done.end_ts - done.start_ts).dt.total_seconds() / 3600
+    for step in ("manual_review", "document_check"):
+        h = hours[done.step == step]
+        assert proc["metrics"][f"step.{step}.p50_h"] == pytest.approx(np.quantile(h, 0.5), rel=1e-5)
+        assert proc["metrics"][f"step.{step}.p90_h"] == pytest.approx(np.quantile(h, 0.9), rel=1e-5)
+    review = hours[done.step == "manual_review"]
+    assert proc["metrics"]["step.manual_review.sla_breach"] == pytest.approx((review > 24).mean(), abs=1e-6)
+    assert proc["metrics"]["overall.cycle_p50_h"] > proc["metrics"]["step.manual_review.p50_h"]
+
+
+def test_funnel_names_the_planted_bottleneck_and_segment(outcomes: tuple[Path, dict[str, dict]]) -> None:
+    root, out = outcomes
+    fun = out["funnel_diagnosis"]
+    assert fun["status"] == "ok", fun.get("error")
+    assert fun["details"]["bottleneck_loss"] == "verify_identity"
+    weakest = fun["details"]["weakest"]
+    assert (weakest["breakdown"], weakest["segment"]) == ("device", "web")
+    assert "verify_identity" in fun["headline"] and "web" in fun["headline"]
+    # independent figures: new users whose first visit falls in the entry period
+    ev = pd.read_parquet(root / "data" / "sample" / "events.parquet")
+    first_visit = ev[ev.event == "visit"].groupby("user_id").ts.min()
+    cohort = first_visit[(first_visit >= "2026-09-01") & (first_visit < "2026-10-16")]
+    assert fun["metrics"]["entrants"] == len(cohort)
+    reg = ev[(ev.event == "register") & ev.user_id.isin(cohort.index)].groupby("user_id").ts.min()
+    reg = reg[(reg >= cohort.reindex(reg.index)) & (reg <= cohort.reindex(reg.index) + pd.Timedelta(hours=720))]
+    assert fun["metrics"]["step.register.users"] == len(reg)
+    lo, hi = fun["metrics"]["overall.conv_ci_low"], fun["metrics"]["overall.conv_ci_high"]
+    assert lo < fun["metrics"]["overall.conv"] < hi
+
+
+def test_both_reports_in_the_archive(outcomes: tuple[Path, dict[str, dict]]) -> None:
+    root, out = outcomes
+    index = (root / "outputs" / "archive" / "index.html").read_text()
+    for name in ("funnel_diagnosis", "process_efficiency"):
+        assert name in index
+        (page,) = (root / "outputs" / "archive" / "reports" / "loan-journey-diagnosis").glob(f"*/{name}.html")
+        html = page.read_text()
+        assert "analyze_" not in html and "<img" in html
