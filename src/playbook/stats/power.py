@@ -1,0 +1,425 @@
+"""Experiment design: sample size, duration, MDE and power, with the readout's variance model.
+
+    metric = MetricSpec.proportion(0.03)             or .mean(mean, sd) or .from_stats(stats)
+    sample_size(metric, mde=0.10)                    units per arm for a 10% relative lift
+    minimum_detectable_effect(metric, n_control=...) the lift detectable with the traffic at hand
+    power_at(metric, mde=..., n_control=...)         power of a running or planned experiment
+    duration_days(result.n_total, daily_units=...)   how long that takes
+
+**One variance model with the readout** (:mod:`playbook.stats.effects`): the variance of the
+difference is v_control / n_control + v_treatment / n_treatment with per-unit variances, the
+relative effect is read as absolute = relative * baseline. Per metric kind:
+
+* proportions: normal approximation (z) with v = p(1-p) per arm, **unpooled** under H0 and H1
+  (default ``null_variance="unpooled"``), because the readout's test is unpooled: its standard
+  error is estimated from the data, i.e. at the H1 rates. R's ``power.prop.test`` sizes the
+  *pooled* z test instead (pooled 2 p_bar q_bar under H0, unpooled under H1);
+  ``null_variance="pooled"`` reproduces it exactly: 0.5 vs 0.75 at n = 50 gives power
+  0.7401659, n = 76.7 for power 0.9; 0.03 vs 0.02 needs 3825.15 per arm. statsmodels'
+  ``NormalIndPower`` with Cohen's arcsine effect size h gives 76.65: a variance-stabilizing
+  approximation that matches no readout test, so we do not use it.
+* **relative readouts**: when the MDE is relative (``relative_mde=True``, the default, as the
+  readout's default lift is relative) the readout divides by the delta-method standard error
+  of the relative lift, v_a (m_b/m_a)^2 + v_b / r in absolute units; that variance sets the
+  critical value while the estimate varies with v_a + v_b / r. For a positive lift this needs
+  a little more data than an absolute readout (about +5% for +10% on a 10% rate). The
+  approximation ignores that the estimated standard error moves with the estimate; simulation
+  (tests/stats/test_simulations.py) shows the real power 1-2 points above the design at a 10%
+  lift, i.e. conservative. An absolute MDE sizes an absolute readout.
+* means and ratios: the **noncentral t** with Welch-Satterthwaite df (R's ``power.t.test``
+  and statsmodels' ``TTestIndPower`` for equal arms: n = 20, delta = sd gives power 0.8689528;
+  power 0.9 needs 22.02110). Both arms are assumed to have the baseline's per-unit variance;
+  a ratio's per-unit variance is the delta-method one of :class:`~playbook.stats.suffstats.RatioStats`.
+
+Power counts rejections in the direction of the effect only (R's ``strict = FALSE``); the
+opposite tail of a two-sided test adds less than 5e-5 for any design with power above 0.5
+(about 1e-6 at power 0.8), which is why statsmodels, which counts it, differs in the 5th decimal.
+
+Options, all shared by the four functions:
+
+* ``ratio`` = n_treatment / n_control per treatment arm (unequal allocation).
+* ``arms`` > 2: each of the arms - 1 treatments is compared with control at alpha / (arms - 1)
+  (Bonferroni; Holm in the readout is never less powerful, so the design is conservative).
+* ``alternative``: "two-sided" or "greater" (one-sided at alpha).
+* ``margin`` > 0: a non-inferiority design, H0 effect <= -margin, one-sided at alpha; ``mde`` is
+  then the assumed true effect (usually 0). Uses unpooled variances under H0.
+* ``variance_reduction`` = rho^2 from CUPED (:func:`playbook.stats.cuped.variance_reduction`):
+  variances are multiplied by 1 - rho^2.
+* ``sequential``: "confidence_sequence" sizes for the always-valid test of
+  :mod:`~playbook.stats.sequential` by requiring the planned power at the final sample size with
+  its wider critical value (conservative: stopping early only adds power); "obrien_fleming" or
+  "pocock" sizes an alpha-spending design with ``looks`` equally spaced looks exactly, by the
+  recursive integration of :mod:`~playbook.stats.spending` with a drift. Sequential designs
+  use the normal approximation. ``SampleSizeResult.inflation`` is n / n(fixed design).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from scipy import optimize
+from scipy import stats as st
+
+from playbook.errors import DataError
+from playbook.stats.sequential import DEFAULT_TUNING, critical_value
+from playbook.stats.spending import Spending, SpendingBounds, crossing_probability, spending_bounds
+from playbook.stats.suffstats import (
+    ArmStats,
+    ProportionStats,
+    RatioRegressionAdjustedStats,
+    RatioStats,
+    RegressionAdjustedStats,
+)
+
+__all__ = [
+    "MetricSpec",
+    "SampleSizeResult",
+    "duration_days",
+    "minimum_detectable_effect",
+    "power_at",
+    "sample_size",
+]
+
+Sequential = Literal["confidence_sequence", "obrien_fleming", "pocock"] | None
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """The baseline of a metric: its control mean (rate, ratio) and per-unit variance."""
+
+    kind: str
+    mean: float
+    variance: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("proportion", "mean", "ratio"):
+            raise DataError(f"MetricSpec.kind must be proportion, mean or ratio, got {self.kind!r}")
+        if self.kind == "proportion" and not 0 < self.mean < 1:
+            raise DataError(f"baseline rate must be strictly between 0 and 1, got {self.mean!r}")
+        if not self.variance > 0 or not math.isfinite(self.variance):
+            raise DataError(
+                f"baseline per-unit variance must be positive, got {self.variance!r}; a constant metric "
+                "cannot be tested (check the pre-period data)"
+            )
+
+    @classmethod
+    def proportion(cls, rate: float) -> MetricSpec:
+        """A conversion rate, e.g. 0.03."""
+        return cls("proportion", rate, rate * (1 - rate) if 0 < rate < 1 else 0.0)
+
+    @classmethod
+    def mean_metric(cls, mean: float, sd: float) -> MetricSpec:
+        """A per-unit mean with its per-unit standard deviation."""
+        return cls("mean", mean, sd * sd)
+
+    @classmethod
+    def from_stats(cls, stats: ArmStats) -> MetricSpec:
+        """Baseline from sufficient statistics of historical (pre-period) data."""
+        if isinstance(stats, ProportionStats):
+            return cls.proportion(stats.mean)
+        if isinstance(stats, RegressionAdjustedStats):
+            return cls("mean", stats.post.mean, stats.post.variance)
+        if isinstance(stats, RatioRegressionAdjustedStats):
+            return cls("ratio", stats.post.mean, stats.post.variance)
+        kind = "ratio" if isinstance(stats, RatioStats) else "mean"
+        return cls(kind, stats.mean, stats.variance)
+
+
+@dataclass(frozen=True)
+class SampleSizeResult:
+    """Units needed (unrounded, as R reports them; ``units_*`` rounded up).
+
+    ``n_treatment`` is per treatment arm; ``n_total`` over all ``arms``; ``effect`` the absolute
+    effect designed for and ``relative_effect`` it relative to the baseline; ``alpha_per_comparison``
+    after the Bonferroni split; ``inflation`` n / n of the same fixed-horizon design.
+    """
+
+    n_control: float
+    n_treatment: float
+    n_total: float
+    arms: int
+    effect: float
+    relative_effect: float
+    alpha: float
+    alpha_per_comparison: float
+    power: float
+    alternative: str
+    sequential: str | None
+    inflation: float
+
+    @property
+    def units_control(self) -> int:
+        return math.ceil(self.n_control - 1e-9)
+
+    @property
+    def units_treatment(self) -> int:
+        return math.ceil(self.n_treatment - 1e-9)
+
+    @property
+    def units_total(self) -> int:
+        return self.units_control + (self.arms - 1) * self.units_treatment
+
+
+@dataclass(frozen=True)
+class _Design:
+    metric: MetricSpec
+    delta: float  # absolute true effect (signed)
+    alpha: float  # per comparison
+    sides: int
+    ratio: float
+    margin: float  # absolute, >= 0
+    shrink: float  # 1 - rho^2
+    null_variance: str
+    sequential: Sequential
+    looks: int
+    tuning: float
+    relative_readout: bool
+
+    def variances(self) -> tuple[float, float]:
+        """(V0, V1): variance of the difference times n_control, under H0 and H1."""
+        m = self.metric
+        r = self.ratio
+        # A relative readout divides by its standard error v_a (m_b/m_a)^2 + v_b / r (delta method,
+        # absolute units): that scales the critical value, while the estimate itself still varies
+        # with the absolute variance v_a + v_b / r.
+        grow = ((m.mean + self.delta) / m.mean) ** 2 if self.relative_readout and m.mean else 1.0
+        if m.kind == "proportion":
+            p1 = m.mean
+            p2 = p1 + self.delta
+            if not 0 < p2 < 1:
+                raise DataError(
+                    f"baseline {p1!r} plus effect {self.delta!r} gives a rate of {p2!r}, outside (0, 1); "
+                    "use a smaller effect"
+                )
+            v1 = p1 * (1 - p1) + p2 * (1 - p2) / r
+            if self.null_variance == "pooled" and self.margin == 0:
+                pbar = (p1 + r * p2) / (1 + r)
+                v0 = pbar * (1 - pbar) * (1 + 1 / r)
+            else:
+                v0 = p1 * (1 - p1) * grow + p2 * (1 - p2) / r
+        else:
+            v1 = m.variance * (1 + 1 / r)
+            v0 = m.variance * (grow + 1 / r)
+        return v0 * self.shrink, v1 * self.shrink
+
+    @property
+    def gap(self) -> float:
+        """Distance of the true effect from the null boundary, in the direction tested."""
+        if self.margin > 0:
+            return self.delta + self.margin
+        return abs(self.delta) if self.sides == 2 else self.delta
+
+    def power(self, n1: float) -> float:
+        if n1 <= 1:
+            return 0.0
+        v0, v1 = self.variances()
+        se0, se1 = math.sqrt(v0 / n1), math.sqrt(v1 / n1)
+        gap = self.gap
+        if self.sequential == "confidence_sequence":
+            n_total = n1 * (1 + self.ratio)
+            return float(st.norm.cdf((gap - critical_value(n_total, self.alpha, self.tuning) * se0) / se1))
+        if self.sequential in ("obrien_fleming", "pocock"):
+            b = self._bounds()
+            scaled = replace(b, z_bounds=tuple(z * se0 / se1 for z in b.z_bounds))  # onto the se1 scale
+            return crossing_probability(scaled, gap / se1)
+        if self.metric.kind == "proportion":
+            z = float(st.norm.isf(self.alpha / self.sides))
+            return float(st.norm.cdf((gap - z * se0) / se1))
+        n2 = n1 * self.ratio
+        s1, s2 = self.metric.variance / n1, self.metric.variance / n2
+        df = (s1 + s2) ** 2 / (s1 * s1 / (n1 - 1) + s2 * s2 / max(n2 - 1, 1e-9))
+        q = float(st.t.isf(self.alpha / self.sides, df))
+        return float(st.nct.sf(q * se0 / se1, df, gap / se1))
+
+    def _bounds(self) -> SpendingBounds:
+        info = [k / self.looks for k in range(1, self.looks + 1)]
+        spending: Spending = "pocock" if self.sequential == "pocock" else "obrien_fleming"
+        return spending_bounds(info, alpha=self.alpha, spending=spending, sides=self.sides)
+
+    def fixed(self) -> _Design:
+        return _Design(
+            self.metric, self.delta, self.alpha, self.sides, self.ratio, self.margin, self.shrink,
+            self.null_variance, None, self.looks, self.tuning, self.relative_readout,
+        )
+
+
+def _design(
+    metric: MetricSpec,
+    mde: float,
+    relative_mde: bool,
+    alpha: float,
+    alternative: str,
+    ratio: float,
+    arms: int,
+    margin: float,
+    relative_margin: bool,
+    variance_reduction: float,
+    null_variance: str,
+    sequential: Sequential,
+    looks: int,
+    tuning: float,
+    relative_readout: bool | None = None,
+) -> _Design:
+    if not 0 < alpha < 1:
+        raise DataError(f"alpha must be between 0 and 1, got {alpha!r}")
+    if alternative not in ("two-sided", "greater"):
+        raise DataError(f"alternative must be 'two-sided' or 'greater', got {alternative!r}")
+    if not ratio > 0:
+        raise DataError(f"ratio (n_treatment / n_control) must be > 0, got {ratio!r}")
+    if not isinstance(arms, int) or arms < 2:
+        raise DataError(f"arms must be an integer >= 2 (control plus treatments), got {arms!r}")
+    if not 0 <= variance_reduction < 1:
+        raise DataError(f"variance_reduction (CUPED rho^2) must be in [0, 1), got {variance_reduction!r}")
+    if margin < 0:
+        raise DataError(f"margin must be >= 0, got {margin!r}")
+    if null_variance not in ("pooled", "unpooled"):
+        raise DataError(f"null_variance must be 'pooled' or 'unpooled', got {null_variance!r}")
+    if sequential not in (None, "confidence_sequence", "obrien_fleming", "pocock"):
+        raise DataError(
+            f"sequential must be None, 'confidence_sequence', 'obrien_fleming' or 'pocock', got {sequential!r}"
+        )
+    if sequential in ("obrien_fleming", "pocock") and (not isinstance(looks, int) or looks < 1):
+        raise DataError(f"looks must be a positive integer for alpha spending, got {looks!r}")
+    delta = mde * metric.mean if relative_mde else mde
+    abs_margin = margin * abs(metric.mean) if relative_margin else margin
+    sides = 1 if (alternative == "greater" or abs_margin > 0) else 2
+    if sequential == "confidence_sequence" and sides == 1:
+        raise DataError("confidence sequences here are two-sided; use alternative='two-sided' without a margin")
+    if relative_readout is None:
+        relative_readout = relative_mde
+    if relative_readout and metric.mean == 0:
+        raise DataError("a relative lift needs a non-zero baseline mean; use relative_mde=False")
+    return _Design(
+        metric, delta, alpha / (arms - 1), sides, ratio, abs_margin, 1.0 - variance_reduction,
+        null_variance, sequential, looks, tuning, relative_readout,
+    )
+
+
+def _solve_n(design: _Design, power: float) -> float:
+    if not 0 < power < 1:
+        raise DataError(f"power must be between 0 and 1 (e.g. 0.8), got {power!r}")
+    if design.gap <= 0:
+        raise DataError(
+            "the effect to detect is 0 (or points against the tested direction); give a non-zero mde, "
+            "or a margin for a non-inferiority design"
+        )
+    lo, hi = 2.0, 4.0
+    while design.power(hi) < power:
+        lo, hi = hi, hi * 4
+        if hi > 1e13:
+            raise DataError("the required sample size exceeds 1e13 units; the effect is too small to detect")
+    return float(optimize.brentq(lambda n: design.power(n) - power, lo, hi, xtol=1e-9, rtol=1e-12))
+
+
+def sample_size(
+    metric: MetricSpec,
+    mde: float,
+    *,
+    relative_mde: bool = True,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    alternative: str = "two-sided",
+    ratio: float = 1.0,
+    arms: int = 2,
+    margin: float = 0.0,
+    relative_margin: bool = True,
+    variance_reduction: float = 0.0,
+    null_variance: str = "unpooled",
+    sequential: Sequential = None,
+    looks: int = 1,
+    tuning: float = DEFAULT_TUNING,
+) -> SampleSizeResult:
+    """Units per arm to detect ``mde`` (relative to the baseline unless ``relative_mde=False``)."""
+    d = _design(metric, mde, relative_mde, alpha, alternative, ratio, arms, margin, relative_margin,
+                variance_reduction, null_variance, sequential, looks, tuning)
+    n1 = _solve_n(d, power)
+    n_fixed = _solve_n(d.fixed(), power) if sequential else n1
+    return SampleSizeResult(
+        n_control=n1,
+        n_treatment=n1 * ratio,
+        n_total=n1 * (1 + (arms - 1) * ratio),
+        arms=arms,
+        effect=d.delta,
+        relative_effect=d.delta / metric.mean if metric.mean else math.inf,
+        alpha=alpha,
+        alpha_per_comparison=d.alpha,
+        power=power,
+        alternative="greater" if d.sides == 1 else "two-sided",
+        sequential=sequential,
+        inflation=n1 / n_fixed,
+    )
+
+
+def power_at(
+    metric: MetricSpec,
+    mde: float,
+    n_control: float,
+    *,
+    relative_mde: bool = True,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    ratio: float = 1.0,
+    arms: int = 2,
+    margin: float = 0.0,
+    relative_margin: bool = True,
+    variance_reduction: float = 0.0,
+    null_variance: str = "unpooled",
+    sequential: Sequential = None,
+    looks: int = 1,
+    tuning: float = DEFAULT_TUNING,
+) -> float:
+    """Power to detect ``mde`` with ``n_control`` control units (and ``ratio`` x that per treatment)."""
+    d = _design(metric, mde, relative_mde, alpha, alternative, ratio, arms, margin, relative_margin,
+                variance_reduction, null_variance, sequential, looks, tuning)
+    return d.power(n_control)
+
+
+def minimum_detectable_effect(
+    metric: MetricSpec,
+    n_control: float,
+    *,
+    power: float = 0.8,
+    relative: bool = True,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    ratio: float = 1.0,
+    arms: int = 2,
+    variance_reduction: float = 0.0,
+    null_variance: str = "unpooled",
+    sequential: Sequential = None,
+    looks: int = 1,
+    tuning: float = DEFAULT_TUNING,
+) -> float:
+    """Smallest positive lift detectable with the given power (relative unless ``relative=False``)."""
+    if not 0 < power < 1:
+        raise DataError(f"power must be between 0 and 1, got {power!r}")
+    if not n_control > 2:
+        raise DataError(f"n_control must be > 2 units, got {n_control!r}")
+
+    def pw(delta: float) -> float:
+        d = _design(metric, delta, False, alpha, alternative, ratio, arms, 0.0, True,
+                    variance_reduction, null_variance, sequential, looks, tuning, relative)
+        return d.power(n_control) - power
+
+    hi = (1 - metric.mean) * (1 - 1e-9) if metric.kind == "proportion" else 1.0
+    if metric.kind != "proportion":
+        hi = 10 * math.sqrt(metric.variance)
+        while pw(hi) < 0:
+            hi *= 4
+    elif pw(hi) < 0:
+        raise DataError(
+            f"even a lift to a rate of 1 is not detectable with {n_control!r} units per arm at power {power!r}"
+        )
+    delta = float(optimize.brentq(pw, hi * 1e-12, hi, xtol=1e-14, rtol=1e-12))
+    return delta / metric.mean if relative else delta
+
+
+def duration_days(n_total: float, daily_units: float, share: float = 1.0) -> int:
+    """Whole days to enroll ``n_total`` units with ``daily_units`` eligible per day, ``share`` in the test."""
+    if not daily_units > 0:
+        raise DataError(f"daily_units must be > 0, got {daily_units!r}")
+    if not 0 < share <= 1:
+        raise DataError(f"share (fraction of traffic in the experiment) must be in (0, 1], got {share!r}")
+    return max(1, math.ceil(n_total / (daily_units * share) - 1e-9))
