@@ -12,9 +12,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
+# jsonschema (under nbformat, under papermill and nbconvert) imports rfc3987_syntax, if present,
+# to check the "iri" string format; that import compiles a grammar and costs about a second on
+# every command. Notebook schemas never use "iri", so the command skips it. Only this process
+# is affected (not kernels, not library users).
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-from playbook.errors import PlaybookError
+import click  # noqa: E402
+
+from playbook.errors import PlaybookError  # noqa: E402
 
 
 def _fail(exc: PlaybookError) -> None:
