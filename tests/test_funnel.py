@@ -134,7 +134,7 @@ def test_entry_period_and_previous_period(tmp_path: Path) -> None:
     ]
     wh = warehouse(tmp_path, log)
     r = analyze_funnel(wh, STEPS3, window_hours=48, entry_start="2026-03-09",
-                       entry_end="2026-03-15")
+                       entry_end="2026-03-15", entry="first_in_period")
     # period: users 1, 3 (entry at day 8), 6 -> register 1, 3, 6; apply 1
     assert users_at(r) == [3, 3, 1]
     assert r.previous_period == ("2026-03-02T00:00:00", "2026-03-09T00:00:00")
@@ -148,6 +148,36 @@ def test_entry_period_and_previous_period(tmp_path: Path) -> None:
     assert m["prev.delta"] == pytest.approx(0.0, abs=1e-6)
     z, p = proportions_ztest([1, 1], [3, 3])
     assert m["prev.p_value"] == pytest.approx(p if np.isfinite(p) else 1.0)
+
+
+def test_entry_first_ever_excludes_returning_users(tmp_path: Path) -> None:
+    d = 24
+    log = [
+        # period: 2026-03-09 .. 2026-03-15; previous: 03-02 .. 03-08
+        (1, 7 * d + 1, "visit"), (1, 7 * d + 2, "register"),       # new in the period
+        (2, 1, "visit"), (2, 2, "register"),                        # new in the previous period,
+        (2, 8 * d, "visit"),                                        # returns in the period
+        (3, -30 * d, "visit"), (3, -30 * d + 1, "register"),       # first seen long before,
+        (3, 9 * d, "visit"), (3, 9 * d + 5, "apply"),              # returns in the period
+        (4, 10 * d, "visit"),                                       # new in the period, drops
+    ]
+    wh = warehouse(tmp_path, log)
+    kw = dict(window_hours=48, entry_start="2026-03-09", entry_end="2026-03-15")
+    ever = analyze_funnel(wh, STEPS3, **kw)  # the default
+    assert ever.entry == "first_ever"
+    assert ever.entrants == 2 and users_at(ever) == [2, 1, 0]  # users 1 and 4
+    # previous period: user 2 only (user 3 was first seen 30 days before it)
+    assert ever.prev_entrants == 1 and ever.previous["prev_users"].tolist() == [1, 0]
+    inside = analyze_funnel(wh, STEPS3, entry="first_in_period", **kw)
+    # returning users 2 and 3 enter at their period visit: 2 does not register again, 3 neither
+    assert inside.entrants == 4 and users_at(inside) == [4, 1, 0]
+    # without an entry period both definitions are the same: everyone at their first visit
+    all_ever = analyze_funnel(wh, STEPS3, window_hours=48)
+    all_in = analyze_funnel(wh, STEPS3, window_hours=48, entry="first_in_period")
+    assert users_at(all_ever) == users_at(all_in) == [4, 3, 0]
+    assert all_ever.details()["entry"] == "first_ever"
+    with pytest.raises(ValueError, match="entry='first_touch' is not one of first_ever"):
+        analyze_funnel(wh, STEPS3, entry="first_touch")
 
 
 # -- breakdowns --------------------------------------------------------------------------------------
@@ -243,14 +273,18 @@ def test_column_remapping_and_empty_period(tmp_path: Path) -> None:
 
 # -- a plain-pandas reference on small random logs ---------------------------------------------------
 def reference(ev: pd.DataFrame, steps: list[str], window: float, step_w: list | None, order: str,
-              exclusions: list[str], lo: float | None, hi: float | None) -> tuple[list[int], int]:
+              exclusions: list[str], lo: float | None, hi: float | None,
+              entry: str = "first_ever") -> tuple[list[int], int]:
     """Counts per step and excluded users, straight from the definitions (loops over users)."""
     pos = {s: i for i, s in enumerate(steps)}
     n = len(steps)
     counts, excluded = [0] * n, 0
     for _, g in ev.groupby("user_id"):
         f = sorted({(h, pos[e]) for h, e in zip(g["h"], g["event"], strict=True) if e in pos})
-        entries = [h for h, k in f if k == 0 and (lo is None or h >= lo) and (hi is None or h < hi)]
+        entries = [h for h, k in f if k == 0]
+        if entry == "first_ever":
+            entries = entries[:1]
+        entries = [h for h in entries if (lo is None or h >= lo) and (hi is None or h < hi)]
         if not entries:
             continue
         t0 = min(entries)
@@ -298,9 +332,10 @@ def random_log(rng: np.random.Generator, n_users: int = 80) -> list[tuple[int, f
     return rows
 
 
+@pytest.mark.parametrize("entry", ["first_ever", "first_in_period"])
 @pytest.mark.parametrize("order", ["ordered", "strict", "any"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_matches_pandas_reference(tmp_path: Path, order: str, seed: int) -> None:
+def test_matches_pandas_reference(tmp_path: Path, order: str, seed: int, entry: str) -> None:
     rng = np.random.default_rng(seed)
     rows = random_log(rng)
     steps = ["visit", "register", "verify", "apply"]
@@ -318,14 +353,14 @@ def test_matches_pandas_reference(tmp_path: Path, order: str, seed: int) -> None
             if "entry_start" in kw else None
         hi = lo + 48 if lo is not None else None
         want, want_ex = reference(ev, steps, kw["window_hours"], kw.get("step_windows_hours"),
-                                  order, kw.get("exclusions", []), lo, hi)
+                                  order, kw.get("exclusions", []), lo, hi, entry)
         for exact in (False, True):
-            r = analyze_funnel(wh, steps, order=order, exact=exact, **kw)
+            r = analyze_funnel(wh, steps, order=order, exact=exact, entry=entry, **kw)
             assert users_at(r) == want, (kw, exact)
             assert r.excluded_users == want_ex
         if lo is not None:  # the previous period is the reference on the 2 days before
             prev, _ = reference(ev, steps, kw["window_hours"], kw.get("step_windows_hours"),
-                                order, [], lo - 48, lo)
+                                order, [], lo - 48, lo, entry)
             assert [r.prev_entrants, *r.previous["prev_users"]] == prev
 
 
@@ -396,3 +431,49 @@ def test_planted_bottleneck_and_weak_segment(tmp_path: Path) -> None:
     assert all(isinstance(v, float) and math.isfinite(v) for v in m.values())
     json.dumps(r.details(), allow_nan=False)
     assert r.details()["bottleneck_loss"] == "verify_identity"
+
+
+# -- the sample warehouse: the entry definition on real-looking data ---------------------------------
+SAMPLE_STEPS = ["visit", "register", "verify_identity", "apply", "approve", "disburse"]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    from playbook.warehouse import generate
+
+    out = tmp_path_factory.mktemp("sample")
+    generate(out, scale=1, seed=7, progress=False)
+    return Warehouse(out)
+
+
+def test_sample_period_funnel_finds_planted_truths(sample: Warehouse) -> None:
+    # Six weeks before the limit-banner experiment starts (2026-08-17): the generator's funnel
+    # rates do not change over time here, so the change vs the previous six weeks must be noise.
+    kw = dict(window_hours=720, breakdowns=["device", "channel", "region"],
+              entry_start="2026-07-06", entry_end="2026-08-16")
+    r = analyze_funnel(sample, SAMPLE_STEPS, **kw)
+    assert r.bottleneck_loss == "verify_identity"
+    assert (r.weakest["breakdown"], r.weakest["segment"]) == ("device", "web")
+    assert r.censored_users == 0
+    assert r.metrics()["prev.p_value"] > 0.05
+    # Counting returning users' period visits as entries (the old definition) makes
+    # visit -> register the biggest drop and fakes a large, "significant" decline: the previous
+    # period, near the start of the history, has few returning users.
+    old = analyze_funnel(sample, SAMPLE_STEPS, entry="first_in_period", **kw)
+    assert old.bottleneck_loss == "register"
+    assert old.entrants > 1.3 * r.entrants
+    assert old.metrics()["prev.delta"] < -0.05 and old.metrics()["prev.p_value"] < 1e-10
+
+
+def test_sample_period_inside_experiment(sample: Warehouse) -> None:
+    # 2026-09-01 .. 10-15 lies inside the limit-banner experiment (treatment: P(apply) x 1.08
+    # for users verified from 2026-08-17): a real, small lift of about +0.5 pp in overall
+    # conversion against the previous six weeks, most of which preceded the experiment. The
+    # funnel shows a small positive change (seed 7: +1.2 pp, p = 0.08), not a drop.
+    r = analyze_funnel(sample, SAMPLE_STEPS, window_hours=720,
+                       breakdowns=["device", "channel", "region"],
+                       entry_start="2026-09-01", entry_end="2026-10-15")
+    assert r.bottleneck_loss == "verify_identity"
+    assert (r.weakest["breakdown"], r.weakest["segment"]) == ("device", "web")
+    m = r.metrics()
+    assert 0 < m["prev.delta"] < 0.03

@@ -1,15 +1,23 @@
 """Where do users drop? An ordered funnel inside a conversion window, computed by DuckDB.
 
 :func:`analyze_funnel` reads the event log (``user_id, ts, event``) once or twice, never per user
-in Python: about 2-3 s for 10M events on 2 cores (see funnel_sql.py for the passes).
+in Python: about 1 s for 10M events and 4-6 s for 50M on 2 cores, under 2 GB of memory
+(bench/DIAGNOSIS.md; funnel_sql.py describes the passes).
 
 Definitions (the numbers a stakeholder reads):
 
 entry
-    A user enters with their **first** ``steps[0]`` event inside the entry period
-    ``[entry_start, entry_end]`` (dates are whole days: ``entry_end = "2026-06-30"`` includes that
-    day; a datetime is an exclusive end). ``None`` leaves that side open. Events are ordered by
-    (ts, position of the step in ``steps``); an exact duplicate (same user, ts and event) counts once.
+    ``entry="first_ever"`` (the default): a user enters at their **first-ever** ``steps[0]``
+    event, and belongs to the funnel of the entry period ``[entry_start, entry_end]`` only if
+    that first-ever event falls inside it: a new-user cohort, the usual definition of an
+    acquisition funnel. A returning user (first seen before the period) is not an entrant, so
+    their return visit cannot count as a drop at the next step. ``entry="first_in_period"``: a
+    user enters with their first ``steps[0]`` event inside the period, whenever they were first
+    seen (for funnels that users may run through again, e.g. repeat purchases). Without an
+    entry period both are the same. Dates are whole days: ``entry_end = "2026-06-30"``
+    includes that day; a datetime is an exclusive end; ``None`` leaves that side open. Events
+    are ordered by (ts, position of the step in ``steps``); an exact duplicate (same user, ts
+    and event) counts once.
 window
     Every step must happen within ``window_hours`` after entry. ``step_windows_hours[k-1]``
     optionally bounds the time from step k-1 to step k (``None`` = no bound). A user entering
@@ -72,6 +80,7 @@ from playbook.errors import DataError
 from playbook.sources import Warehouse
 
 ORDERS = ("ordered", "strict", "any")
+ENTRIES = ("first_ever", "first_in_period")
 ATTRIBUTIONS = ("first_touch",)
 
 
@@ -92,6 +101,7 @@ class FunnelResult:
     steps: tuple[str, ...]
     order: str
     window_hours: float
+    entry: str
     period: tuple[str | None, str | None]
     previous_period: tuple[str, str] | None
     entrants: int
@@ -150,7 +160,7 @@ class FunnelResult:
             out["segment.significant"] = float(self.segments["significant"].sum())
         if self.previous is not None:
             last = self.previous.iloc[-1]
-            out["prev.entrants"] = self.prev_entrants
+            out["prev.entrants"] = float(self.prev_entrants or 0)
             out["prev.overall.conv"] = last["prev_conv_overall"]
             out["prev.delta"] = last["delta"]
             out["prev.p_value"] = last["p_value"]
@@ -177,6 +187,7 @@ class FunnelResult:
                          f"{w['conv']:.1%} vs {w['rest_conv']:.1%} for the rest {where}")
         if self.bottleneck_time is not None and self.bottleneck_time != self.bottleneck_loss:
             slow = self._row(self.bottleneck_time)
+            assert slow is not None
             parts.append(f"the slowest step is '{self.bottleneck_time}' "
                          f"(median {slow['median_h']:.1f} h)")
         if self.previous is not None:
@@ -194,10 +205,11 @@ class FunnelResult:
             return [{k: _plain(v) for k, v in r.items()} for r in df.to_dict("records")]
 
         return {"steps": list(self.steps), "order": self.order, "window_hours": self.window_hours,
+                "entry": self.entry,
                 "period": list(self.period),
                 "previous_period": list(self.previous_period) if self.previous_period else None,
                 "bottleneck_loss": self.bottleneck_loss, "bottleneck_time": self.bottleneck_time,
-                "weakest_segment": {k: _plain(v) for k, v in self.weakest.items()}
+                "weakest": {k: _plain(v) for k, v in self.weakest.items()}
                 if self.weakest else None,
                 "alpha": self.alpha, "correction": self.correction,
                 "funnel": records(self.funnel), "time_histogram": records(self.time_histogram),
@@ -281,6 +293,33 @@ def _check_columns(warehouse: Warehouse, table: str, cols: list[str], ts_col: st
 
 
 # -- the analysis -------------------------------------------------------------------------------
+def _per_user_tables(con: Any, spec: fs.FunnelSpec, events: str,
+                     periods: list[tuple[str, str | None, str | None]], first_ever: bool,
+                     exact: bool, summary: str, users: str, amb: str) -> None:
+    """The per-user table ``users`` by the summary pass, then the exact pass for ambiguous users
+    (or the exact pass for everyone with ``exact``); see funnel_sql.py."""
+    n_amb = 0
+    if not exact:
+        con.execute(f"CREATE TEMP TABLE {summary} AS "
+                    f"{fs.summary_sql(spec, events, periods, first_ever=first_ever)}")
+        per = [fs.per_user_sql(spec, fs.SummaryOps, summary, col, p)
+               for p, (col, _, _) in enumerate(periods)]
+        con.execute(f"CREATE TEMP TABLE {users} AS {' UNION ALL '.join(per)}")
+        con.execute(f"CREATE TEMP TABLE {amb} AS SELECT DISTINCT u FROM {users} WHERE amb")
+        n_amb = con.execute(f"SELECT count(*) FROM {amb}").fetchone()[0]
+    if exact or n_amb:
+        only = events if exact else f"SELECT * FROM ({events}) WHERE u IN (SELECT u FROM {amb})"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {summary} AS "
+                    f"{fs.summary_sql(spec, only, periods, lists=True, first_ever=first_ever)}")
+        per = [fs.per_user_sql(spec, fs.ListOps, summary, col, p)
+               for p, (col, _, _) in enumerate(periods)]
+        if exact:
+            con.execute(f"CREATE TEMP TABLE {users} AS {' UNION ALL '.join(per)}")
+        else:
+            con.execute(f"DELETE FROM {users} WHERE amb")
+            con.execute(f"INSERT INTO {users} {' UNION ALL '.join(per)}")
+
+
 def analyze_funnel(
     warehouse: Warehouse,
     steps: list[str],
@@ -291,6 +330,7 @@ def analyze_funnel(
     exclusions: list[str] | None = None,
     entry_start: str | date | datetime | None = None,
     entry_end: str | date | datetime | None = None,
+    entry: str = "first_ever",
     breakdowns: list[str] | None = None,
     attribution: str = "first_touch",
     compare_previous: bool = True,
@@ -316,6 +356,8 @@ def analyze_funnel(
     steps = list(steps)
     step_w = _check_params(steps, window_hours, step_windows_hours, order, exclusions,
                            attribution)
+    if entry not in ENTRIES:
+        raise ValueError(f"entry={entry!r} is not one of {', '.join(ENTRIES)}")
     if correction not in CORRECTIONS:
         raise ValueError(f"correction={correction!r} is not one of {', '.join(CORRECTIONS)}")
     adjust = correction
@@ -335,8 +377,10 @@ def analyze_funnel(
     scan_lo = prev[0] if prev else lo
     scan_hi = hi + timedelta(microseconds=window_us) if hi is not None else None
     ts_expr = f"CAST({_q(ts_col)} AS TIMESTAMP)"
+    first_ever = entry == "first_ever"
     events = fs.event_scan_sql(view, _q(user_col), ts_expr, _q(event_col), names,
-                               _lit(scan_lo) if scan_lo else None, _lit(scan_hi) if scan_hi else None)
+                               _lit(scan_lo) if scan_lo else None, _lit(scan_hi) if scan_hi else None,
+                               entries_before=first_ever)
     periods: list[tuple[str, str | None, str | None]] = [
         ("e0", str(_us(lo)) if lo else None, str(_us(hi)) if hi else None)]
     if prev:
@@ -345,25 +389,14 @@ def analyze_funnel(
     tag = uuid.uuid4().hex[:8]
     summary, users, amb = f"_fn_sum_{tag}", f"_fn_users_{tag}", f"_fn_amb_{tag}"
     try:
-        if not exact:
-            con.execute(f"CREATE TEMP TABLE {summary} AS {fs.summary_sql(spec, events, periods)}")
-            per = [fs.per_user_sql(spec, fs.SummaryOps, summary, col, p)
+        if order == "strict" and not exact:  # one sorted pass (funnel_sql.py)
+            seq = fs.summary_sql(spec, events, periods, first_ever=first_ever, sequence=True)
+            con.execute(f"CREATE TEMP TABLE {summary} AS {seq}")
+            per = [fs.sequence_per_user_sql(spec, summary, col, p)
                    for p, (col, _, _) in enumerate(periods)]
             con.execute(f"CREATE TEMP TABLE {users} AS {' UNION ALL '.join(per)}")
-            con.execute(f"CREATE TEMP TABLE {amb} AS SELECT DISTINCT u FROM {users} WHERE amb")
-            n_amb = con.execute(f"SELECT count(*) FROM {amb}").fetchone()[0]
-        if exact or n_amb:
-            only = f"SELECT * FROM ({events}) WHERE u IN (SELECT u FROM {amb})" if not exact \
-                else events
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {summary} AS "
-                        f"{fs.summary_sql(spec, only, periods, lists=True)}")
-            per = [fs.per_user_sql(spec, fs.ListOps, summary, col, p)
-                   for p, (col, _, _) in enumerate(periods)]
-            if exact:
-                con.execute(f"CREATE TEMP TABLE {users} AS {' UNION ALL '.join(per)}")
-            else:
-                con.execute(f"DELETE FROM {users} WHERE amb")
-                con.execute(f"INSERT INTO {users} {' UNION ALL '.join(per)}")
+        else:
+            _per_user_tables(con, spec, events, periods, first_ever, exact, summary, users, amb)
         con.execute(f"DROP TABLE IF EXISTS {summary}")
         result = summarize(warehouse, users, view, spec, steps, exclusions, names, breakdowns,
                             ts_col, event_col, events_table, users_table, users_user_col,
@@ -387,7 +420,7 @@ def analyze_funnel(
         prev_reached = [int(p[f"n{k}"]) if p is not None else 0 for k in range(n)]
         previous, prev_entrants = previous_table(steps, reached, prev_reached), prev_reached[0]
     return FunnelResult(
-        steps=tuple(steps), order=order, window_hours=float(window_hours),
+        steps=tuple(steps), order=order, window_hours=float(window_hours), entry=entry,
         period=(lo.isoformat() if lo else None, hi.isoformat() if hi else None),
         previous_period=(prev[0].isoformat(), prev[1].isoformat()) if prev else None,
         entrants=entrants, excluded_users=int(cur["excluded"]) if cur is not None else 0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -44,7 +45,8 @@ def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
                users_user_col: str, alpha: float, correction: str, min_users: int) -> tuple:
     """Aggregate the per-user table: counts per period, step times, histograms, segments."""
     n, con = len(steps), warehouse.con
-    data_end = con.execute(f"SELECT max({q(ts_col)})::TIMESTAMP FROM {view}").fetchone()[0]
+    row = con.execute(f"SELECT max({q(ts_col)})::TIMESTAMP FROM {view}").fetchone()
+    data_end = row[0] if row else None
     end_us = us(data_end) if data_end is not None else 0
     ok = "NOT excluded"
     cnt = ", ".join(f"count(t{k}) FILTER (WHERE {ok}) AS n{k}" for k in range(n))
@@ -53,8 +55,8 @@ def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
         f"count(*) FILTER (WHERE {ok} AND t0 + {spec.window_us} > {end_us}) AS censored "
         f"FROM {users} GROUP BY period")
     counts = {int(r["period"]): r for _, r in rows.iterrows()}
-    if not counts.get(0, {"n0": 0})["n0"] or any(
-            not counts.get(0)[f"n{k}"] for k in range(n)):
+    current: Any = counts.get(0, {"n0": 0})
+    if not current["n0"] or any(not current[f"n{k}"] for k in range(n)):
         # a step nobody reached may be a typo: check the names against the whole table
         have = warehouse.sql(f"SELECT CAST({q(event_col)} AS VARCHAR) AS e, count(*) AS c FROM "
                              f"{view} WHERE {q(event_col)} IN ({', '.join(names)}) GROUP BY e")

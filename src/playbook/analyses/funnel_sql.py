@@ -18,6 +18,13 @@ Two passes, both single scans of the event table:
 Both passes share the funnel logic below, written against two primitives
 (:class:`SummaryOps`, :class:`ListOps`): the first occurrence at or after a time, and whether an
 occurrence lies inside an interval.
+
+``strict`` has its own single pass (:func:`sequence_per_user_sql`): repeated steps (return
+visits) make most users ambiguous for the summary, and checking "no other funnel event in
+between" per code pair costs O(steps²) list scans. Instead one ``GROUP BY user`` collects the
+user's events as one sorted, de-duplicated list of ``t * 64 + k``; a strict funnel is then the
+run of list elements right after the entry event whose codes are 1, 2, ... in turn (the next
+funnel event after step k-1 must be step k), read by position.
 """
 
 from __future__ import annotations
@@ -150,12 +157,46 @@ def per_user_sql(spec: FunnelSpec, ops: type[SummaryOps] | type[ListOps], source
     return f"SELECT u, period, {times}, excluded, amb FROM ({sql})"
 
 
+def sequence_per_user_sql(spec: FunnelSpec, source: str, entry_col: str, period: int) -> str:
+    """Per-user strict funnel of one period from ``seq``/``ex`` (see :func:`summary_sql`).
+
+    The columns are those of :func:`per_user_sql`. ``p`` is the entry's position in ``seq``;
+    ``c<k>`` the k-th funnel event after it, which must be step k, within the windows.
+    """
+    n, w = spec.n_steps, spec.window_us
+    nxt = ", ".join(f"seq[p + {k}] AS c{k}" for k in range(1, n))
+    ex = "ex, " if spec.n_exclusions else ""
+    sql = (f"SELECT u, {ex}{entry_col} AS t0, {period} AS period, {nxt} FROM (SELECT *, "
+           f"list_position(seq, {entry_col} * 64) AS p FROM {source} "
+           f"WHERE {entry_col} IS NOT NULL)")
+    for k in range(1, n):
+        prev = f"t{k - 1}"
+        ok = [f"{prev} IS NOT NULL", f"c{k} % 64 = {k}", f"c{k} // 64 <= t0 + {w}"]
+        if spec.step_windows_us[k] is not None:
+            ok.append(f"c{k} // 64 - {prev} <= {spec.step_windows_us[k]}")
+        sql = f"SELECT *, CASE WHEN {' AND '.join(ok)} THEN c{k} // 64 END AS t{k} FROM ({sql})"
+    times = ", ".join(f"t{k}" for k in range(n))
+    if spec.n_exclusions:
+        sql = (f"SELECT *, coalesce(len(list_filter(ex, lambda y: y >= t0 AND "
+               f"y <= coalesce(t{n - 1}, t0 + {w}))) > 0, false) AS excluded "
+               f"FROM ({sql})")
+    else:
+        sql = f"SELECT *, false AS excluded FROM ({sql})"
+    return f"SELECT u, period, {times}, excluded, false AS amb FROM ({sql})"
+
+
 def event_scan_sql(table: str, user_col: str, ts_col: str, event_col: str,
-                   names: list[str], lo: str | None, hi: str | None) -> str:
-    """Funnel and exclusion events in [lo, hi) as ``u, t (µs), k (code)``; names are quoted."""
+                   names: list[str], lo: str | None, hi: str | None,
+                   entries_before: bool = False) -> str:
+    """Funnel and exclusion events in [lo, hi) as ``u, t (µs), k (code)``; names are quoted.
+
+    ``entries_before`` also keeps the entry events (``names[0]``) before ``lo``.
+    """
     case = " ".join(f"WHEN {name} THEN {i}" for i, name in enumerate(names))
     where = [f"{event_col} IN ({', '.join(names)})"]
-    if lo is not None:
+    if lo is not None and entries_before:
+        where.append(f"({ts_col} >= {lo} OR {event_col} = {names[0]})")
+    elif lo is not None:
         where.append(f"{ts_col} >= {lo}")
     if hi is not None:
         where.append(f"{ts_col} < {hi}")
@@ -165,24 +206,52 @@ def event_scan_sql(table: str, user_col: str, ts_col: str, event_col: str,
 
 
 def summary_sql(spec: FunnelSpec, events: str, periods: list[tuple[str, str | None, str | None]],
-                lists: bool = False) -> str:
+                lists: bool = False, first_ever: bool = False, sequence: bool = False) -> str:
     """One row per user with an entry in some period: ``u, e<p>`` and ``m<i>, rep`` or lists.
 
-    ``periods`` holds (column, lo_us, hi_us) for each period's first entry column.
+    ``periods`` holds (column, lo_us, hi_us) for each period's first entry column. With
+    ``first_ever`` the entry is the user's first entry event in ``events`` (which must then hold
+    every entry event before the periods), kept only if it falls inside the period.
+    ``sequence``: instead of per-code columns, ``seq`` (the sorted, de-duplicated funnel-step
+    events as ``t * 64 + k``) and ``ex`` (exclusion event times), for
+    :func:`sequence_per_user_sql`.
     """
     aggs = []
-    for col, lo, hi in periods:
-        cond = ["k = 0"] + ([f"t >= {lo}"] if lo is not None else []) + (
-            [f"t < {hi}"] if hi is not None else [])
-        aggs.append(f"min(t) FILTER (WHERE {' AND '.join(cond)}) AS {col}")
+    if first_ever:
+        aggs.append("min(t) FILTER (WHERE k = 0) AS e_first")
+    else:  # the first entry event inside each period
+        for col, lo, hi in periods:
+            cond = ["k = 0"] + ([f"t >= {lo}"] if lo is not None else []) + (
+                [f"t < {hi}"] if hi is not None else [])
+            aggs.append(f"min(t) FILTER (WHERE {' AND '.join(cond)}) AS {col}")
     codes = list(spec.codes) if lists else spec.summary_codes()
-    if lists:  # one list of t * 64 + k (one aggregate state is far cheaper than one per code)
+    if sequence:
+        aggs.append("list(t * 64 + k ORDER BY t * 64 + k) AS packed")
+    elif lists:  # one list of t * 64 + k (one aggregate state is far cheaper than one per code)
         aggs.append("list(t * 64 + k) AS packed")
     else:
         aggs += [f"min(t) FILTER (WHERE k = {i}) AS m{i}" for i in codes]
         aggs.append(f"count(*) FILTER (WHERE k >= {codes[0]}) AS n_events")
-    having = " OR ".join(f"{col} IS NOT NULL" for col, _, _ in periods)
-    sql = f"SELECT u, {', '.join(aggs)} FROM ({events}) GROUP BY u HAVING {having}"
+    if first_ever:
+        bounds = [" AND ".join([f"e_first >= {lo}"] * (lo is not None)
+                               + [f"e_first < {hi}"] * (hi is not None)) or "e_first IS NOT NULL"
+                  for _, lo, hi in periods]
+        keep = " OR ".join(f"({b})" for b in bounds)
+        ents = ", ".join(f"CASE WHEN {b} THEN e_first END AS {col}"
+                         for b, (col, _, _) in zip(bounds, periods, strict=True))
+        sql = (f"SELECT u, {ents}, * EXCLUDE (u, e_first) FROM (SELECT u, {', '.join(aggs)} "
+               f"FROM ({events}) GROUP BY u) WHERE {keep}")
+    else:
+        having = " OR ".join(f"{col} IS NOT NULL" for col, _, _ in periods)
+        sql = f"SELECT u, {', '.join(aggs)} FROM ({events}) GROUP BY u HAVING {having}"
+    if sequence:
+        n = spec.n_steps
+        dedup = "list_filter(packed, lambda y, i: i = 1 OR y != packed[i - 1])"
+        if not spec.n_exclusions:
+            return f"SELECT * EXCLUDE (packed), {dedup} AS seq FROM ({sql})"
+        return (f"SELECT * EXCLUDE (packed), list_filter({dedup}, lambda y: y % 64 < {n}) AS seq, "
+                f"list_transform(list_filter(packed, lambda y: y % 64 >= {n}), "
+                f"lambda y: y // 64) AS ex FROM ({sql})")
     if lists:
         unpack = ", ".join(f"list_transform(list_filter(packed, lambda y: y % 64 = {i}), "
                            f"lambda y: y // 64) AS l{i}" for i in codes)

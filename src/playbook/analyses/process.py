@@ -297,30 +297,37 @@ def _summarize(warehouse: Warehouse, log: str, sla: dict[str, float], order: lis
     med = st["p50_h"].to_numpy()
     slowest = str(st["step"].iloc[int(np.nanargmax(med))]) if np.isfinite(med).any() else None
     stake = st["hours_at_stake"].to_numpy()
+    fix: str | None
     if sla and np.nansum(stake) > 0:
         fix = str(st["step"].iloc[int(np.nanargmax(stake))])
     else:
         load = st["total_h"].to_numpy() + np.nan_to_num(st["wait_total_h"].to_numpy())
         fix = str(st["step"].iloc[int(np.argmax(load))]) if len(st) and rows.sum() else None
 
-    cases = warehouse.sql(f"""
-        SELECT count(*) AS cases, count(*) FILTER (WHERE closed) AS closed,
-               quantile_cont(cycle_h, [0.5, 0.9]) FILTER (WHERE closed) AS cq
-        FROM (SELECT case_id, bool_and(e IS NOT NULL) AS closed,
-                     (max(e) - min(s)) / {HOUR_US} AS cycle_h FROM {log} GROUP BY case_id)""")
+    # one row per case (first start; last end once every row is closed), read by both the
+    # cycle time and the work in progress (one GROUP BY case instead of two)
+    cs = f"{log}_cases"
+    warehouse.con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {cs} AS
+        SELECT case_id, min(s) AS s, CASE WHEN bool_and(e IS NOT NULL) THEN max(e) END AS e
+        FROM {log} GROUP BY case_id""")
+    try:
+        cases = warehouse.sql(f"""
+            SELECT count(*) AS cases, count(e) AS closed,
+                   quantile_cont((e - s) / {HOUR_US}, [0.5, 0.9]) AS cq FROM {cs}""")
+        wip = warehouse.sql(f"""
+            WITH d AS (SELECT (s // 86400000000) AS day, 1 AS delta FROM {cs}
+                  UNION ALL SELECT (e // 86400000000), -1 FROM {cs} WHERE e IS NOT NULL),
+            per AS (SELECT day, sum(delta) AS delta FROM d GROUP BY day),
+            span AS (SELECT range AS day FROM range((SELECT min(day) FROM per),
+                                                    (SELECT max(day) FROM per) + 1))
+            SELECT make_date(1970, 1, 1) + span.day::INT AS day,
+                   sum(coalesce(per.delta, 0)) OVER (ORDER BY span.day) AS open_cases
+            FROM span LEFT JOIN per USING (day) ORDER BY span.day""")
+    finally:
+        warehouse.con.execute(f"DROP TABLE IF EXISTS {cs}")
     c = cases.iloc[0]
     cq = c["cq"] if isinstance(c["cq"], list | np.ndarray) else [np.nan, np.nan]
-    wip = warehouse.sql(f"""
-        WITH cs AS (SELECT case_id, min(s) AS s, CASE WHEN bool_and(e IS NOT NULL)
-                           THEN max(e) END AS e FROM {log} GROUP BY case_id),
-        d AS (SELECT (s // 86400000000) AS day, 1 AS delta FROM cs
-              UNION ALL SELECT (e // 86400000000), -1 FROM cs WHERE e IS NOT NULL),
-        per AS (SELECT day, sum(delta) AS delta FROM d GROUP BY day),
-        span AS (SELECT range AS day FROM range((SELECT min(day) FROM per),
-                                                (SELECT max(day) FROM per) + 1))
-        SELECT make_date(1970, 1, 1) + span.day::INT AS day,
-               sum(coalesce(per.delta, 0)) OVER (ORDER BY span.day) AS open_cases
-        FROM span LEFT JOIN per USING (day) ORDER BY span.day""")
     wip["open_cases"] = wip["open_cases"].astype(int)
     weekly = warehouse.sql(f"""
         SELECT step, date_trunc('week', make_timestamp(s))::DATE AS week, count(*) AS rows,
