@@ -178,7 +178,11 @@ def bench_demo_data(tmp: Path, events: int, reps: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, no 10M warehouse")
+    ap.add_argument("--rewrite", action="store_true", help="only rebuild BENCHMARKS.md from results")
     args = ap.parse_args()
+    if args.rewrite:
+        rewrite()
+        return
     n = 5 if args.quick else 15
     results: dict = {"machine": machine(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     with tempfile.TemporaryDirectory(prefix="playbook-bench-") as tmpname:
@@ -200,6 +204,11 @@ def main() -> None:
             results["demo_data_10m"] = bench_demo_data(tmp, 10_000_000, 3)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_markdown(results)
+
+
+def rewrite() -> None:
+    """Rebuild BENCHMARKS.md from bench/results.json and the other scripts' sections."""
+    write_markdown(json.loads((ROOT / "bench" / "results.json").read_text()))
     print((ROOT / "bench" / "BENCHMARKS.md").read_text())
 
 
@@ -263,6 +272,12 @@ def write_markdown(r: dict) -> None:
         if key in r:
             d = r[key]
             lines.append(f"| {d['events']:,} | {d['scale']:g} | {fmt(d['time'])} | {fmt(d['rss_mb'], 'MB')} |")
+    for part, script in (("DIAGNOSIS.md", "bench_diagnosis.py"), ("READOUT.md", "bench_readout.py")):
+        path = ROOT / "bench" / part
+        if path.exists():  # written by their own scripts (minutes of data generation)
+            text = path.read_text().strip().replace("\n# ", "\n## ").replace("\n## ", "\n### ")
+            text = "## " + text.removeprefix("# ") if text.startswith("# ") else text
+            lines += ["", f"<!-- from bench/{part}, written by `python bench/{script}` -->", "", text]
     (ROOT / "bench" / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
 
 
