@@ -5,6 +5,7 @@
     playbook publish                                convert runs into the HTML archive
     playbook list                                   templates, campaigns, recent runs
     playbook demo-data [--scale N] [--seed S]       generate the sample warehouse
+    playbook schedule [--run]                       campaigns due by their cron schedule
 """
 
 from __future__ import annotations
@@ -112,6 +113,49 @@ def publish(force: bool) -> None:
         _publish(force)
     except PlaybookError as exc:
         _fail(exc)
+
+
+@main.command()
+@click.option("--run", "run_due", is_flag=True, help="run the campaigns that are due")
+@click.option("--publish/--no-publish", default=False, help="publish the archive after running")
+@click.option("--now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"]), default=None,
+              help="pretend it is this UTC time (for testing a schedule)")
+def schedule(run_due: bool, publish: bool, now: object) -> None:
+    """List scheduled campaigns (cron in the spec); with --run, run those that are due."""
+    from datetime import UTC, datetime
+
+    from playbook.runner.execute import RUNS_DIR, run_specs
+    from playbook.runner.schedule import campaign_lock, scheduled
+
+    moment = now.replace(tzinfo=UTC) if isinstance(now, datetime) else None
+    try:
+        items = scheduled(now=moment)
+    except PlaybookError as exc:
+        _fail(exc)
+    failed = False
+    for item in items:
+        state = "due" if item.due else "up to date"
+        last = item.last_run.strftime("%Y-%m-%d %H:%M") if item.last_run else "never"
+        click.echo(f"{item.campaign}: {state} (cron '{item.cron}', last run {last}, "
+                   f"next {item.next:%Y-%m-%d %H:%M} UTC)")
+        if not (run_due and item.due):
+            continue
+        with campaign_lock(RUNS_DIR, item.campaign) as held:
+            if not held:
+                click.echo(f"  {item.campaign}: skipped, another run holds its lock")
+                continue
+            try:
+                (record,) = run_specs([item.spec_path], progress=False)
+            except PlaybookError as exc:
+                click.echo(f"  error: {exc}", err=True)
+                failed = True
+                continue
+            click.echo(f"  ran {record.run_id}: {record.status}")
+            failed |= record.status != "ok"
+    if run_due and publish:
+        _publish(force=False)
+    if failed:
+        sys.exit(1)
 
 
 @main.command("list")
