@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
+from tests.conftest import write_spec
 
 from playbook.cli import main
 from playbook.runner.schedule import campaign_lock, scheduled
-from tests.conftest import write_spec
 
 
 def test_due_until_a_run_starts_after_the_scheduled_time(project: Path) -> None:

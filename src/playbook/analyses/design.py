@@ -1,0 +1,356 @@
+"""How big and how long? Experiment design from historical data, with :mod:`playbook.stats.power`.
+
+:func:`design_experiment` measures, with one DuckDB query over the event log, what the
+experiment will see:
+
+history
+    The users who would have been eligible: everyone whose first ``eligible_event`` (the event
+    at which the experiment assigns, e.g. ``verify_identity``) falls in the ``lookback_days``
+    before ``before`` (usually the planned start). Each is followed for ``window_days`` from
+    that event, exactly as the readout follows an assigned user, so the baseline is the
+    control value the readout will compare against.
+baseline
+    The primary metric's mean (rate, per-user mean or ratio) and per-user variance over that
+    history (the readout's variance model: p(1-p) for a rate, the delta method for a ratio).
+traffic
+    Eligible users per day = history users / lookback days, times ``traffic_share`` (the share
+    of eligible traffic the experiment gets).
+CUPED
+    With ``cuped``, the variance reduction is rho^2 of the pre-period covariate: measured in
+    the control arm of ``rho_experiment`` (a past experiment on the same population whose
+    ``metrics_pre`` covariate is available), or given as ``rho``. 0 without either.
+
+Then, for the primary metric: users per arm to detect ``mde_rel`` (relative) with ``power``
+at ``alpha`` (two-sided; Bonferroni over ``arms - 1`` comparisons; ``allocation`` gives unequal
+splits; ``sequential`` sizes for daily peeking with a confidence sequence or for planned looks
+with alpha spending), the duration in days, the MDE reachable after each day up to
+``max_days`` (with and without CUPED), a table of sample sizes for nearby MDEs, the MDE of
+every other metric at the planned duration and, for guardrails, the power of their
+non-inferiority test at their margin. The recommendation is ``feasible`` when the duration is
+at most ``max_days``, else ``too-long`` with the MDE that ``max_days`` would reach instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from playbook.analyses.readout_spec import MetricDef, parse_metrics
+from playbook.analyses.readout_sql import Columns, arm_aggregates, build_query, lit, q
+from playbook.analyses.readout_stats import arm_stats
+from playbook.errors import DataError
+from playbook.report import num, pct
+from playbook.sources import Warehouse
+from playbook.stats import (
+    MetricSpec,
+    RegressionAdjustedStats,
+    duration_days,
+    minimum_detectable_effect,
+    power_at,
+    sample_size,
+)
+
+SEQUENTIAL = ("", "confidence_sequence", "obrien_fleming", "pocock")
+
+
+@dataclass(frozen=True)
+class DesignResult:
+    """What :func:`design_experiment` found (module docstring: how each number is defined).
+
+    ``curve``: day, users_per_arm, mde_rel, mde_rel_no_cuped. ``options``: mde_rel,
+    users_per_arm, users_total, days. ``metrics``: metric, role, kind, baseline, sd, mde_rel
+    (at the planned duration), ni_power (guardrails).
+    """
+
+    primary: str
+    kind: str
+    baseline: float
+    variance: float
+    history_users: int
+    history_period: tuple[str, str]
+    daily_traffic: float
+    traffic_share: float
+    rho: float
+    variance_reduction: float
+    rho_source: str
+    mde_rel: float
+    alpha: float
+    power: float
+    arms: int
+    ratio: float
+    sequential: str
+    sample_size_per_arm: int
+    users_total: int
+    duration_days: int
+    max_days: int
+    mde_at_max_days: float
+    curve: pd.DataFrame = field(repr=False)
+    options: pd.DataFrame = field(repr=False)
+    metrics_table: pd.DataFrame = field(repr=False)
+    unit: str = ""
+
+    @property
+    def decision(self) -> str:
+        return "feasible" if self.duration_days <= self.max_days else "too-long"
+
+    def _value(self, x: float) -> str:
+        return pct(x, 1) if self.kind == "binary" else num(x, 3 if abs(x) < 10 else 1, f" {self.unit}".rstrip())
+
+    def headline(self) -> str:
+        if self.decision == "feasible":
+            return (f"Run {num(self.duration_days)} days with {num(self.sample_size_per_arm)} users per arm to detect "
+                    f"a {pct(self.mde_rel, 1, sign=True)} relative lift in {self.primary} "
+                    f"(baseline {self._value(self.baseline)}, {pct(self.power, 0)} power)")
+        return (f"Too long: detecting {pct(self.mde_rel, 1, sign=True)} in {self.primary} takes "
+                f"{num(self.duration_days)} days; in {self.max_days} days the smallest detectable lift is "
+                f"{pct(self.mde_at_max_days, 1, sign=True)}")
+
+    def summary(self) -> str:
+        """The recommendation in plain language, with the numbers it rests on."""
+        start, end = self.history_period
+        out = [
+            f"**Recommendation: {self.decision}.** " + (
+                f"Plan {num(self.sample_size_per_arm)} users per arm ({num(self.users_total)} in total over "
+                f"{self.arms} arms), about {num(self.duration_days)} days at {num(self.daily_traffic, 1)} eligible "
+                f"users per day" + (f" ({pct(self.traffic_share, 0)} of eligible traffic)" if self.traffic_share < 1
+                                    else "") + ". Decide only at the planned sample"
+                + (" (the confidence sequence makes daily looks safe)." if self.sequential == "confidence_sequence"
+                   else " (or at the planned looks of the alpha-spending design)." if self.sequential else
+                   "; stopping at the first significant day inflates false positives.")),
+            f"The baseline comes from {num(self.history_users)} users eligible between {start} and {end}: "
+            f"{self.primary} is {self._value(self.baseline)} (per-user standard deviation "
+            f"{num(math.sqrt(self.variance), 3)}). The smallest lift worth detecting is "
+            f"{pct(self.mde_rel, 1, sign=True)} relative, i.e. {self._value(self.baseline * (1 + self.mde_rel))} "
+            f"in the treatment, at a {pct(self.alpha, 0)} false-positive rate with {pct(self.power, 0)} power.",
+        ]
+        if self.variance_reduction > 0:
+            out.append(f"CUPED with the pre-period covariate (correlation {self.rho:.2f}, {self.rho_source}) removes "
+                       f"{pct(self.variance_reduction, 0)} of the variance, and the sample size shrinks by the same "
+                       "share.")
+        else:
+            out.append("No pre-period covariate is used (CUPED off or no correlation measured).")
+        if self.decision == "too-long":
+            out.append(f"At {self.max_days} days the experiment detects {pct(self.mde_at_max_days, 1, sign=True)}: "
+                       "accept that larger lift, give the experiment more of the traffic, choose a metric closer to "
+                       "the change, or find a stronger pre-period covariate.")
+        guards = self.metrics_table[self.metrics_table["role"] == "guardrail"]
+        for r in guards.itertuples():
+            if isinstance(r.ni_power, float) and math.isfinite(r.ni_power):
+                out.append(f"Guardrail {r.metric}: with this sample, the chance to show it does not drop by more than "
+                           f"its {pct(r.margin, 0)} margin (if it is truly unchanged) is {pct(r.ni_power, 0)}.")
+        return "\n\n".join(out)
+
+    def metrics(self) -> dict[str, float]:
+        out = {"sample_size_per_arm": self.sample_size_per_arm, "duration_days": self.duration_days,
+               "mde_rel": self.mde_rel, "users_total": self.users_total, "baseline": self.baseline,
+               "baseline_variance": self.variance, "daily_traffic": self.daily_traffic,
+               "variance_reduction": self.variance_reduction, "rho": self.rho, "history_users": self.history_users}
+        if math.isfinite(self.mde_at_max_days):
+            out["mde_at_max_days"] = self.mde_at_max_days
+        return out
+
+    def details(self) -> dict[str, Any]:
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+                    for r in df.to_dict("records")]
+
+        return {"primary": self.primary, "kind": self.kind, "history_period": list(self.history_period),
+                "rho_source": self.rho_source, "alpha": self.alpha, "power": self.power, "arms": self.arms,
+                "ratio": self.ratio, "sequential": self.sequential or None, "max_days": self.max_days,
+                "decision": self.decision, "options": records(self.options), "metrics": records(self.metrics_table)}
+
+
+def spec_hypothesis(spec_path: str | None) -> str:
+    """The ``hypothesis`` of the campaign spec that launched the run ('' when run by hand)."""
+    import yaml
+
+    if not spec_path:
+        return ""
+    try:
+        with open(spec_path, encoding="utf-8") as fh:
+            spec = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError):
+        return ""
+    return str(spec.get("hypothesis", "")).strip() if isinstance(spec, dict) else ""
+
+
+def _day(value: str | date | datetime, name: str) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise DataError(f"{name}: expected an ISO date such as 2026-08-17, got {value!r}") from None
+
+
+def _history(wh: Warehouse, defs: Sequence[MetricDef], cols: Columns, *, events_table: str, eligible_event: str,
+             start: datetime, end: datetime, window_days: float) -> pd.Series:
+    """Per-arm-style sums over the history users (one pseudo-arm)."""
+    wh.require(events_table, [cols.user, "ts", "event"])
+    views = {t: wh.view(t) for t in sorted({events_table, *(p.table for m in defs for p in m.parts)})}
+    for m in defs:
+        for p in m.parts:
+            need = [cols.user, p.ts or "", p.value or ""] + ([p.event_col] if p.event else [])
+            try:
+                wh.require(p.table, [c for c in dict.fromkeys(need) if c])
+            except DataError as exc:
+                raise DataError(f"metric '{m.name}': {exc}") from None
+    units = (f"(SELECT {q(cols.user)}, 'history' AS {q(cols.experiment)}, 'history' AS {q(cols.arm)}, "
+             f"first_ts AS {q(cols.assigned_ts)} FROM (SELECT {q(cols.user)}, MIN(ts) AS first_ts "
+             f"FROM {views[events_table]} WHERE event = {lit(eligible_event)} GROUP BY 1) "
+             f"WHERE first_ts >= TIMESTAMP {lit(start.isoformat(sep=' '))} "
+             f"AND first_ts < TIMESTAMP {lit(end.isoformat(sep=' '))})")
+    views["__units__"] = units
+    sql = build_query(defs, cols, experiment="history", assignments="__units__", window_days=window_days,
+                      start=None, end=None, pre_table=None, cuped=(), users_table=None, segments=(), views=views,
+                      arm_values=["history"])
+    df = wh.sql(sql)
+    overall = df[(df["g_day"] == 1) & df["arm"].notna()]
+    if overall.empty or int(overall["n"].iloc[0]) == 0:
+        raise DataError(f"{wh.source(events_table).location}: no user had a first '{eligible_event}' event between "
+                        f"{start.date()} and {end.date()}; choose another eligible_event, before or lookback_days")
+    return overall.iloc[0]
+
+
+def _rho(wh: Warehouse, defs: Sequence[MetricDef], i: int, cols: Columns, experiment: str, control: str,
+         window_days: float) -> float:
+    one = [defs[i]]
+    aggs = arm_aggregates(wh, one, cols, experiment=experiment, window_days=window_days, cuped=[defs[i].name],
+                          segments=())
+    row = aggs[(aggs["set"] == "overall") & (aggs["arm"] == control)]
+    if row.empty:
+        raise DataError(f"rho_experiment: experiment '{experiment}' has no '{control}' arm to measure the "
+                        "pre-period correlation in; give rho instead")
+    stats = arm_stats(row.iloc[0], 0, one[0], True)
+    assert isinstance(stats, RegressionAdjustedStats)
+    return stats.correlation
+
+
+def design_experiment(
+    warehouse: Warehouse,
+    metrics: list[dict[str, Any]],
+    *,
+    eligible_event: str = "verify_identity",
+    before: str | date | datetime = "2026-08-17",
+    lookback_days: int = 56,
+    window_days: float = 14.0,
+    mde_rel: float = 0.05,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    arms: int = 2,
+    allocation: Sequence[float] | None = None,
+    traffic_share: float = 1.0,
+    cuped: bool = True,
+    rho_experiment: str = "",
+    rho: float | None = None,
+    control: str = "control",
+    sequential: str = "",
+    looks: int = 4,
+    max_days: int = 56,
+    events_table: str = "events",
+    columns: Columns | None = None,
+) -> DesignResult:
+    """Size an experiment on the primary metric of ``metrics`` (see the module docstring)."""
+    defs = parse_metrics(metrics)
+    cols = columns or Columns()
+    if sequential not in SEQUENTIAL:
+        raise DataError(f"sequential must be '' (fixed horizon), 'confidence_sequence', 'obrien_fleming' or "
+                        f"'pocock', got {sequential!r}")
+    if not isinstance(lookback_days, int) or lookback_days < 1:
+        raise DataError(f"lookback_days must be a whole number of days >= 1, got {lookback_days!r}")
+    if not isinstance(max_days, int) or max_days < 1:
+        raise DataError(f"max_days must be a whole number of days >= 1, got {max_days!r}")
+    if not isinstance(arms, int) or arms < 2:
+        raise DataError(f"arms must be an integer >= 2 (control plus treatments), got {arms!r}")
+    if allocation:
+        if len(allocation) != arms or min(allocation) <= 0:
+            raise DataError(f"allocation: give {arms} positive shares, control first (e.g. [0.5, 0.5]), "
+                            f"got {list(allocation)!r}")
+        ratio = sum(allocation[1:]) / (arms - 1) / allocation[0]
+    else:
+        ratio = 1.0
+    if rho is not None and not -1 < rho < 1:
+        raise DataError(f"rho must be strictly between -1 and 1, got {rho!r}")
+    end = _day(before, "before")
+    start = end - timedelta(days=lookback_days)
+    row = _history(warehouse, defs, cols, events_table=events_table, eligible_event=eligible_event,
+                   start=start, end=end, window_days=window_days)
+    pi = next(i for i, m in enumerate(defs) if m.role == "primary")
+    primary = defs[pi]
+    stats = arm_stats(row, pi, primary, False)
+    spec = MetricSpec.from_stats(stats)  # raises DataError on a constant baseline
+    r, source = 0.0, "none"
+    if cuped and rho is not None:
+        r, source = float(rho), "given"
+    elif cuped and rho_experiment:
+        if primary.kind == "ratio":
+            raise DataError(f"rho_experiment: the primary metric '{primary.name}' is a ratio; CUPED here adjusts "
+                            "binary and mean metrics, so set cuped to false or give rho")
+        r = _rho(warehouse, defs, pi, cols, rho_experiment, control, window_days)
+        source = f"measured in the {control} arm of {rho_experiment}"
+    vr = min(r * r, 0.99)
+    seq = sequential or None
+    common: dict[str, Any] = dict(alpha=alpha, arms=arms, ratio=ratio, sequential=seq, looks=looks)
+    n_users = int(row["n"])
+    daily = n_users / lookback_days * traffic_share
+    if not 0 < traffic_share <= 1:
+        raise DataError(f"traffic_share must be in (0, 1], got {traffic_share!r}")
+    res = sample_size(spec, mde_rel, power=power, variance_reduction=vr, **common)
+    days = duration_days(res.units_total, daily)
+    share_c = 1 / (1 + (arms - 1) * ratio)
+    curve = []
+    upper = max(max_days, min(days, 4 * max_days))
+    grid = sorted(set(range(1, min(upper, 60) + 1)) | set(range(60, upper + 1, 7)) | {upper, max_days, days, max(days - 1, 1)})
+    for d in (d for d in grid if d <= upper):
+        n_c = daily * d * share_c
+        if n_c <= 2:
+            continue
+        row_c = {"day": d, "users_per_arm": n_c}
+        for key, v in (("mde_rel", vr), ("mde_rel_no_cuped", 0.0)):
+            try:
+                row_c[key] = minimum_detectable_effect(spec, n_c, power=power, variance_reduction=v, **common)
+            except DataError:
+                row_c[key] = math.nan
+        curve.append(row_c)
+    curve_df = pd.DataFrame(curve, columns=["day", "users_per_arm", "mde_rel", "mde_rel_no_cuped"])
+    at_max = curve_df.loc[curve_df["day"] == max_days, "mde_rel"]
+    mde_max = float(at_max.iloc[0]) if len(at_max) else math.nan
+    options = []
+    for f in (0.5, 0.75, 1.0, 1.5, 2.0):
+        try:
+            o = sample_size(spec, mde_rel * f, power=power, variance_reduction=vr, **common)
+        except DataError:
+            continue
+        options.append({"mde_rel": mde_rel * f, "users_per_arm": o.units_control, "users_total": o.units_total,
+                        "days": duration_days(o.units_total, daily)})
+    metric_rows = []
+    n_plan = res.units_control
+    for i, m in enumerate(defs):
+        s = arm_stats(row, i, m, False)
+        entry: dict[str, Any] = {"metric": m.name, "role": m.role, "kind": m.kind, "baseline": s.mean,
+                                 "sd": math.sqrt(s.variance), "mde_rel": math.nan, "ni_power": math.nan,
+                                 "margin": m.margin if m.role == "guardrail" else math.nan}
+        try:
+            ms = MetricSpec.from_stats(s)
+            entry["mde_rel"] = minimum_detectable_effect(ms, n_plan, power=power, variance_reduction=vr if i == pi
+                                                         else 0.0, **common)
+            if m.role == "guardrail" and m.margin > 0:  # symmetric in the direction when the truth is 0
+                entry["ni_power"] = power_at(ms, 0.0, n_plan, margin=m.margin, alpha=alpha, arms=arms, ratio=ratio)
+        except DataError:
+            pass
+        metric_rows.append(entry)
+    return DesignResult(
+        primary=primary.name, kind=primary.kind, baseline=spec.mean, variance=spec.variance, history_users=n_users,
+        history_period=(str(start.date()), str((end - timedelta(days=1)).date())), daily_traffic=daily,
+        traffic_share=traffic_share, rho=r, variance_reduction=vr, rho_source=source, mde_rel=mde_rel, alpha=alpha,
+        power=power, arms=arms, ratio=ratio, sequential=sequential, sample_size_per_arm=res.units_control,
+        users_total=res.units_total, duration_days=days, max_days=max_days, mde_at_max_days=mde_max,
+        curve=curve_df, options=pd.DataFrame(options), metrics_table=pd.DataFrame(metric_rows), unit=primary.unit,
+    )

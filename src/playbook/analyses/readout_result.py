@@ -1,0 +1,250 @@
+"""The readout's result: tables, the headline, prose for stakeholders, and the outcome as data.
+
+Outcome metric names (flat, finite numbers only): ``<metric>.<arm>.lift_abs``, ``.lift_rel``,
+``.ci_low`` / ``.ci_high`` (relative lift, at the corrected level; sequence bounds when
+``sequential``), ``.p_value`` (governing test), ``.p_value_adj``, ``.chance_to_win``, and for
+CUPED metrics ``.variance_reduction``; ``srm.p_value``, ``users.<arm>``, ``planned_users_per_arm``
+and ``power_now``. A value that is not finite (an interval of a degenerate comparison) is left
+out and the prose says why.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from playbook.analyses.readout_spec import MetricDef
+from playbook.report import interval, num, pct
+from playbook.stats import SRMResult
+
+OUTCOME_FIELDS = ("lift_abs", "lift_rel", "ci_low", "ci_high", "p_value", "p_value_adj", "chance_to_win")
+
+
+def _ok(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _p(p: float) -> str:
+    return "< 0.0001" if p < 1e-4 else f"{p:.2g}" if p < 0.01 else f"{p:.3f}"
+
+
+@dataclass(frozen=True)
+class ReadoutResult:
+    """Everything :func:`~playbook.analyses.readout.analyze_experiment` found.
+
+    ``comparisons``: one row per metric and treatment arm: metric, role, kind, arm, n_control,
+    n_arm, control_mean, arm_mean, lift_abs (+ ci), lift_rel, ci_low, ci_high (corrected,
+    governing), p_value, p_value_adj, ci_level, significant, fixed_* and seq_* (both views),
+    chance_to_win, risk_control, risk_arm, cuped, variance_reduction, unadjusted_* (CUPED
+    metrics), margin, ni_bound, guardrail (guardrails), degenerate.
+    ``segments``: the primary metric per segment level and arm (corrected across segments).
+    ``segment_srm``: SRM p-value per segment level. ``cumulative``: day, arm, users, lift_rel,
+    ci_low, ci_high (fixed), cs_low, cs_high (confidence sequence), users assigned up to the day.
+    ``plan``: planned_users_per_arm, power_now, reached, variance_reduction.
+    """
+
+    experiment: str
+    arms: tuple[str, ...]
+    control: str
+    counts: tuple[int, ...]
+    srm: SRMResult
+    segment_srm: pd.DataFrame = field(repr=False)
+    metric_defs: tuple[MetricDef, ...] = field(repr=False)
+    comparisons: pd.DataFrame = field(repr=False)
+    segments: pd.DataFrame = field(repr=False)
+    cumulative: pd.DataFrame = field(repr=False)
+    decision: str = "keep-running"
+    decision_arm: str | None = None
+    reasons: tuple[str, ...] = ()
+    plan: dict[str, Any] = field(default_factory=dict)
+    excluded_multi_arm: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    # -- formatting helpers ---------------------------------------------------------------------
+    def _def(self, name: str) -> MetricDef:
+        return next(m for m in self.metric_defs if m.name == name)
+
+    def value(self, name: str, x: float) -> str:
+        """A metric value with its unit: rates as %, means and ratios with the metric's unit."""
+        m = self._def(name)
+        if m.kind == "binary":
+            return pct(x, 1)
+        digits = 3 if abs(x) < 10 else 1
+        return num(x, digits, f" {m.unit}" if m.unit else "")
+
+    def _lift(self, row: pd.Series) -> str:
+        level = float(row["ci_level"])
+        if not (_ok(row["ci_low"]) and _ok(row["ci_high"])):
+            return f"{pct(row['lift_rel'], 1, sign=True)} (no interval: {row['degenerate'] or 'undefined'})"
+        return f"{pct(row['lift_rel'], 1, sign=True)} ({interval(row['ci_low'], row['ci_high'], level=level)})"
+
+    @property
+    def primary(self) -> pd.DataFrame:
+        return self.comparisons[self.comparisons["role"] == "primary"]
+
+    def _primary_row(self) -> pd.Series:
+        rows = self.primary
+        if self.decision_arm is not None and (rows["arm"] == self.decision_arm).any():
+            return rows[rows["arm"] == self.decision_arm].iloc[0]
+        return rows.iloc[0]
+
+    def _split(self) -> str:
+        return " vs ".join(f"{num(c)} {a}" for a, c in zip(self.arms, self.counts, strict=True))
+
+    def _planned_split(self) -> str:
+        return "/".join(f"{w:.0%}" for w in self.srm.weights)
+
+    # -- the answer -------------------------------------------------------------------------------
+    def headline(self) -> str:
+        """One sentence: the answer first."""
+        if self.decision == "invalid":
+            actual = "/".join(f"{c / sum(self.counts):.1%}" for c in self.counts)
+            return (f"{self.experiment}: invalid, the split was {actual} against a planned {self._planned_split()} "
+                    f"(sample ratio mismatch, p {_p(self.srm.p_value)}); no lift can be trusted")
+        row = self._primary_row()
+        verb = "lifts" if row["lift_rel"] > 0 else "lowers"
+        state = "significant" if row["significant"] else "not significant"
+        guards = self.comparisons[(self.comparisons["role"] == "guardrail") & (self.comparisons["arm"] == row["arm"])]
+        g = ""
+        if len(guards):
+            g = "; guardrails hold" if (guards["guardrail"] == "pass").all() else \
+                f"; guardrail {', '.join(guards.loc[guards['guardrail'] == 'fail', 'metric'])} not shown safe"
+        return f"{row['arm']} {verb} {row['metric']} by {self._lift(row)}, {state}{g}"
+
+    def summary(self) -> str:
+        """Prose for the stakeholder: the decision and its reasons, then the evidence, in Markdown."""
+        out = [f"**Decision: {self.decision}.** " + "; ".join(r[0].upper() + r[1:] for r in self.reasons) + "."]
+        srm = (f"Users per arm: {self._split()} (planned split {self._planned_split()}); the sample-ratio "
+               f"check gives p {_p(self.srm.p_value)} against a threshold of {self.srm.alpha:g}")
+        srm += ": **the split is broken, so assignment or logging must be fixed before any lift is read.**" \
+            if self.srm.mismatch else ", consistent with the design."
+        bad = self.segment_srm[self.segment_srm["mismatch"]] if len(self.segment_srm) else self.segment_srm
+        if len(bad):
+            srm += " The split is also off inside " + ", ".join(
+                f"{r.segment} = {r.level} (p {_p(r.p_value)})" for r in bad.itertuples()) + "."
+        if self.excluded_multi_arm:
+            srm += f" {num(self.excluded_multi_arm)} users seen in more than one arm were left out."
+        out.append(srm)
+        if self.decision == "invalid":
+            return "\n\n".join(out)
+        for _, row in self.comparisons.iterrows():
+            out.append(self._sentence(row))
+        plan = self.plan
+        if plan.get("power_now") is not None:
+            mde = self.settings.get("mde_rel", 0.05)
+            out.append(
+                f"Planned sample: {num(plan['planned_users_per_arm'])} users per arm to detect a "
+                f"{pct(mde, 1)} relative lift on the primary metric with {pct(self.settings.get('power', 0.8), 0)} "
+                f"power; the experiment has {num(self.counts[0])} in {self.control}, which gives "
+                f"{pct(plan['power_now'], 0)} power for that lift"
+                f"{' (planned sample reached)' if plan.get('reached') else ' (not reached yet)'}.")
+        elif plan.get("planning_note"):
+            out.append(f"No power figure: {plan['planning_note']}.")
+        if len(self.segments):
+            sig = self.segments[self.segments["significant"]]
+            if len(sig):
+                out.append("Segments where the lift differs from zero after correction: " + ", ".join(
+                    f"{r.segment} = {r.level} ({pct(r.lift_rel, 1, sign=True)})" for r in sig.itertuples()) + ".")
+            else:
+                out.append(f"No single segment ({len(self.segments)} tested) shows a lift on its own after "
+                           "correction; segment results are for exploring, the decision is on the whole sample.")
+        return "\n\n".join(out)
+
+    def _sentence(self, row: pd.Series) -> str:
+        name, arm = row["metric"], row["arm"]
+        text = (f"**{name}** ({row['role']}): {self.value(name, row['control_mean'])} in {self.control} vs "
+                f"{self.value(name, row['arm_mean'])} in {arm}, a lift of {self._lift(row)}")
+        if row["degenerate"]:
+            return text + (f". The comparison is degenerate ({row['degenerate']}): no test is possible, "
+                           "so its interval and p-value are left out of the outcome.")
+        text += f", p {_p(row['p_value'])}"
+        if row["in_family"] and self.settings.get("correction") != "none":
+            text += f" ({_p(row['p_value_adj'])} after {self.settings.get('correction')} correction)"
+        text += f", chance to win {pct(row['chance_to_win'], 0)}"
+        if row["cuped"] and _ok(row["variance_reduction"]):
+            text += f"; CUPED removed {pct(row['variance_reduction'], 0)} of the variance"
+        if row["role"] == "guardrail":
+            ok = row["guardrail"] == "pass"
+            bound = pct(row["ni_bound"], 1, sign=True) if _ok(row["ni_bound"]) else "undefined"
+            text += (f"; the worst plausible change is {bound} against a tolerated "
+                     f"{pct(-row['margin'] if row['higher_is_better'] else row['margin'], 1, sign=True)}: "
+                     + ("**holds**" if ok else "**not shown safe**"))
+        return text + "."
+
+    # -- tables -----------------------------------------------------------------------------------
+    def table(self) -> pd.DataFrame:
+        """The comparisons formatted for stakeholders (values with units, lifts with intervals)."""
+        rows = []
+        for _, r in self.comparisons.iterrows():
+            rows.append({
+                "metric": r["metric"], "role": r["role"], "arm": r["arm"],
+                self.control: self.value(r["metric"], r["control_mean"]),
+                "arm value": self.value(r["metric"], r["arm_mean"]),
+                "lift (relative)": self._lift(r),
+                "p": _p(r["p_value"]), "p adjusted": _p(r["p_value_adj"]),
+                "chance to win": pct(r["chance_to_win"], 0),
+                "guardrail": r.get("guardrail") if isinstance(r.get("guardrail"), str) else "",
+            })
+        return pd.DataFrame(rows)
+
+    def segment_table(self) -> pd.DataFrame:
+        """The primary metric per segment level, formatted (lift with corrected interval, SRM p)."""
+        name = self._primary_row()["metric"]
+        rows = []
+        for _, r in self.segments.iterrows():
+            ok = _ok(r["ci_low"]) and _ok(r["ci_high"])
+            lift = pct(r["lift_rel"], 1, sign=True) + (
+                f" ({interval(r['ci_low'], r['ci_high'])})" if ok else " (no interval)")
+            rows.append({"segment": r["segment"], "level": r["level"], "arm": r["arm"],
+                         "users": f"{num(r['users_control'])} / {num(r['users_arm'])}",
+                         self.control: self.value(name, r["control_mean"]),
+                         "arm value": self.value(name, r["arm_mean"]), "lift (relative)": lift,
+                         "p adjusted": _p(r["p_value_adj"]),
+                         "split check p": _p(r["srm_p"]) if _ok(r["srm_p"]) else "–",
+                         "significant": "yes" if r["significant"] else ""})
+        return pd.DataFrame(rows)
+
+    # -- the outcome ------------------------------------------------------------------------------
+    def metrics(self) -> dict[str, float]:
+        """Flat outcome metrics (see the module docstring); non-finite values are left out."""
+        out: dict[str, float] = {"srm.p_value": self.srm.p_value}
+        for a, c in zip(self.arms, self.counts, strict=True):
+            out[f"users.{a}"] = c
+        for _, r in self.comparisons.iterrows():
+            base = f"{r['metric']}.{r['arm']}"
+            values = {k: r[k] for k in OUTCOME_FIELDS}
+            if r["degenerate"]:
+                values = {k: v for k, v in values.items() if k not in ("ci_low", "ci_high")}
+            if r["cuped"]:
+                values["variance_reduction"] = r["variance_reduction"]
+            for k, v in values.items():
+                if _ok(v):
+                    out[f"{base}.{k}"] = float(v)
+        for k in ("planned_users_per_arm", "power_now"):
+            if _ok(self.plan.get(k)):
+                out[k] = float(self.plan[k])
+        return out
+
+    def details(self) -> dict[str, Any]:
+        """JSON-able details: settings, decision reasons, metric definitions and every table."""
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+                    for r in df.astype(object).where(df.notna(), None).to_dict("records")]
+
+        return {
+            "experiment": self.experiment, "arms": list(self.arms), "control": self.control,
+            "users": dict(zip(self.arms, self.counts, strict=True)), "decision_arm": self.decision_arm,
+            "reasons": list(self.reasons), "srm": {"chi2": self.srm.chi2, "p_value": self.srm.p_value,
+                                                   "weights": list(self.srm.weights), "mismatch": self.srm.mismatch},
+            "excluded_multi_arm": self.excluded_multi_arm,
+            "plan": {k: v for k, v in self.plan.items() if not isinstance(v, float) or math.isfinite(v)},
+            "settings": self.settings, "metrics": [m.__dict__ | {"numerator": m.numerator.__dict__,
+                                                                 "denominator": m.denominator.__dict__
+                                                                 if m.denominator else None}
+                                                   for m in self.metric_defs],
+            "comparisons": records(self.comparisons), "segments": records(self.segments),
+            "segment_srm": records(self.segment_srm),
+        }
