@@ -151,3 +151,12 @@ def test_failed_run_is_published_as_failed_without_breaking_the_archive(project:
     catalog = json.loads((archive / "catalog.json").read_text())
     statuses = sorted(r["outcome"]["status"] for r in catalog["reports"])
     assert statuses == ["failed", "ok"]
+
+
+def test_outcome_cell_shows_nothing_in_the_report(project: Path) -> None:
+    write_spec(project / "playbooks" / "t.yml")
+    CliRunner().invoke(main, ["run", "--quiet", "playbooks/t.yml"])
+    run_dir = only_run(project, "trivial-campaign")
+    nb = nbformat.read(run_dir / "trivial.ipynb", as_version=4)
+    assert nb.cells[-1].source.startswith("from playbook.report import record_outcome")
+    assert nb.cells[-1].outputs == []

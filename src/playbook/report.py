@@ -171,6 +171,14 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
+class Outcome(dict[str, Any]):
+    """The recorded outcome. It displays nothing when it ends a cell: the report above already
+    shows its content to the stakeholder, and the JSON is for the archive."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
 def outcome_path(output_dir: str | Path, report_name: str) -> Path:
     return Path(output_dir) / f"{report_name}{OUTCOME_SUFFIX}"
 
@@ -188,8 +196,8 @@ def record_outcome(
     report_name: str | None = None,
     status: str = "ok",
     error: str | None = None,
-) -> dict[str, Any]:
-    """Validate and write the outcome JSON; returns the outcome as a dict."""
+) -> Outcome:
+    """Validate and write the outcome JSON; returns the outcome (a dict that displays nothing)."""
     outcome: dict[str, Any] = {
         "template": template,
         "campaign": campaign,
@@ -204,4 +212,4 @@ def record_outcome(
     if error:
         outcome["error"] = error
     write_json_atomic(outcome_path(output_dir, report_name or template), outcome)
-    return outcome
+    return Outcome(outcome)
