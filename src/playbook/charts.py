@@ -124,7 +124,8 @@ def segment_gaps(segments: pd.DataFrame) -> Figure:
             if not np.isnan(v):
                 bold = bool(sig.iat[i, j]) if not pd_isna(sig.iat[i, j]) else False
                 ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=8,
-                        fontweight="bold" if bold else "normal")
+                        fontweight="bold" if bold else "normal",
+                        color="white" if abs(v) > 0.6 * lim else "#1f2328")
     ax.set_xticks(range(grid.shape[1]), grid.columns, fontsize=8)
     ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=8)
     ax.grid(False)
