@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -31,6 +30,8 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from common import fmt, machine, stats
 
 HERE = Path(__file__).resolve().parent
 MODES = ("scan", "join", "readout", "readout+", "pandas")
@@ -129,24 +130,9 @@ def child(mode: str, data: Path) -> dict[str, float]:
     return {"seconds": seconds, "peak_rss_mb": peak}
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "?"
-    try:
-        kb = int(next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")).split()[1])
-        ram = f"{kb / 1024**2:.0f} GiB"
-    except (OSError, StopIteration):
-        pass
+def machine_and_load() -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{cpu}, {os.cpu_count()} cores, {ram} RAM, {platform.system()} {platform.release()}, " \
-           f"Python {platform.python_version()} (load average at start {load:.2f})"
+    return f"{machine()} (load average at start {load:.2f})"
 
 
 def measure(mode: str, data: Path, repeat: int) -> list[dict[str, float]]:
@@ -156,11 +142,6 @@ def measure(mode: str, data: Path, repeat: int) -> list[dict[str, float]]:
                               text=True, check=True)
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     return runs
-
-
-def fmt(values: list[float], unit: str, digits: int = 2) -> str:
-    return (f"{statistics.median(values):.{digits}f} {unit} (min {min(values):.{digits}f}, "
-            f"max {max(values):.{digits}f}; n={len(values)})")
 
 
 def main() -> None:
@@ -178,7 +159,7 @@ def main() -> None:
     t = time.perf_counter()
     synthesize(data, args.rows)
     gen = time.perf_counter() - t
-    where = machine()
+    where = machine_and_load()
     results = {m: measure(m, data, args.repeat) for m in MODES}
     med = {m: statistics.median(r["seconds"] for r in runs) for m, runs in results.items()}
     sizes = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.0f} MB" for p in sorted(data.glob("*.parquet")))
@@ -201,8 +182,8 @@ def main() -> None:
              "pandas": "baseline: plain pandas (read, merge, groupby sums, Welch)"}
     for m in MODES:
         runs = results[m]
-        lines.append(f"| {names[m]} | {fmt([r['seconds'] for r in runs], 's')} | "
-                     f"{fmt([r['peak_rss_mb'] for r in runs], 'MB', 0)} | {med[m] / med['scan']:.2f} |")
+        lines.append(f"| {names[m]} | {fmt(stats([r['seconds'] for r in runs]), 's', digits=2)} | "
+                     f"{fmt(stats([r['peak_rss_mb'] for r in runs]), 'MB', digits=0)} | {med[m] / med['scan']:.2f} |")
     lines += [
         "",
         f"Goal: the readout at most 2 times the DuckDB scan: {med['readout'] / med['scan']:.2f} "

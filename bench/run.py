@@ -19,15 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from common import fmt, machine, stats
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -43,41 +43,10 @@ runs: [{{template: {template}}}]
 """
 
 
-def stats(xs: list[float]) -> dict[str, float]:
-    xs = sorted(xs)
-    p95 = xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
-    return {"median": statistics.median(xs), "min": xs[0], "max": xs[-1], "p95": p95, "n": len(xs)}
-
-
-def fmt(s: dict[str, float], unit: str = "s", p95: bool = False) -> str:
-    text = f"{s['median']:.3f} {unit} (min {s['min']:.3f}, max {s['max']:.3f}"
-    if p95:
-        text += f", p95 {s['p95']:.3f}"
-    return text + f"; n={s['n']})"
-
-
 def timed(cmd: list[str], cwd: Path) -> float:
     t = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - t
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores{mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
 def make_project(tmp: Path, warehouse: Path) -> Path:

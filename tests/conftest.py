@@ -1,12 +1,18 @@
-"""Shared fixtures: a throw-away project folder with fixture templates and a tiny warehouse."""
+"""Shared fixtures: a throw-away project folder with fixture templates and a tiny warehouse,
+the generated sample warehouse, and demo projects (the real templates over that warehouse)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner, Result
+
+from playbook.cli import main
+from playbook.warehouse import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_NOTEBOOKS = Path(__file__).parent / "fixtures" / "notebooks"
@@ -42,3 +48,28 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "playbooks").mkdir()
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated sample warehouse at scale 1 (the demo's size), seed 7; read it, don't write it."""
+    out = tmp_path_factory.mktemp("wh_sample")
+    generate(out, scale=1.0, seed=7, progress=False)
+    return out
+
+
+def make_demo_project(
+    tmp_path_factory: pytest.TempPathFactory, name: str, scale: float = 1.0, seed: int = 7
+) -> Path:
+    """A copy of the project's notebooks/ and playbooks/ over a freshly generated warehouse."""
+    root = tmp_path_factory.mktemp(name)
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    shutil.copytree(ROOT / "playbooks", root / "playbooks")
+    generate(root / "data" / "sample", scale=scale, seed=seed, progress=False)
+    return root
+
+
+def run_cli(root: Path, *args: str) -> Result:
+    """``playbook *args`` through click's test runner, run in ``root`` (the working directory is restored)."""
+    with contextlib.chdir(root):
+        return CliRunner().invoke(main, list(args))

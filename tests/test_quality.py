@@ -22,18 +22,11 @@ from playbook.analyses.quality import (
 )
 from playbook.errors import DataError
 from playbook.sources import Warehouse
-from playbook.warehouse import AS_OF, PLANTED, generate, read_table
+from playbook.warehouse import AS_OF, PLANTED, read_table
 
 DEFECTS = {("users", "completeness", "region"), ("orders", "min", "amount"),
            ("orders", "uniqueness", "order_id"), ("orders", "not_future", "ts"),
            ("spend", "freshness", "date")}
-
-
-@pytest.fixture(scope="session")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wh_quality")
-    generate(out, scale=1.0, seed=7, progress=False)
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from tests.conftest import make_demo_project, run_cli
 
-from playbook.cli import main
 from playbook.warehouse import generate
-
-ROOT = Path(__file__).resolve().parents[1]
 
 #: the defects the generator plants, as failing rules of data_quality (table.rule.column)
 PLANTED_FAILURES = {
@@ -28,28 +24,17 @@ PLANTED_FAILURES = {
 @pytest.fixture(scope="module")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project's templates and playbooks over a freshly generated warehouse."""
-    root = tmp_path_factory.mktemp("demo")
-    shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    shutil.copytree(ROOT / "playbooks", root / "playbooks")
-    generate(root / "data" / "sample", scale=1.0, seed=7, progress=False)
-    return root
+    return make_demo_project(tmp_path_factory, "demo")
 
 
 @pytest.fixture(scope="module")
 def published(demo_project: Path) -> Path:
     """`playbook run` and `playbook publish` through the CLI, as `make demo` does."""
-    import os
-
-    cwd = os.getcwd()
-    os.chdir(demo_project)
-    try:
-        result = CliRunner().invoke(main, ["run", "--quiet", "playbooks/weekly-data-quality.yml"])
-        assert result.exit_code == 0, result.output
-        result = CliRunner().invoke(main, ["publish"])
-        assert result.exit_code == 0, result.output
-        assert "archive: " in result.output and result.output.strip().endswith("index.html")
-    finally:
-        os.chdir(cwd)
+    result = run_cli(demo_project, "run", "--quiet", "playbooks/weekly-data-quality.yml")
+    assert result.exit_code == 0, result.output
+    result = run_cli(demo_project, "publish")
+    assert result.exit_code == 0, result.output
+    assert "archive: " in result.output and result.output.strip().endswith("index.html")
     return demo_project
 
 
@@ -102,8 +87,7 @@ def test_archive_lists_report_and_hides_code(published: Path) -> None:
     assert any(r.get("outcome", {}).get("template") == "data_quality" for r in catalog["reports"])
 
 
-def test_another_warehouse_folder_via_spec_data(demo_project: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_another_warehouse_folder_via_spec_data(demo_project: Path) -> None:
     """A spec's data.warehouse points every template at another export with the same tables."""
     export = demo_project / "exports" / "clean"
     generate(export, scale=0.2, seed=11, progress=False)
@@ -112,8 +96,7 @@ def test_another_warehouse_folder_via_spec_data(demo_project: Path, tmp_path: Pa
     spec = spec.replace("warehouse: data/sample", "warehouse: exports/clean")
     spec = spec.replace("tables: []", "tables: [events, tickets]")
     (demo_project / "playbooks" / "export-check.yml").write_text(spec)
-    monkeypatch.chdir(demo_project)
-    result = CliRunner().invoke(main, ["run", "--quiet", "playbooks/export-check.yml"])
+    result = run_cli(demo_project, "run", "--quiet", "playbooks/export-check.yml")
     assert result.exit_code == 0, result.output
     (path,) = (demo_project / "outputs" / "runs" / "export-check").glob("*/data_quality.outcome.json")
     out = json.loads(path.read_text())

@@ -7,37 +7,22 @@ figures must match an independent plain-pandas computation on the same Parquet f
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from tests.conftest import make_demo_project, run_cli
 
-from playbook.cli import main
-from playbook.warehouse import generate
-
-ROOT = Path(__file__).resolve().parents[1]
 SPEC = "playbooks/loan-journey-diagnosis.yml"
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict]]:
-    import os
-
-    root = tmp_path_factory.mktemp("diagnosis")
-    shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    shutil.copytree(ROOT / "playbooks", root / "playbooks")
-    generate(root / "data" / "sample", scale=1.0, seed=7, progress=False)
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = CliRunner().invoke(main, ["run", "--quiet", SPEC])
-        assert result.exit_code == 0, result.output
-        assert CliRunner().invoke(main, ["publish"]).exit_code == 0
-    finally:
-        os.chdir(cwd)
+    root = make_demo_project(tmp_path_factory, "diagnosis")
+    result = run_cli(root, "run", "--quiet", SPEC)
+    assert result.exit_code == 0, result.output
+    assert run_cli(root, "publish").exit_code == 0
     (run_dir,) = (root / "outputs" / "runs" / "loan-journey-diagnosis").iterdir()
     out = {p.name.split(".")[0]: json.loads(p.read_text()) for p in run_dir.glob("*.outcome.json")}
     return root, out

@@ -8,35 +8,23 @@ harmless guardrails) must ship with an interval covering the truth; onboarding-c
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from tests.conftest import make_demo_project, run_cli
 
-from playbook.cli import main
 from playbook.stats import MetricSpec, duration_days, sample_size
-from playbook.warehouse import PLANTED, generate
+from playbook.warehouse import PLANTED
 
-ROOT = Path(__file__).resolve().parents[1]
 SPECS = ["playbooks/limit-banner-experiment.yml", "playbooks/onboarding-copy-experiment.yml"]
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict]]:
-    root = tmp_path_factory.mktemp("experiments")
-    shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    shutil.copytree(ROOT / "playbooks", root / "playbooks")
-    generate(root / "data" / "sample", scale=1.0, seed=7, progress=False)
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        result = CliRunner().invoke(main, ["run", "--quiet", *SPECS])
-        assert result.exit_code == 0, result.output
-    finally:
-        os.chdir(cwd)
+    root = make_demo_project(tmp_path_factory, "experiments")
+    result = run_cli(root, "run", "--quiet", *SPECS)
+    assert result.exit_code == 0, result.output
     out = {}
     for campaign in ("limit-banner-experiment", "onboarding-copy-experiment"):
         (run_dir,) = (root / "outputs" / "runs" / campaign).iterdir()

@@ -44,14 +44,6 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Scale 1 (the demo's size): large enough for the planted effects to stand out."""
-    out = tmp_path_factory.mktemp("wh_sample")
-    generate(out, scale=1.0, seed=7, progress=False)
-    return out
-
-
-@pytest.fixture(scope="session")
 def t(sample: Path) -> dict[str, pd.DataFrame]:
     return {name: read_table(sample, name) for name in TABLES}
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from scipy import stats as st
 
@@ -94,18 +95,11 @@ def evaluate_posterior(
     """The posterior for an :class:`~playbook.stats.effects.EffectEstimate`."""
     if not 0 < alpha < 1:
         raise DataError(f"alpha must be between 0 and 1, got {alpha!r}")
-    effect, se, reason = est.on_scale(relative)
-    scale = "relative" if relative else "absolute"
-    common = dict(
-        scale=scale,
-        alpha=alpha,
-        control_mean=est.control_mean,
-        treatment_mean=est.treatment_mean,
-        n_control=est.n_control,
-        n_treatment=est.n_treatment,
-        prior=prior,
-    )
-    if reason is not None or not (0 < se < math.inf):
+    effect, se, reason = est.for_test(relative)
+    common: dict[str, Any] = {
+        "scale": "relative" if relative else "absolute", "alpha": alpha, "prior": prior, **est.arms,
+    }
+    if reason is not None:
         return BayesianResult(
             effect=effect,
             ci_low=-math.inf,
@@ -114,8 +108,8 @@ def evaluate_posterior(
             chance_to_win=0.5,
             risk_control=0.0,
             risk_treatment=0.0,
-            degenerate=reason or "zero_variance",
-            **common,  # type: ignore[arg-type]
+            degenerate=reason,
+            **common,
         )
     if prior is None:
         mean, sd = effect, se
@@ -134,7 +128,7 @@ def evaluate_posterior(
         chance_to_win=float(st.norm.sf(0.0, loc=good, scale=sd)),
         risk_control=_expected_positive_part(good, sd),
         risk_treatment=_expected_positive_part(-good, sd),
-        **common,  # type: ignore[arg-type]
+        **common,
     )
 
 

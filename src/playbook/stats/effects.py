@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from playbook.errors import DataError
 from playbook.stats.cuped import AdjustedArm, adjusted_arm, cuped_theta
@@ -85,6 +86,24 @@ class EffectEstimate:
                 reason = Degenerate.ZERO_CONTROL_MEAN.value
             return self.relative, self.relative_se, reason
         return self.absolute, self.absolute_se, self.degenerate
+
+    def for_test(self, relative: bool) -> tuple[float, float, str | None]:
+        """:meth:`on_scale`, with a standard error that is not positive and finite reported as
+        ``zero_variance``: what every test reads before it computes anything."""
+        effect, se, reason = self.on_scale(relative)
+        if reason is None and not 0 < se < math.inf:
+            reason = Degenerate.ZERO_VARIANCE.value
+        return effect, se, reason
+
+    @property
+    def arms(self) -> dict[str, Any]:
+        """The arms' means and sizes, as the result dataclasses of every test carry them."""
+        return {
+            "control_mean": self.control_mean,
+            "treatment_mean": self.treatment_mean,
+            "n_control": self.n_control,
+            "n_treatment": self.n_treatment,
+        }
 
 
 def _plain(arm: ProportionStats | SampleMeanStats | RatioStats) -> AdjustedArm:
@@ -156,12 +175,10 @@ def estimate_effect(control: ArmStats, treatment: ArmStats, theta: float | None 
 
     diff = b.estimate - a.estimate
     var_diff = b.variance / b.n + a.variance / a.n
+    arms: dict[str, Any] = {"control_mean": a.mean, "treatment_mean": b.mean, "n_control": a.n, "n_treatment": b.n}
     if var_diff <= 0:
         return EffectEstimate(
-            control_mean=a.mean,
-            treatment_mean=b.mean,
-            n_control=a.n,
-            n_treatment=b.n,
+            **arms,
             absolute=diff,
             absolute_se=0.0,
             relative=diff / a.mean if a.mean else 0.0,
@@ -182,10 +199,7 @@ def estimate_effect(control: ArmStats, treatment: ArmStats, theta: float | None 
     else:
         rel, rel_se = 0.0, math.inf
     return EffectEstimate(
-        control_mean=a.mean,
-        treatment_mean=b.mean,
-        n_control=a.n,
-        n_treatment=b.n,
+        **arms,
         absolute=diff,
         absolute_se=math.sqrt(var_diff),
         relative=rel,

@@ -33,8 +33,8 @@ honest "no information", never NaN and never significant.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from scipy import stats as st
 
@@ -107,27 +107,41 @@ def _dist(distribution: str, df: float) -> st.rv_continuous | st.rv_frozen:
     raise DataError(f"distribution must be 't' or 'z', got {distribution!r}")
 
 
-def _degenerate_result(
-    est: EffectEstimate, test: str, scale: str, effect: float, alpha: float, null: float, distribution: str, reason: str
+def frequentist_result(
+    est: EffectEstimate,
+    *,
+    relative: bool,
+    test: str,
+    alpha: float,
+    null_value: float,
+    distribution: str,
+    df: float,
+    readout: tuple[float, float, float, float, float] | None = None,
+    reason: str | None = None,
 ) -> FrequentistResult:
+    """The result of a test of ``est`` (shared by the fixed-horizon and the sequential tests).
+
+    ``readout`` is (ci_low, ci_high, se, p_value, statistic). Without one the result is the
+    honest "no information" of a degenerate estimate (``reason``, from
+    :meth:`~playbook.stats.effects.EffectEstimate.for_test`): interval (-inf, inf), se inf, p 1.
+    """
+    effect = est.on_scale(relative)[0]
+    low, high, se, p, stat = readout if readout is not None else (-math.inf, math.inf, math.inf, 1.0, 0.0)
     return FrequentistResult(
         test=test,
-        scale=scale,
+        scale="relative" if relative else "absolute",
         effect=effect,
-        ci_low=-math.inf,
-        ci_high=math.inf,
-        se=math.inf,
-        p_value=1.0,
+        ci_low=low,
+        ci_high=high,
+        se=se,
+        p_value=p,
         alpha=alpha,
-        statistic=0.0,
-        df=est.df,
-        null_value=null,
-        control_mean=est.control_mean,
-        treatment_mean=est.treatment_mean,
-        n_control=est.n_control,
-        n_treatment=est.n_treatment,
+        statistic=stat,
+        df=df,
+        null_value=null_value,
         distribution=distribution,
         degenerate=reason,
+        **est.arms,
     )
 
 
@@ -145,11 +159,13 @@ def evaluate_estimate(
     _check_alpha(alpha)
     if alternative not in ("two-sided", "greater", "less"):
         raise DataError(f"alternative must be 'two-sided', 'greater' or 'less', got {alternative!r}")
-    effect, se, reason = est.on_scale(relative)
-    scale = "relative" if relative else "absolute"
-    name = test or alternative
-    if reason is not None or se <= 0 or not math.isfinite(se):
-        return _degenerate_result(est, name, scale, effect, alpha, null_value, distribution, reason or "zero_variance")
+    effect, se, reason = est.for_test(relative)
+    design: dict[str, Any] = {
+        "relative": relative, "test": test or alternative, "alpha": alpha, "null_value": null_value,
+        "distribution": distribution,
+    }
+    if reason is not None:
+        return frequentist_result(est, df=est.df, reason=reason, **design)
     dist = _dist(distribution, est.df)
     stat = (effect - null_value) / se
     if alternative == "two-sided":
@@ -162,27 +178,8 @@ def evaluate_estimate(
     else:
         p = float(dist.cdf(stat))
         low, high = -math.inf, effect + float(dist.ppf(1.0 - alpha)) * se
-    return FrequentistResult(
-        test=name,
-        scale=scale,
-        effect=effect,
-        ci_low=low,
-        ci_high=high,
-        se=se,
-        p_value=min(max(p, 0.0), 1.0),
-        alpha=alpha,
-        statistic=stat,
-        df=math.inf if distribution == "z" else est.df,
-        null_value=null_value,
-        control_mean=est.control_mean,
-        treatment_mean=est.treatment_mean,
-        n_control=est.n_control,
-        n_treatment=est.n_treatment,
-        distribution=distribution,
-    )
-
-
-
+    df = math.inf if distribution == "z" else est.df
+    return frequentist_result(est, df=df, readout=(low, high, se, min(max(p, 0.0), 1.0), stat), **design)
 
 def ttest(
     control: ArmStats,
@@ -308,24 +305,13 @@ def equivalence_test(
     lower = evaluate_estimate(est, relative=relative, alternative="greater", alpha=alpha, null_value=-m, distribution=distribution)
     upper = evaluate_estimate(est, relative=relative, alternative="less", alpha=alpha, null_value=m, distribution=distribution)
     two = evaluate_estimate(est, relative=relative, alpha=2 * alpha, distribution=distribution)
-    return FrequentistResult(
+    return replace(
+        two,
         test="equivalence",
-        scale=two.scale,
-        effect=two.effect,
-        ci_low=two.ci_low,
-        ci_high=two.ci_high,
-        se=two.se,
         p_value=max(lower.p_value, upper.p_value),
         alpha=alpha,
         statistic=min(lower.statistic, -upper.statistic),
-        df=two.df,
         null_value=m,
-        control_mean=two.control_mean,
-        treatment_mean=two.treatment_mean,
-        n_control=two.n_control,
-        n_treatment=two.n_treatment,
-        distribution=distribution,
-        degenerate=two.degenerate,
     )
 
 

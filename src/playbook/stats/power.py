@@ -239,10 +239,7 @@ class _Design:
         return spending_bounds(info, alpha=self.alpha, spending=spending, sides=self.sides)
 
     def fixed(self) -> _Design:
-        return _Design(
-            self.metric, self.delta, self.alpha, self.sides, self.ratio, self.margin, self.shrink,
-            self.null_variance, None, self.looks, self.tuning, self.relative_readout,
-        )
+        return replace(self, sequential=None)
 
 
 def _design(

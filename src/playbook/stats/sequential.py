@@ -31,10 +31,11 @@ size inflation factor. For a fixed number of planned looks, alpha spending
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from playbook.errors import DataError
 from playbook.stats.effects import EffectEstimate, estimate_effect
-from playbook.stats.frequentist import FrequentistResult
+from playbook.stats.frequentist import FrequentistResult, frequentist_result
 from playbook.stats.suffstats import ArmStats
 
 __all__ = [
@@ -71,36 +72,21 @@ def evaluate_sequence(
     est: EffectEstimate, *, relative: bool = True, alpha: float = 0.05, tuning: float = DEFAULT_TUNING
 ) -> FrequentistResult:
     """The confidence sequence and always-valid p-value for an effect estimate."""
-    effect, se, reason = est.on_scale(relative)
-    scale = "relative" if relative else "absolute"
+    effect, se, reason = est.for_test(relative)
     n_total = est.n_control + est.n_treatment
-    common = dict(
-        test="sequential",
-        scale=scale,
-        effect=effect,
-        alpha=alpha,
-        df=math.inf,
-        null_value=0.0,
-        control_mean=est.control_mean,
-        treatment_mean=est.treatment_mean,
-        n_control=est.n_control,
-        n_treatment=est.n_treatment,
-        distribution="z",
-    )
+    design: dict[str, Any] = {
+        "relative": relative, "test": "sequential", "alpha": alpha, "null_value": 0.0, "distribution": "z",
+        "df": math.inf,
+    }
     sequential_rho(alpha, tuning)  # validates alpha and tuning
-    if reason is not None or not (0 < se < math.inf):
-        return FrequentistResult(
-            ci_low=-math.inf, ci_high=math.inf, se=math.inf, p_value=1.0, statistic=0.0,
-            degenerate=reason or "zero_variance", **common,  # type: ignore[arg-type]
-        )
+    if reason is not None:
+        return frequentist_result(est, reason=reason, **design)
     half = critical_value(n_total, alpha, tuning) * se
     z = effect / se
     nr2 = n_total * sequential_rho(alpha, tuning) ** 2
     log_p = 0.5 * math.log(nr2 + 1.0) - nr2 * z * z / (2.0 * (nr2 + 1.0))
     p = 1.0 if log_p >= 0 else math.exp(log_p)
-    return FrequentistResult(
-        ci_low=effect - half, ci_high=effect + half, se=se, p_value=p, statistic=z, **common,  # type: ignore[arg-type]
-    )
+    return frequentist_result(est, readout=(effect - half, effect + half, se, p, z), **design)
 
 
 def confidence_sequence_test(

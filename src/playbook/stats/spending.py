@@ -32,7 +32,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import optimize
@@ -40,7 +40,7 @@ from scipy import stats as st
 
 from playbook.errors import DataError
 from playbook.stats.effects import estimate_effect
-from playbook.stats.frequentist import FrequentistResult
+from playbook.stats.frequentist import FrequentistResult, frequentist_result
 from playbook.stats.suffstats import ArmStats
 
 __all__ = [
@@ -243,31 +243,13 @@ def group_sequential_test(
     b = _cached_bounds(tuple(x / horizon for x in looks), alpha, spending, 2, rho)
     z_bound = b.z_bounds[-1]
     nominal = b.nominal_alpha[-1]
-    effect, se, reason = est.on_scale(relative)
-    common = dict(
-        test="group-sequential",
-        scale="relative" if relative else "absolute",
-        effect=effect,
-        alpha=nominal,
-        df=math.inf,
-        null_value=0.0,
-        control_mean=est.control_mean,
-        treatment_mean=est.treatment_mean,
-        n_control=est.n_control,
-        n_treatment=est.n_treatment,
-        distribution="z",
-    )
-    if reason is not None or not (0 < se < math.inf):
-        return FrequentistResult(
-            ci_low=-math.inf, ci_high=math.inf, se=math.inf, p_value=1.0, statistic=0.0,
-            degenerate=reason or "zero_variance", **common,  # type: ignore[arg-type]
-        )
+    effect, se, reason = est.for_test(relative)
+    design: dict[str, Any] = {
+        "relative": relative, "test": "group-sequential", "alpha": nominal, "null_value": 0.0,
+        "distribution": "z", "df": math.inf,
+    }
+    if reason is not None:
+        return frequentist_result(est, reason=reason, **design)
     z = effect / se
-    return FrequentistResult(
-        ci_low=effect - z_bound * se,
-        ci_high=effect + z_bound * se,
-        se=se,
-        p_value=float(2 * st.norm.sf(abs(z))),
-        statistic=z,
-        **common,  # type: ignore[arg-type]
-    )
+    readout = (effect - z_bound * se, effect + z_bound * se, se, float(2 * st.norm.sf(abs(z))), z)
+    return frequentist_result(est, readout=readout, **design)

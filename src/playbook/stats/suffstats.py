@@ -15,6 +15,8 @@ Classes (all frozen; ``a + b`` combines two disjoint sets of units, e.g. two day
                pre_sum, pre_sum_squares, cross)           a mean with a pre-period covariate (CUPED)
     RatioRegressionAdjustedStats(n, sums, cross)          a ratio with a pre-period ratio (CUPED)
 
+(the two CUPED kinds are defined in :mod:`playbook.stats.suffstats_cuped` and re-exported here).
+
 Conventions (they decide reference numbers, so they are stated here once):
 
 * ``ProportionStats.variance`` is the maximum-likelihood p(1 - p) (denominator n), as gbstats and
@@ -36,7 +38,7 @@ value (the usual choice, so the cap does not differ by arm) compute it once with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -96,6 +98,23 @@ def cap_value(values: ArrayLike, quantile: float) -> float:
     return float(np.quantile(arr, quantile))
 
 
+def _paired_sums(a: np.ndarray, b: np.ndarray) -> tuple[int, float, float, float, float, float]:
+    """(n, sum a, sum a^2, sum b, sum b^2, sum a*b) of two per-unit arrays of the same units."""
+    return int(a.size), float(a.sum()), float(a @ a), float(b.sum()), float(b @ b), float(a @ b)
+
+
+def _covariance(n: int, cross: float, sum_a: float, sum_b: float) -> float:
+    """Sample covariance (denominator n - 1) from sums and the sum of cross-products; 0.0 below 2 units."""
+    if n < 2:
+        return 0.0
+    return (cross - sum_a * sum_b / n) / (n - 1)
+
+
+def _add_fields(a: Any, b: Any) -> Any:
+    """Field by field sum of two instances of the same frozen dataclass (combining disjoint units)."""
+    return type(a)(*(getattr(a, f.name) + getattr(b, f.name) for f in fields(a)))
+
+
 def _capped(arr: np.ndarray, cap: float | None, cap_quantile: float | None) -> np.ndarray:
     if cap is not None and cap_quantile is not None:
         raise DataError("pass either cap (a value) or cap_quantile (a quantile), not both")
@@ -151,7 +170,7 @@ class ProportionStats:
     def __add__(self, other: ProportionStats) -> ProportionStats:
         if not isinstance(other, ProportionStats):
             return NotImplemented
-        return ProportionStats(self.n + other.n, self.successes + other.successes)
+        return _add_fields(self, other)
 
 
 @dataclass(frozen=True)
@@ -189,7 +208,7 @@ class SampleMeanStats:
     def __add__(self, other: SampleMeanStats) -> SampleMeanStats:
         if not isinstance(other, SampleMeanStats):
             return NotImplemented
-        return SampleMeanStats(self.n + other.n, self.sum + other.sum, self.sum_squares + other.sum_squares)
+        return _add_fields(self, other)
 
 
 @dataclass(frozen=True)
@@ -223,14 +242,7 @@ class RatioStats:
         d = _as_array(denominator, "RatioStats.from_values denominator")
         if m.shape != d.shape:
             raise DataError(f"RatioStats.from_values: numerator has {m.size} units, denominator {d.size}")
-        return cls(
-            n=int(m.size),
-            m_sum=float(m.sum()),
-            m_sum_squares=float(m @ m),
-            d_sum=float(d.sum()),
-            d_sum_squares=float(d @ d),
-            md_cross=float(m @ d),
-        )
+        return cls(*_paired_sums(m, d))
 
     @property
     def numerator(self) -> SampleMeanStats:
@@ -243,9 +255,7 @@ class RatioStats:
     @property
     def covariance(self) -> float:
         """Sample covariance of numerator and denominator per unit (denominator n - 1)."""
-        if self.n < 2:
-            return 0.0
-        return (self.md_cross - self.m_sum * self.d_sum / self.n) / (self.n - 1)
+        return _covariance(self.n, self.md_cross, self.m_sum, self.d_sum)
 
     @property
     def mean(self) -> float:
@@ -269,180 +279,15 @@ class RatioStats:
     def __add__(self, other: RatioStats) -> RatioStats:
         if not isinstance(other, RatioStats):
             return NotImplemented
-        return RatioStats(
-            self.n + other.n,
-            self.m_sum + other.m_sum,
-            self.m_sum_squares + other.m_sum_squares,
-            self.d_sum + other.d_sum,
-            self.d_sum_squares + other.d_sum_squares,
-            self.md_cross + other.md_cross,
-        )
+        return _add_fields(self, other)
 
 
-@dataclass(frozen=True)
-class RegressionAdjustedStats:
-    """A per-unit metric with its pre-period value as covariate (CUPED / regression adjustment).
-
-    Works for a mean metric and for a binary one (pass 0/1 post values); ``cross`` is
-    sum(post_i * pre_i). Units without pre-period data should carry pre = 0 (and, ideally, a
-    separate "new user" segment); see :mod:`playbook.stats.cuped`.
-    """
-
-    n: int
-    post_sum: float
-    post_sum_squares: float
-    pre_sum: float
-    pre_sum_squares: float
-    cross: float
-
-    def __post_init__(self) -> None:
-        _check_n(self.n, "RegressionAdjustedStats")
-
-    @classmethod
-    def from_values(
-        cls,
-        values: ArrayLike,
-        pre: ArrayLike,
-        cap: float | None = None,
-        cap_quantile: float | None = None,
-    ) -> RegressionAdjustedStats:
-        """Build from post-period values and pre-period values (same units, same order)."""
-        y = _capped(_as_array(values, "RegressionAdjustedStats.from_values values"), cap, cap_quantile)
-        x = _capped(_as_array(pre, "RegressionAdjustedStats.from_values pre"), cap, cap_quantile)
-        if y.shape != x.shape:
-            raise DataError(
-                f"RegressionAdjustedStats.from_values: {y.size} post values but {x.size} pre values"
-            )
-        return cls(int(y.size), float(y.sum()), float(y @ y), float(x.sum()), float(x @ x), float(x @ y))
-
-    @property
-    def post(self) -> SampleMeanStats:
-        return SampleMeanStats(self.n, self.post_sum, self.post_sum_squares)
-
-    @property
-    def pre(self) -> SampleMeanStats:
-        return SampleMeanStats(self.n, self.pre_sum, self.pre_sum_squares)
-
-    @property
-    def mean(self) -> float:
-        """The unadjusted post-period mean."""
-        return self.post.mean
-
-    @property
-    def variance(self) -> float:
-        """The unadjusted post-period per-unit variance."""
-        return self.post.variance
-
-    @property
-    def covariance(self) -> float:
-        """Sample covariance of post and pre per unit (denominator n - 1)."""
-        if self.n < 2:
-            return 0.0
-        return (self.cross - self.post_sum * self.pre_sum / self.n) / (self.n - 1)
-
-    @property
-    def correlation(self) -> float:
-        """Pearson correlation of post and pre in this arm; 0.0 if either is constant."""
-        vx, vy = self.pre.variance, self.post.variance
-        if vx <= 0 or vy <= 0:
-            return 0.0
-        return float(np.clip(self.covariance / np.sqrt(vx * vy), -1.0, 1.0))
-
-    def __add__(self, other: RegressionAdjustedStats) -> RegressionAdjustedStats:
-        if not isinstance(other, RegressionAdjustedStats):
-            return NotImplemented
-        return RegressionAdjustedStats(
-            self.n + other.n,
-            self.post_sum + other.post_sum,
-            self.post_sum_squares + other.post_sum_squares,
-            self.pre_sum + other.pre_sum,
-            self.pre_sum_squares + other.pre_sum_squares,
-            self.cross + other.cross,
-        )
-
-
-_RATIO_VARS = ("m", "d", "m_pre", "d_pre")
-
-
-@dataclass(frozen=True)
-class RatioRegressionAdjustedStats:
-    """A ratio metric with the same ratio in the pre-period as covariate (CUPED for ratios).
-
-    ``sums`` are the sums of (m, d, m_pre, d_pre) per unit; ``cross`` is the 4x4 matrix of
-    sums of products in the same order (cross[i][j] = sum(v_i * v_j)), as nested tuples.
-    """
-
-    n: int
-    sums: tuple[float, float, float, float]
-    cross: tuple[tuple[float, ...], ...]
-
-    def __post_init__(self) -> None:
-        _check_n(self.n, "RatioRegressionAdjustedStats")
-        if len(self.sums) != 4 or len(self.cross) != 4 or any(len(r) != 4 for r in self.cross):
-            raise DataError(
-                "RatioRegressionAdjustedStats: sums needs 4 entries (m, d, m_pre, d_pre) and cross a 4x4 matrix"
-            )
-
-    @classmethod
-    def from_values(
-        cls, numerator: ArrayLike, denominator: ArrayLike, pre_numerator: ArrayLike, pre_denominator: ArrayLike
-    ) -> RatioRegressionAdjustedStats:
-        cols = [
-            _as_array(v, f"RatioRegressionAdjustedStats.from_values {name}")
-            for v, name in zip((numerator, denominator, pre_numerator, pre_denominator), _RATIO_VARS, strict=True)
-        ]
-        if len({c.size for c in cols}) != 1:
-            raise DataError("RatioRegressionAdjustedStats.from_values: all four arrays need one value per unit")
-        mat = np.vstack(cols)
-        s = mat.sum(axis=1)
-        c = mat @ mat.T
-        return cls(
-            n=int(cols[0].size),
-            sums=(float(s[0]), float(s[1]), float(s[2]), float(s[3])),
-            cross=tuple(tuple(float(x) for x in row) for row in c),
-        )
-
-    @property
-    def means(self) -> np.ndarray:
-        return np.asarray(self.sums, dtype=float) / self.n if self.n else np.zeros(4)
-
-    @property
-    def cov_matrix(self) -> np.ndarray:
-        """4x4 sample covariance (denominator n - 1) of (m, d, m_pre, d_pre)."""
-        if self.n < 2:
-            return np.zeros((4, 4))
-        s = np.asarray(self.sums, dtype=float)
-        return (np.asarray(self.cross, dtype=float) - np.outer(s, s) / self.n) / (self.n - 1)
-
-    @property
-    def post(self) -> RatioStats:
-        return RatioStats(
-            self.n, self.sums[0], self.cross[0][0], self.sums[1], self.cross[1][1], self.cross[0][1]
-        )
-
-    @property
-    def pre(self) -> RatioStats:
-        return RatioStats(
-            self.n, self.sums[2], self.cross[2][2], self.sums[3], self.cross[3][3], self.cross[2][3]
-        )
-
-    @property
-    def mean(self) -> float:
-        return self.post.mean
-
-    @property
-    def variance(self) -> float:
-        return self.post.variance
-
-    def __add__(self, other: RatioRegressionAdjustedStats) -> RatioRegressionAdjustedStats:
-        if not isinstance(other, RatioRegressionAdjustedStats):
-            return NotImplemented
-        sums = tuple(a + b for a, b in zip(self.sums, other.sums, strict=True))
-        cross = tuple(
-            tuple(a + b for a, b in zip(r1, r2, strict=True)) for r1, r2 in zip(self.cross, other.cross, strict=True)
-        )
-        return RatioRegressionAdjustedStats(self.n + other.n, sums, cross)  # type: ignore[arg-type]
-
+# The CUPED kinds live in their own module; imported here (after the helpers and classes they
+# build on) so that ``from playbook.stats.suffstats import RegressionAdjustedStats`` keeps working.
+from playbook.stats.suffstats_cuped import (  # noqa: E402
+    RatioRegressionAdjustedStats,
+    RegressionAdjustedStats,
+)
 
 ArmStats = ProportionStats | SampleMeanStats | RatioStats | RegressionAdjustedStats | RatioRegressionAdjustedStats
 """Any one arm's sufficient statistics."""
