@@ -477,3 +477,17 @@ def test_sample_period_inside_experiment(sample: Warehouse) -> None:
     assert (r.weakest["breakdown"], r.weakest["segment"]) == ("device", "web")
     m = r.metrics()
     assert 0 < m["prev.delta"] < 0.03
+
+
+def test_adjust_pvalues_equal_statsmodels() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(3)
+    for p in (rng.uniform(size=40), np.r_[rng.uniform(size=9) ** 4, 0.01, 0.01, 0.5, 0.5, 1.0],
+              np.array([0.2])):
+        for method, sm in (("holm", "holm"), ("bh", "fdr_bh")):
+            ref = multipletests(p, method=sm)[1]
+            np.testing.assert_allclose(adjust_pvalues(p, method), ref, rtol=1e-12)
+            q = np.r_[np.nan, p]
+            assert np.isnan(adjust_pvalues(q, method)[0])
+            np.testing.assert_allclose(adjust_pvalues(q, method)[1:], ref, rtol=1e-12)

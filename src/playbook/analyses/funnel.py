@@ -1,7 +1,7 @@
 """Where do users drop? An ordered funnel inside a conversion window, computed by DuckDB.
 
 :func:`analyze_funnel` reads the event log (``user_id, ts, event``) once or twice, never per user
-in Python: about 1 s for 10M events and 4-6 s for 50M on 2 cores, under 2 GB of memory
+in Python: about 0.8-1.1 s for 10M events and 4-6 s for 50M on 2 cores, under 2 GB of memory
 (bench/DIAGNOSIS.md; funnel_sql.py describes the passes).
 
 Definitions (the numbers a stakeholder reads):
@@ -293,6 +293,13 @@ def _check_columns(warehouse: Warehouse, table: str, cols: list[str], ts_col: st
 
 
 # -- the analysis -------------------------------------------------------------------------------
+def _with(name: str, source: str, per: list[str]) -> str:
+    """``per`` (per-period queries over the table ``name``) with ``name`` defined as ``source``:
+    no separate temp table for the summary; materialized once when several periods read it."""
+    mat = " MATERIALIZED" if len(per) > 1 else ""
+    return f"SELECT * FROM (WITH {name} AS{mat} ({source}) {' UNION ALL '.join(per)})"
+
+
 def _per_user_tables(con: Any, spec: fs.FunnelSpec, events: str,
                      periods: list[tuple[str, str | None, str | None]], first_ever: bool,
                      exact: bool, summary: str, users: str, amb: str) -> None:
@@ -300,24 +307,23 @@ def _per_user_tables(con: Any, spec: fs.FunnelSpec, events: str,
     (or the exact pass for everyone with ``exact``); see funnel_sql.py."""
     n_amb = 0
     if not exact:
-        con.execute(f"CREATE TEMP TABLE {summary} AS "
-                    f"{fs.summary_sql(spec, events, periods, first_ever=first_ever)}")
         per = [fs.per_user_sql(spec, fs.SummaryOps, summary, col, p)
                for p, (col, _, _) in enumerate(periods)]
-        con.execute(f"CREATE TEMP TABLE {users} AS {' UNION ALL '.join(per)}")
-        con.execute(f"CREATE TEMP TABLE {amb} AS SELECT DISTINCT u FROM {users} WHERE amb")
-        n_amb = con.execute(f"SELECT count(*) FROM {amb}").fetchone()[0]
+        source = fs.summary_sql(spec, events, periods, first_ever=first_ever)
+        con.execute(f"CREATE TEMP TABLE {users} AS {_with(summary, source, per)}")
+        n_amb = con.execute(f"SELECT count(*) FROM {users} WHERE amb").fetchone()[0]
+        if n_amb:
+            con.execute(f"CREATE TEMP TABLE {amb} AS SELECT DISTINCT u FROM {users} WHERE amb")
     if exact or n_amb:
         only = events if exact else f"SELECT * FROM ({events}) WHERE u IN (SELECT u FROM {amb})"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {summary} AS "
-                    f"{fs.summary_sql(spec, only, periods, lists=True, first_ever=first_ever)}")
         per = [fs.per_user_sql(spec, fs.ListOps, summary, col, p)
                for p, (col, _, _) in enumerate(periods)]
+        source = fs.summary_sql(spec, only, periods, lists=True, first_ever=first_ever)
         if exact:
-            con.execute(f"CREATE TEMP TABLE {users} AS {' UNION ALL '.join(per)}")
+            con.execute(f"CREATE TEMP TABLE {users} AS {_with(summary, source, per)}")
         else:
             con.execute(f"DELETE FROM {users} WHERE amb")
-            con.execute(f"INSERT INTO {users} {' UNION ALL '.join(per)}")
+            con.execute(f"INSERT INTO {users} {_with(summary, source, per)}")
 
 
 def analyze_funnel(
@@ -391,18 +397,16 @@ def analyze_funnel(
     try:
         if order == "strict" and not exact:  # one sorted pass (funnel_sql.py)
             seq = fs.summary_sql(spec, events, periods, first_ever=first_ever, sequence=True)
-            con.execute(f"CREATE TEMP TABLE {summary} AS {seq}")
             per = [fs.sequence_per_user_sql(spec, summary, col, p)
                    for p, (col, _, _) in enumerate(periods)]
-            con.execute(f"CREATE TEMP TABLE {users} AS {' UNION ALL '.join(per)}")
+            con.execute(f"CREATE TEMP TABLE {users} AS {_with(summary, seq, per)}")
         else:
             _per_user_tables(con, spec, events, periods, first_ever, exact, summary, users, amb)
-        con.execute(f"DROP TABLE IF EXISTS {summary}")
         result = summarize(warehouse, users, view, spec, steps, exclusions, names, breakdowns,
                             ts_col, event_col, events_table, users_table, users_user_col,
                             alpha, adjust, min_segment_users)
     finally:
-        for t in (summary, users, amb):
+        for t in (users, amb):
             con.execute(f"DROP TABLE IF EXISTS {t}")
     counts, hist, segs_raw, times, data_end = result
     n = len(steps)

@@ -39,6 +39,16 @@ def check_events(warehouse: Warehouse, view: str, event_col: str, names: list[st
 
 
 
+def bin_sql(edges: list[float], lo: int, hi: int) -> str:
+    """The bin of ``x`` among bins lo..hi by bisection: bin i holds edges[i] <= x < edges[i+1],
+    the last bin everything from its lower edge up (a CASE ladder tests ~10 conditions a row)."""
+    if lo == hi:
+        return str(lo)
+    mid = (lo + hi + 1) // 2
+    return (f"CASE WHEN x < {edges[mid]} THEN {bin_sql(edges, lo, mid - 1)} "
+            f"ELSE {bin_sql(edges, mid, hi)} END")
+
+
 def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
                steps: list[str], exclusions: list[str], names: list[str], breakdowns: list[str],
                ts_col: str, event_col: str, events_table: str, users_table: str,
@@ -69,12 +79,12 @@ def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
         qs.append(f"quantile_cont((t{k} - t0) / {h}, [0.5, 0.9]) AS e{k}")
     times = warehouse.sql(f"SELECT {', '.join(qs)} FROM {users} WHERE period = 0 AND {ok}")
     edges = histogram_edges(spec.window_us / h)
-    case = " ".join(f"WHEN x < {e} THEN {i}" for i, e in enumerate(edges[1:]))
+    bin_of_x = bin_sql(edges, 0, len(edges) - 2)
     parts = []
     for k in range(1, n):
         for basis, start in (("from_previous", f"t{k - 1}"), ("from_entry", "t0")):
-            parts.append(f"SELECT {k} AS k, '{basis}' AS basis, CASE {case} ELSE "
-                         f"{len(edges) - 2} END AS bin, count(*) AS users FROM (SELECT "
+            parts.append(f"SELECT {k} AS k, '{basis}' AS basis, {bin_of_x} AS bin, "
+                         f"count(*) AS users FROM (SELECT "
                          f"(t{k} - {start}) / {h} AS x FROM {users} WHERE period = 0 AND {ok} "
                          f"AND t{k} IS NOT NULL) GROUP BY ALL")
     raw = warehouse.sql(" UNION ALL ".join(parts))
@@ -91,9 +101,17 @@ def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
         uview = warehouse.view(users_table)
         cols = ", ".join(f"coalesce(CAST(s.{q(b)} AS VARCHAR), '(missing)') AS b{i}"
                          for i, b in enumerate(breakdowns))
+        bs = ", ".join(f"b{i}" for i in range(len(breakdowns)))
         sets = ", ".join(f"(b{i})" for i in range(len(breakdowns)))
-        segs = warehouse.sql(
-            f"SELECT {', '.join(f'b{i}' for i in range(len(breakdowns)))}, {cnt} FROM "
-            f"(SELECT f.*, {cols} FROM {users} f LEFT JOIN {uview} s "
-            f"ON f.u = s.{q(users_user_col)} WHERE f.period = 0) GROUP BY GROUPING SETS ({sets})")
+        # t<k> is set only if t<k-1> is, so a user counts at steps 0..level-1: join users by
+        # (u, level) only, count per (segment, level), then sum per segment (no per-user FILTER)
+        level = "CASE WHEN excluded THEN 0 ELSE " + " + ".join(
+            f"(t{k} IS NOT NULL)::INT" for k in range(n)) + " END"
+        per_level = (f"SELECT {cols}, level, count(*) AS c FROM (SELECT u, {level} AS level "
+                     f"FROM {users} WHERE period = 0) f LEFT JOIN {uview} s "
+                     f"ON f.u = s.{q(users_user_col)} GROUP BY ALL")
+        sums = ", ".join(f"coalesce(sum(c) FILTER (WHERE level > {k}), 0)::BIGINT AS n{k}"
+                         for k in range(n))
+        segs = warehouse.sql(f"SELECT {bs}, {sums} FROM ({per_level}) "
+                             f"GROUP BY GROUPING SETS ({sets})")
     return counts, hist, segs, times, data_end

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtr, ndtri
-from statsmodels.stats.multitest import multipletests
+
+from playbook.stats.corrections import benjamini_hochberg, holm
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "none": None}
 
@@ -66,5 +67,5 @@ def adjust_pvalues(p: ArrayLike, method: str = "holm") -> np.ndarray:
     if not ok.any():
         return out
     sm = CORRECTIONS[method]
-    out[ok] = p[ok] if sm is None else multipletests(p[ok], method=sm)[1]
+    out[ok] = p[ok] if sm is None else (holm(p[ok]) if sm == "holm" else benjamini_hochberg(p[ok]))
     return out
