@@ -329,3 +329,38 @@ def test_per_user_table_without_time_and_a_shorter_metric_window(wh_truth, tmp_p
     assert paid["control_mean"] == pytest.approx(truth[truth.arm == "control"].converted.mean(), rel=1e-12)
     assert rev["control_mean"] == pytest.approx(truth[truth.arm == "control"].revenue.mean(), rel=1e-12)
     assert rev6["control_mean"] == 0.0 and rev6["degenerate"] == "zero_variance"
+
+
+def test_per_user_tables_with_several_rows_per_user_give_the_per_user_sums(wh_truth, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # the readout joins per-user tables to the assigned users when no user has two rows in them, and
+    # falls back to summing per user otherwise: both must give the readout of the per-user totals
+    wh, truth = wh_truth
+    root = Path(str(wh.data_dir))
+    uid = np.arange(1, len(truth) + 1)
+    rev, pre = truth.revenue.to_numpy(), truth.pre.to_numpy()
+    dev = truth.device.to_numpy()
+    for sub, k in (("one", 0), ("split", 60)):
+        d = tmp_path / sub
+        d.mkdir()
+        (d / "assignments.parquet").write_bytes((root / "assignments.parquet").read_bytes())
+        # "split": the first users' revenue in two rows (0.25 + 0.75), their pre-period value twice, device twice
+        pd.DataFrame({"user_id": np.concatenate([uid, uid[:k]]),
+                      "paid": np.concatenate([truth.converted.to_numpy(), np.zeros(k)]),
+                      "amount": np.concatenate([rev[:k] * 0.25, rev[k:], rev[:k] * 0.75])}
+                     ).to_parquet(d / "outcomes.parquet")
+        pd.DataFrame({"user_id": np.concatenate([uid, uid[:k]]), "experiment": "exp",
+                      "pre_value": np.concatenate([pre, pre[:k]])}).to_parquet(d / "metrics_pre.parquet")
+        pd.DataFrame({"user_id": np.concatenate([uid, uid[:k]]),
+                      "device": np.concatenate([dev, dev[:k]])}).to_parquet(d / "users.parquet")
+    metrics: list[dict[str, object]] = [{"name": "paid", "kind": "binary", "table": "outcomes", "ts": "", "value": "paid", "role": "primary"},
+               {"name": "amount", "kind": "mean", "table": "outcomes", "ts": "", "value": "amount",
+                "role": "secondary", "cuped": True}]
+    one, split = (analyze_experiment(Warehouse(tmp_path / s), "exp", metrics, segments=["device"],
+                                     min_segment_users=10) for s in ("one", "split"))
+    assert one.counts == split.counts == tuple(int((truth.arm == a).sum()) for a in ("control", "treatment"))
+    num = one.comparisons.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(one.comparisons[num], split.comparisons[num], rtol=1e-9)
+    assert _row(split, "amount")["control_mean"] == pytest.approx(truth[truth.arm == "control"].revenue.mean(),
+                                                                  rel=1e-12)
+    seg_num = one.segments.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(one.segments[seg_num], split.segments[seg_num], rtol=1e-9)
