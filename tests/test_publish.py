@@ -37,6 +37,11 @@ def ok_notebook() -> nbformat.NotebookNode:
             outputs=[v4.new_output("execute_result", data={"text/plain": "INJECTED_OUT"})],
         ),
         v4.new_code_cell(
+            "report.headline(text)  # HEADLINE_SRC",
+            metadata={"tags": ["hide-in-archive"]},
+            outputs=[v4.new_output("display_data", data={"text/html": "<p>HEADLINE_CELL_OUT</p>"})],
+        ),
+        v4.new_code_cell(
             "table = quality.check(orders)  # HIDDEN_SRC\ntable",
             execution_count=3,
             outputs=[
@@ -324,6 +329,7 @@ def test_report_page_hides_code_parameters_and_noise(runs, tmp_path):
         "PARAM_SRC",
         "INJECTED_SRC",
         "INJECTED_OUT",
+        "HEADLINE_CELL_OUT",
         "STDOUT_NOISE",
         "STDERR_NOISE",
         "Figure size",

@@ -10,7 +10,8 @@ What a stakeholder sees, decided by :class:`StakeholderView` (one pass over the 
 - outputs of code cells: tables, charts (PNG/SVG/JPEG embedded as data URIs), rich text;
 - code *inputs* only of cells tagged ``show-code``; every other code input is removed;
 - never the ``parameters`` / ``injected-parameters`` cells (the page shows a parameters table
-  built from run.json instead);
+  built from run.json instead), nor cells tagged ``hide-in-archive`` (e.g. the headline cell,
+  which the page header already shows with its decision badge);
 - never stream outputs (stdout, stderr, warnings), nor plain-text object reprs such as
   ``<Figure size 640x480 with 1 Axes>`` or ``[<matplotlib.lines.Line2D at 0x...>]``;
 - always error outputs, so a failed report shows its traceback where the notebook stopped.
@@ -37,10 +38,10 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets.config import Config
 
 #: Bumped whenever what a converted report looks like changes, so that publish re-converts.
-CONVERT_VERSION = 1
+CONVERT_VERSION = 2
 
 SHOW_CODE_TAG = "show-code"
-HIDDEN_TAGS = frozenset({"parameters", "injected-parameters"})
+HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "hide-in-archive"})
 PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
 ERROR_ANCHOR = "papermill-error-cell"
 
