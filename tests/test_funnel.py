@@ -491,3 +491,43 @@ def test_adjust_pvalues_equal_statsmodels() -> None:
             q = np.r_[np.nan, p]
             assert np.isnan(adjust_pvalues(q, method)[0])
             np.testing.assert_allclose(adjust_pvalues(q, method)[1:], ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_apply", [0, 1, 2, 9, 37])
+@pytest.mark.parametrize("order", ["ordered", "strict"])
+def test_median_time_interval_matches_numpy(tmp_path: Path, n_apply: int, order: str) -> None:
+    """The order-statistic interval of the median time from the previous step: np.sort and the
+    ranks floor(n/2 - z sqrt(n)/2), ceil(n/2 + z sqrt(n)/2) + 1, clipped to 1..n."""
+    rng = np.random.default_rng(n_apply)
+    rows = [(999, 0.0, "apply")]  # never visits: apply exists in the table even when n_apply = 0
+    a = rng.uniform(0, 10, 60)
+    b = rng.uniform(0, 30, n_apply)
+    for u in range(60):
+        rows += [(u, 0.0, "visit"), (u, float(a[u]), "register")]
+        if u < n_apply:
+            rows.append((u, float(a[u] + b[u]), "apply"))
+    r = analyze_funnel(warehouse(tmp_path, rows), STEPS3, window_hours=100, order=order)
+    f = r.funnel.set_index("step")
+    m = r.metrics()
+    z = 1.959963984540054
+    for step, x in (("register", a), ("apply", b)):
+        n = len(x)
+        if n == 0:
+            assert f.loc[step, ["median_ci_low", "median_ci_high"]].isna().all()
+            assert f"step.{step}.median_h_ci_low" not in m
+            continue
+        lo = min(max(int(np.floor(n / 2 - z * np.sqrt(n) / 2)), 1), n)
+        hi = min(max(int(np.ceil(n / 2 + z * np.sqrt(n) / 2)) + 1, 1), n)
+        want = np.sort(x)[[lo - 1, hi - 1]]
+        got = f.loc[step, ["median_ci_low", "median_ci_high"]].to_numpy(float)
+        np.testing.assert_allclose(got, want, atol=1e-6)  # timestamps are whole microseconds
+        assert got[0] - 1e-6 <= f.loc[step, "median_h"] <= got[1] + 1e-6
+        assert m[f"step.{step}.median_h_ci_low"] == pytest.approx(want[0], abs=1e-5)
+        assert m[f"step.{step}.median_h_ci_high"] == pytest.approx(want[1], abs=1e-5)
+        if n == 1:
+            assert got[0] == got[1]
+        if n == 2:
+            np.testing.assert_allclose(got, [x.min(), x.max()], atol=1e-6)
+    assert np.isnan(f.loc["visit", "median_ci_low"])
+    assert all(math.isfinite(v) for v in m.values())
+    json.dumps(r.details(), allow_nan=False)

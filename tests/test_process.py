@@ -166,3 +166,79 @@ def test_planted_slow_step(tmp_path: Path) -> None:
     assert s.loc["manual_review", "p50_h"] == pytest.approx(26, rel=0.05)
     assert s.loc["manual_review", "sla_breach"] == pytest.approx(0.56, abs=0.03)
     assert "Fix 'manual_review'" in r.headline()
+
+
+# -- order-statistic intervals for the median and p90 -----------------------------------------------
+def ci_reference(x: np.ndarray, q: float) -> tuple[float, float]:
+    """numpy reference: np.sort and the ranks floor(nq - z s), ceil(nq + z s) + 1, clipped."""
+    n, z = len(x), 1.959963984540054
+    s = np.sqrt(n * q * (1 - q))
+    lo = min(max(int(np.floor(n * q - z * s)), 1), n)
+    hi = min(max(int(np.ceil(n * q + z * s)) + 1, 1), n)
+    xs = np.sort(x)
+    return float(xs[lo - 1]), float(xs[hi - 1])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_duration_intervals_match_numpy(tmp_path: Path, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    sizes = {"one": 1, "two": 2, "three": 3, "small": 7, "mid": 45, "big": 313}
+    rows, durs = [], {}
+    c = 0
+    for name, n in sizes.items():
+        d = rng.lognormal(1, 1, n)
+        durs[name] = d
+        for v in d:
+            t = float(rng.uniform(0, 500))
+            rows.append((c, name, t, t + float(v)))
+            c += 1
+    rows.append((c, "never_closed", 0.0, None))  # no closed row: no interval
+    r = analyze_process(write_log(tmp_path, rows))
+    s = r.steps.set_index("step")
+    m = r.metrics()
+    for name, d in durs.items():
+        for col, q in (("p50", 0.5), ("p90", 0.9)):
+            lo, hi = ci_reference(d, q)
+            got = s.loc[name, [f"{col}_ci_low", f"{col}_ci_high"]].to_numpy(float)
+            np.testing.assert_allclose(got, [lo, hi], rtol=1e-9)
+            assert got[0] <= s.loc[name, f"{col}_h"] <= got[1]
+            assert m[f"step.{name}.{col}_h_ci_low"] == pytest.approx(lo, abs=1e-6)
+            assert m[f"step.{name}.{col}_h_ci_high"] == pytest.approx(hi, abs=1e-6)
+    one = s.loc["one", ["p50_ci_low", "p50_ci_high", "p90_ci_low", "p90_ci_high"]]
+    assert one.tolist() == pytest.approx([durs["one"][0]] * 4)  # n = 1: the single value
+    two = s.loc["two", ["p50_ci_low", "p50_ci_high"]].tolist()
+    assert two == pytest.approx([durs["two"].min(), durs["two"].max()])  # n = 2: the whole range
+    assert s.loc["never_closed", ["p50_ci_low", "p90_ci_high"]].isna().all()
+    assert not any(k.startswith("step.never_closed.p50_h_ci") for k in m)
+    assert all(np.isfinite(v) for v in m.values())
+    json.dumps(r.details(), allow_nan=False)
+
+
+def test_interval_ranks_and_coverage() -> None:
+    from scipy.stats import binom
+
+    from playbook.analyses.funnel_stats import quantile_ci_probs, quantile_ci_ranks
+
+    lo, hi = quantile_ci_ranks([0, 1, 2, 100], 0.5)
+    assert lo.tolist() == [0, 1, 1, 40] and hi.tolist() == [0, 1, 2, 61]
+    assert quantile_ci_probs(0, 0.5) is None
+    # exact binomial coverage P(l <= B <= u - 1) is >= 95% from 6 (median) / 31 (p90) values
+    for q, first in ((0.5, 6), (0.9, 31)):
+        n = np.arange(1, 5000)
+        lo, hi = quantile_ci_ranks(n, q)
+        cover = binom.cdf(hi - 1, n, q) - binom.cdf(lo - 1, n, q)
+        assert (cover[n >= first] >= 0.95).all() and cover[first - 2] < 0.95
+
+
+def test_quantile_disc_probabilities_pick_the_rank() -> None:
+    """(r - 1/2) / n makes DuckDB's quantile_disc return the r-th smallest value, for every r."""
+    import duckdb
+
+    con = duckdb.connect()
+    for n in [*range(1, 80), 997, 1000, 4099]:
+        con.execute(f"CREATE OR REPLACE TABLE t AS SELECT range::DOUBLE + 1 AS x FROM range({n})")
+        ranks = sorted(r for r in {1, 2, n // 2, n // 2 + 1, n - 1, n,
+                                    *range(1, n + 1, max(n // 17, 1))} if 1 <= r <= n)
+        probs = ", ".join(repr((r - 0.5) / n) for r in ranks)
+        got = con.execute(f"SELECT quantile_disc(x, [{probs}]) FROM t").fetchone()[0]
+        assert got == [float(r) for r in ranks]

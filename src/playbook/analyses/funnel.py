@@ -41,6 +41,15 @@ conversion
 bottlenecks
     ``bottleneck_loss``: the step (k >= 1) losing the most users from the step before (ties: the
     earlier step); ``bottleneck_time``: the step with the slowest median time from the step before.
+step times
+    Hours from the previous step (and from entry) of the users reaching a step: median and p90
+    (``quantile_cont``, linear interpolation). The median from the previous step carries a
+    distribution-free 95% interval ``median_ci_low/high``: the order-statistic (binomial)
+    interval ``[x_(l), x_(u)]`` over the n users at the step, ``l = floor(n/2 - 1.96 sqrt(n)/2)``,
+    ``u = ceil(n/2 + 1.96 sqrt(n)/2) + 1``, clipped to 1..n (Hahn & Meeker's normal
+    approximation rounded outwards; ``funnel_stats.quantile_ci_ranks``). At least 95% coverage
+    from 6 users; n = 1 gives the single value, n = 2 the whole range, n = 0 no interval (NaN in
+    the table, left out of the metrics).
 segments (``breakdowns``: columns of the users table, first-touch attribution)
     For each value of each breakdown, the segment's conversion against all other users, at the
     loss bottleneck (users at step k among users at step k-1) and overall (last step among
@@ -89,8 +98,9 @@ class FunnelResult:
     """The outcome of :func:`analyze_funnel` (module docstring: how each number is defined).
 
     ``funnel``: one row per step: step, users, conv, conv_ci_low, conv_ci_high, conv_overall,
-    conv_overall_ci_low, conv_overall_ci_high, abandoned_users, abandoned_share, median_h, p90_h
-    (time from the previous step), median_from_entry_h, p90_from_entry_h.
+    conv_overall_ci_low, conv_overall_ci_high, abandoned_users, abandoned_share, median_h,
+    median_ci_low, median_ci_high, p90_h (time from the previous step), median_from_entry_h,
+    p90_from_entry_h.
     ``time_histogram``: step, basis (``from_previous`` | ``from_entry``), bin_lo_h, bin_hi_h, users.
     ``segments``: breakdown, segment, scope (``bottleneck`` | ``overall``), step, users_base,
     users_converted, conv, rest_base, rest_converted, rest_conv, diff, z, p_value, p_adjusted,
@@ -146,6 +156,8 @@ class FunnelResult:
             for col in ("conv", "conv_ci_low", "conv_ci_high", "conv_overall", "abandoned_users",
                         "abandoned_share", "median_h", "p90_h"):
                 out[f"{p}.{col}"] = getattr(r, col)
+            out[f"{p}.median_h_ci_low"] = r.median_ci_low
+            out[f"{p}.median_h_ci_high"] = r.median_ci_high
         loss, slow = self._row(self.bottleneck_loss), self._row(self.bottleneck_time)
         if loss is not None:
             out["bottleneck.loss_users"] = loss["abandoned_users"]

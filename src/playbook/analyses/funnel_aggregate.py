@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses import funnel_sql as fs
+from playbook.analyses.funnel_stats import quantile_ci_probs
 from playbook.analyses.funnel_tables import histogram_edges
 from playbook.errors import DataError
 from playbook.sources import Warehouse
@@ -77,6 +78,12 @@ def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
     for k in range(1, n):
         qs.append(f"quantile_cont((t{k} - t{k - 1}) / {h}, [0.5, 0.9]) AS q{k}")
         qs.append(f"quantile_cont((t{k} - t0) / {h}, [0.5, 0.9]) AS e{k}")
+        # the median's order-statistic interval (funnel.py): the n{k} users at step k (t{k} set
+        # implies t{k-1} set) fix the ranks, so it is one more aggregate in the same pass
+        probs = quantile_ci_probs(int(current.get(f"n{k}", 0) or 0), 0.5)
+        if probs is not None:
+            qs.append(f"quantile_disc((t{k} - t{k - 1}) / {h}, [{probs[0]!r}, {probs[1]!r}]) "
+                      f"AS m{k}")
     times = warehouse.sql(f"SELECT {', '.join(qs)} FROM {users} WHERE period = 0 AND {ok}")
     edges = histogram_edges(spec.window_us / h)
     bin_of_x = bin_sql(edges, 0, len(edges) - 2)

@@ -4,6 +4,8 @@
     two_proportion_ztest(...)    pooled two-proportion z test (two-sided), as statsmodels'
                                  ``proportions_ztest`` with its default pooled variance
     adjust_pvalues(p, method)    Holm or Benjamini-Hochberg adjusted p-values (statsmodels)
+    quantile_ci_ranks(n, q)      order-statistic ranks of a distribution-free quantile interval
+    quantile_ci_probs(n, q)      the ``quantile_disc`` probabilities that pick those ranks
 
 Degenerate inputs give documented values, not warnings: ``n = 0`` gives NaN bounds; a test with
 an empty arm gives ``z = NaN, p = NaN``; a test where both arms are all-0 or all-1 (pooled
@@ -69,3 +71,39 @@ def adjust_pvalues(p: ArrayLike, method: str = "holm") -> np.ndarray:
     sm = CORRECTIONS[method]
     out[ok] = p[ok] if sm is None else (holm(p[ok]) if sm == "holm" else benjamini_hochberg(p[ok]))
     return out
+
+
+def quantile_ci_ranks(n: ArrayLike, q: float,
+                      alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """1-based ranks (l, u) of the distribution-free interval [x_(l), x_(u)] for the q-quantile.
+
+    The order-statistic (binomial) interval with the normal approximation to the binomial, as
+    in Hahn & Meeker, *Statistical Intervals* (1991), sec. 5.2, with a conservative rounding:
+    ``l = floor(n q - z sqrt(n q (1 - q)))`` and ``u = ceil(n q + z sqrt(n q (1 - q))) + 1``,
+    ``z = 1.96`` for 95%, both clipped to 1..n. Exact (binomial) coverage is at least 95% for
+    n >= 6 (median) and n >= 31 (p90) (checked for n < 5000 in the tests). Below that no pair
+    of order statistics reaches 95% (the whole range [min, max] covers the p90 with probability
+    1 - 0.9^n): the interval is then the clipped one, down to [x_(1), x_(n)], and covers less.
+    n = 1 gives [x_(1), x_(1)], n = 2 the whole range; n = 0 gives ranks 0 (no interval).
+    """
+    n = np.asarray(n, dtype=float)
+    z = float(ndtri(1 - alpha / 2))
+    half = z * np.sqrt(n * q * (1 - q))
+    lo = np.clip(np.floor(n * q - half), 1, np.maximum(n, 1))
+    hi = np.clip(np.ceil(n * q + half) + 1, 1, np.maximum(n, 1))
+    empty = n < 1
+    return (np.where(empty, 0, lo).astype(np.int64), np.where(empty, 0, hi).astype(np.int64))
+
+
+def quantile_ci_probs(n: int, q: float, alpha: float = 0.05) -> tuple[float, float] | None:
+    """Probabilities for DuckDB's ``quantile_disc`` that return x_(l) and x_(u) of
+    :func:`quantile_ci_ranks` (None for n = 0).
+
+    Rank r is asked for as ``(r - 1/2) / n``: the middle of the rank's probability step, so
+    floating-point error in ``r / n`` cannot move it to the neighbouring rank (DuckDB 1.x/2.x
+    return the value at 0-based index ``floor(n p)``; checked in the tests).
+    """
+    if n < 1:
+        return None
+    lo, hi = quantile_ci_ranks(n, q, alpha)
+    return (float(lo) - 0.5) / n, (float(hi) - 0.5) / n

@@ -28,7 +28,8 @@ def _q(value: Any, i: int) -> float:
 
 
 def step_table(steps: list[str], reached: list[int], times: pd.DataFrame) -> pd.DataFrame:
-    """One row per step: users, conversions with Wilson intervals, abandonment, step times."""
+    """One row per step: users, conversions with Wilson intervals, abandonment, step times
+    (the median time from the previous step with its order-statistic interval)."""
     users = np.asarray(reached, dtype=float)
     base = np.concatenate([[np.nan], users[:-1]])
     entry = np.full(len(users), users[0])
@@ -46,6 +47,8 @@ def step_table(steps: list[str], reached: list[int], times: pd.DataFrame) -> pd.
         "conv_overall": overall, "conv_overall_ci_low": all_lo, "conv_overall_ci_high": all_hi,
         "abandoned_users": abandoned, "abandoned_share": share,
         "median_h": [np.nan] + [_q(t.get(f"q{k}"), 0) for k in range(1, len(steps))],
+        "median_ci_low": [np.nan] + [_q(t.get(f"m{k}"), 0) for k in range(1, len(steps))],
+        "median_ci_high": [np.nan] + [_q(t.get(f"m{k}"), 1) for k in range(1, len(steps))],
         "p90_h": [np.nan] + [_q(t.get(f"q{k}"), 1) for k in range(1, len(steps))],
         "median_from_entry_h": [np.nan] + [_q(t.get(f"e{k}"), 0) for k in range(1, len(steps))],
         "p90_from_entry_h": [np.nan] + [_q(t.get(f"e{k}"), 1) for k in range(1, len(steps))],
