@@ -1,0 +1,123 @@
+"""The result of a data-quality check and how it reads to a stakeholder.
+
+:class:`QualityResult` is what :func:`playbook.analyses.quality.check_warehouse` returns: the
+per-rule table, coverage, pass rate and decision, with the flat outcome metrics, the headline
+and the prose summary that the data_quality template shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    """The outcome of :func:`check_warehouse` (module docstring: how each number is defined)."""
+
+    rules: pd.DataFrame
+    coverage: float
+    pass_rate: float
+    coverage_target: float
+    pass_target: float
+    decision: str
+    failing_samples: dict[str, pd.DataFrame] = field(repr=False)
+    daily_volume: pd.DataFrame = field(repr=False)
+    tables: list[str]
+    as_of: datetime
+
+    @property
+    def failing(self) -> pd.DataFrame:
+        """The failing rules, errors first."""
+        f = self.rules[self.rules["verdict"] == "fail"]
+        return f.sort_values(["severity", "table", "rule"], kind="stable")
+
+    def metrics(self) -> dict[str, float]:
+        """Flat metrics for the outcome: summary numbers and the failed share of failing rules."""
+        out: dict[str, float] = {
+            "coverage": round(self.coverage, 6), "pass_rate": round(self.pass_rate, 6),
+            "rules.total": float(len(self.rules)), "rules.failed": float(len(self.failing)),
+            "rules.failed_error": float((self.failing["severity"] == "error").sum()),
+            "volume.anomalies": float(self.daily_volume["anomaly"].sum())
+            if len(self.daily_volume) else 0.0,
+        }
+        for r in self.failing.itertuples():
+            out[f"fail.{r.table}.{r.rule}.{r.column}"] = round(1.0 - float(r.pass_pct), 6)
+        return out
+
+    def headline(self) -> str:
+        """One sentence for a stakeholder."""
+        n, f = len(self.rules), len(self.failing)
+        warn = int((self.failing["severity"] == "warn").sum())
+        nums = (f"pass rate {self.pass_rate:.1%} against {self.pass_target:.0%} target; "
+                f"coverage {self.coverage:.1%} against {self.coverage_target:.0%}")
+        if self.decision == "pass":
+            what = f"all {n} rules pass" if f == 0 else (
+                f"{n - f} of {n} rules pass, {warn} warning{'s' if warn != 1 else ''} to review")
+            return f"Data is fit to decide on: {what} ({nums})"
+        return f"Data is not fit to decide on: {f} of {n} rules fail ({nums})"
+
+    #: How the notebook formats the rules table (pass_pct and threshold are shares 0..1).
+    table_formats = {"checked": "{:,.0f}", "passed": "{:,.0f}", "failed": "{:,.0f}",
+                     "pass_pct": "{:.2%}", "threshold": "{:.0%}"}
+
+    def summary(self) -> str:
+        """Markdown prose for a stakeholder: what fails, how much, and what to do."""
+        lines = [
+            f"We checked **{len(self.rules)} rules** on **{len(self.tables)} tables** as of "
+            f"{self.as_of:%Y-%m-%d %H:%M} UTC. Collection coverage is **{self.coverage:.1%}** "
+            f"(target {self.coverage_target:.0%}) and the overall pass rate is "
+            f"**{self.pass_rate:.1%}** (target {self.pass_target:.0%}).",
+        ]
+        failing = self.failing
+        if len(failing):
+            lines.append("")
+            lines.append("What fails, and what to do about it:")
+            lines.append("")
+            for r in failing.itertuples():
+                what = _RULE_WORDS.get(r.rule, r.rule)
+                col = f"`{r.column}`" if r.column else "the table"
+                sev = " (warning)" if r.severity == "warn" else ""
+                lines.append(
+                    f"- **{r.table}**: {col} {what}: {int(r.failed):,} of {int(r.checked):,} "
+                    f"fail ({1 - float(r.pass_pct):.2%}; allowed {1 - float(r.threshold):.0%}){sev}."
+                )
+            lines.append("")
+            lines.append("Ask the owners of these tables to fix the load or the source before "
+                         "decisions are taken on the affected columns; the samples below show "
+                         "example rows.")
+        else:
+            lines.append("")
+            lines.append("Every rule passes: the tables are fit to decide on.")
+        return "\n".join(lines)
+
+    def details(self) -> dict[str, Any]:
+        """JSON-able details for the outcome: the failing rules and the per-table summary."""
+        failing = self.failing
+        return {
+            "as_of": self.as_of.isoformat(),
+            "tables": list(self.tables),
+            "failing_rules": [
+                {"table": r.table, "rule": r.rule, "column": r.column, "checked": int(r.checked),
+                 "failed": int(r.failed), "pass_pct": float(r.pass_pct),
+                 "threshold": float(r.threshold), "severity": r.severity}
+                for r in failing.itertuples()
+            ],
+        }
+
+
+_RULE_WORDS = {
+    "completeness": "is missing too often",
+    "uniqueness": "has duplicate keys",
+    "freshness": "is stale (newest row older than its SLA)",
+    "not_future": "has timestamps in the future",
+    "min": "has values below the allowed minimum",
+    "max": "has values above the allowed maximum",
+    "allowed": "has values outside the allowed list",
+    "pattern": "has values in the wrong format",
+    "dtype": "has values of the wrong type",
+    "volume": "has days with abnormal row counts",
+}
