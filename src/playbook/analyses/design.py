@@ -40,7 +40,7 @@ from typing import Any
 
 import pandas as pd
 
-from playbook.analyses.readout_spec import MetricDef, parse_metrics
+from playbook.analyses.readout_spec import MetricDef, parse_day, parse_metrics
 from playbook.analyses.readout_sql import Columns, arm_aggregates, build_query, lit, q
 from playbook.analyses.readout_stats import arm_stats
 from playbook.errors import DataError
@@ -179,17 +179,6 @@ def spec_hypothesis(spec_path: str | None) -> str:
     return str(spec.get("hypothesis", "")).strip() if isinstance(spec, dict) else ""
 
 
-def _day(value: str | date | datetime, name: str) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(f"{name}: expected an ISO date such as 2026-08-17, got {value!r}") from None
-
-
 def _history(wh: Warehouse, defs: Sequence[MetricDef], cols: Columns, *, events_table: str, eligible_event: str,
              start: datetime, end: datetime, window_days: float) -> pd.Series:
     """Per-arm-style sums over the history users (one pseudo-arm)."""
@@ -278,7 +267,9 @@ def design_experiment(
         ratio = 1.0
     if rho is not None and not -1 < rho < 1:
         raise DataError(f"rho must be strictly between -1 and 1, got {rho!r}")
-    end = _day(before, "before")
+    end = parse_day(before, "before")
+    if end is None:
+        raise DataError("before: give the planned start date of the experiment, e.g. 2026-08-17")
     start = end - timedelta(days=lookback_days)
     row = _history(warehouse, defs, cols, events_table=events_table, eligible_event=eligible_event,
                    start=start, end=end, window_days=window_days)

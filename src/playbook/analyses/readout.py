@@ -65,7 +65,7 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.readout_result import ReadoutResult
-from playbook.analyses.readout_spec import MetricDef, parse_metrics
+from playbook.analyses.readout_spec import MetricDef, parse_day, parse_metrics
 from playbook.analyses.readout_sql import Columns, arm_aggregates, experiments_in
 from playbook.analyses.readout_stats import (
     METHODS,
@@ -88,19 +88,6 @@ from playbook.stats import (
 from playbook.stats.suffstats import RegressionAdjustedStats
 
 MULTIPLE_ARMS = ("error", "exclude")
-
-
-def _when(value: str | date | datetime | None, name: str) -> datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(f"{name}: expected an ISO date such as 2026-08-17, got {value!r}") from None
 
 
 def _check(alpha: float, srm_alpha: float, window_days: float, power: float, mde_rel: float,
@@ -275,7 +262,7 @@ def analyze_experiment(
     use_cuped = _cuped_names(defs, cuped, cuped_metrics)
     segments = list(segments or [])
     aggs = arm_aggregates(warehouse, defs, cols, experiment=experiment, assignments=assignments_table,
-                          window_days=window_days, start=_when(start, "start"), end=_when(end, "end"),
+                          window_days=window_days, start=parse_day(start, "start"), end=parse_day(end, "end"),
                           pre_table=pre_table, cuped=use_cuped, users_table=users_table, segments=segments)
     where = warehouse.source(assignments_table).location
     overall = aggs[aggs["set"] == "overall"]
