@@ -374,7 +374,9 @@ def test_failed_run_shows_its_error(runs, tmp_path):
     assert "1 failed" in index and index.count('<tr class="row-failed">') == 1
     assert "Failed: DataError: events.parquet" in index  # no outcome: headline from the error
     campaign = read(archive / "campaigns" / "weekly-data-quality.html")
-    assert campaign.count('class="badge status-failed">failed<') == 2  # the run and the report
+    history, listing = campaign.split("<h2>Runs, newest first</h2>")
+    assert listing.count('class="badge status-failed">failed<') == 2  # the run and the report
+    assert history.count('class="badge status-failed">failed<') == 1  # metrics across runs
 
 
 def test_missing_or_unreadable_notebook_still_gets_a_page(tmp_path):
@@ -439,6 +441,48 @@ def test_running_runs_are_listed_on_the_campaign_page_only(runs, tmp_path):
     assert (
         campaign.index("2026-12-01") < campaign.index("2026-11-24") < campaign.index("2026-11-17")
     )
+
+
+def test_campaign_page_shows_metrics_across_runs(tmp_path):
+    runs = tmp_path / "runs"
+
+    def outcome(coverage: float, rows: int) -> dict[str, Any]:
+        metrics = {"coverage": coverage, "rows": rows, "<b>bold</b>": 1.5, "lag_hours": 2.0}
+        return OK_OUTCOME | {"metrics": metrics | {"fifth": 5}}
+
+    for run_id, template in [
+        ("20261110T060000Z", {"status": "ok", "outcome": outcome(0.912, 1200)}),
+        ("20261117T060000Z", {"status": "failed", "error": FAILED_ERROR}),
+        ("20261124T060000Z", {"status": "ok", "outcome": outcome(0.987, 34567)}),
+    ]:
+        make_run(
+            runs, "weekly", run_id, [{"name": "data_quality", "notebook": ok_notebook()} | template]
+        )
+    publish(runs, tmp_path / "archive")
+    archive = tmp_path / "archive"
+    assert_links_resolve(archive)
+    page = read(archive / "campaigns" / "weekly.html")
+    assert "<b>bold" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+    section = page.split("Metrics across runs")[1].split("<h2>Runs, newest first</h2>")[0]
+    assert "<h3>data_quality</h3>" in section
+    head, body = section.split("<tbody>")
+    # the first KEY_METRICS metrics of the newest outcome, each with a sparkline (2 numbers)
+    assert "coverage" in head and "lag_hours" in head and "fifth" not in head
+    assert head.count("<svg") == 4 and "<polyline" in head
+    rows = body.split("</tbody>")[0].split("<tr")[1:]
+    assert len(rows) == 3
+    dates = [re.search(r"2026-11-\d\d", row).group(0) for row in rows]
+    assert dates == ["2026-11-24", "2026-11-17", "2026-11-10"]  # newest first
+    assert "98.7%" in rows[0] and "34,567" in rows[0] and "1.5" in rows[0]
+    assert "91.2%" in rows[2] and "1,200" in rows[2]
+    assert 'class="row-failed"' in rows[1] and "status-failed" in rows[1]
+    assert "%" not in rows[1] and "DataError" not in rows[1]
+    for row, run_id in zip(
+        rows, ["20261124T060000Z", "20261117T060000Z", "20261110T060000Z"], strict=True
+    ):
+        href = f'href="../reports/weekly/{run_id}/data_quality.html"'
+        assert href in row
+        assert (archive / "reports" / "weekly" / run_id / "data_quality.html").is_file()
 
 
 def test_catalog_json(runs, tmp_path):
