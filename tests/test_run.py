@@ -160,3 +160,10 @@ def test_outcome_cell_shows_nothing_in_the_report(project: Path) -> None:
     nb = nbformat.read(run_dir / "trivial.ipynb", as_version=4)
     assert nb.cells[-1].source.startswith("from playbook.report import record_outcome")
     assert nb.cells[-1].outputs == []
+
+
+def test_hours_with_ci_formats_a_duration_and_its_interval() -> None:
+    from playbook.report import hours_with_ci
+
+    assert hours_with_ci(25.87, 25.51, 26.3) == "25.9 h (95% CI 25.5–26.3)"
+    assert hours_with_ci(float("nan"), 1.0, 2.0) == "–"

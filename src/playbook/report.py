@@ -70,6 +70,13 @@ def interval(low: float, high: float, as_pct: bool = True, digits: int = 1, leve
     return f"{level:.0%} CI {fmt(low)} to {fmt(high)}"
 
 
+def hours_with_ci(value: float, low: float, high: float) -> str:
+    """A duration with its 95% interval: ``'25.9 h (95% CI 25.5–26.3)'``; NaN → ``'–'``."""
+    if value != value:  # NaN: nothing measured
+        return "–"
+    return f"{value:.1f} h (95% CI {low:.1f}–{high:.1f})"
+
+
 # -- display -------------------------------------------------------------------------------------
 def _display(obj: Any) -> None:
     from IPython.display import display
