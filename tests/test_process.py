@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from playbook.analyses.process import analyze_process, mann_kendall
+from playbook.analyses.process import analyze_process
 from playbook.errors import DataError
 from playbook.sources import Warehouse
+from playbook.stats.trend import mann_kendall
 
 T0 = pd.Timestamp("2026-03-02")  # a Monday
 STEPS = ["submit", "document_check", "manual_review", "credit_decision", "payout"]

@@ -85,6 +85,7 @@ from playbook.analyses.funnel_tables import (
     step_table,
     weakest_segment,
 )
+from playbook.analyses.records import plain, records
 from playbook.errors import DataError
 from playbook.sources import Warehouse
 
@@ -211,29 +212,16 @@ class FunnelResult:
 
     def details(self) -> dict[str, Any]:
         """JSON-able details: names, settings and every table as records."""
-        def records(df: pd.DataFrame | None) -> list[dict[str, Any]] | None:
-            if df is None:
-                return None
-            return [{k: _plain(v) for k, v in r.items()} for r in df.to_dict("records")]
-
         return {"steps": list(self.steps), "order": self.order, "window_hours": self.window_hours,
                 "entry": self.entry,
                 "period": list(self.period),
                 "previous_period": list(self.previous_period) if self.previous_period else None,
                 "bottleneck_loss": self.bottleneck_loss, "bottleneck_time": self.bottleneck_time,
-                "weakest": {k: _plain(v) for k, v in self.weakest.items()}
+                "weakest": {k: plain(v) for k, v in self.weakest.items()}
                 if self.weakest else None,
                 "alpha": self.alpha, "correction": self.correction,
                 "funnel": records(self.funnel), "time_histogram": records(self.time_histogram),
                 "segments": records(self.segments), "previous": records(self.previous)}
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 # -- parameters ---------------------------------------------------------------------------------

@@ -51,11 +51,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from playbook.analyses.funnel_stats import quantile_ci_probs, wilson_interval
+from playbook.analyses.records import records
 from playbook.errors import DataError
 from playbook.sources import Warehouse
+from playbook.stats.trend import mann_kendall
 
 QUANTILES = (0.5, 0.75, 0.9, 0.95, 0.99)
 CI_QUANTILES = {"p50": 0.5, "p90": 0.9}  # quantiles reported with a 95% interval
@@ -149,41 +150,14 @@ class ProcessResult:
 
     def details(self) -> dict[str, Any]:
         """JSON-able details: names and every table as records."""
-        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-            return [{k: _plain(v) for k, v in r.items()} for r in df.to_dict("records")]
-
         return {"slowest_step": self.slowest_step, "step_to_fix": self.step_to_fix,
                 "sla_hours": dict(self.sla_hours), "steps": records(self.steps),
                 "wip": records(self.wip), "weekly": records(self.weekly),
                 "trend": records(self.trend), "segments": records(self.segments)}
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def mann_kendall(values: Any) -> tuple[float, float, float]:
-    """(tau, p_value, Theil-Sen slope per step) of a series in time order; NaN below 4 points."""
-    y = np.asarray(values, dtype=float)
-    y = y[np.isfinite(y)]
-    if len(y) < 4:
-        return np.nan, np.nan, np.nan
-    x = np.arange(len(y))
-    if np.ptp(y) == 0:
-        return 0.0, 1.0, 0.0
-    tau, p = stats.kendalltau(x, y)
-    slope = stats.theilslopes(y, x)[0]
-    return float(tau), float(p), float(slope)
 
 
 def analyze_process(

@@ -1,0 +1,27 @@
+"""Tables and values as JSON-able data, for the ``details`` of an outcome."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def plain(value: Any) -> Any:
+    """A JSON-able scalar: timestamps as ISO text, numpy scalars as Python, NaN/inf as None."""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def records(df: pd.DataFrame | None) -> list[dict[str, Any]] | None:
+    """A DataFrame as a list of JSON-able row dicts (``None`` stays ``None``)."""
+    if df is None:
+        return None
+    return [{k: plain(v) for k, v in row.items()} for row in df.to_dict("records")]
