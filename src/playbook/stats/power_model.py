@@ -1,0 +1,167 @@
+"""The variance model behind :mod:`playbook.stats.power`: one design (arms, variance, critical
+values, sequential inflation) shared by sample size, power and MDE, and the solver for n.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from scipy import optimize
+from scipy import stats as st
+
+from playbook.errors import DataError
+from playbook.stats.sequential import critical_value
+from playbook.stats.spending import Spending, SpendingBounds, crossing_probability, spending_bounds
+
+if TYPE_CHECKING:  # annotations only: power.py imports this module
+    from playbook.stats.power import MetricSpec, Sequential
+
+
+@dataclass(frozen=True)
+class _Design:
+    metric: MetricSpec
+    delta: float  # absolute true effect (signed)
+    alpha: float  # per comparison
+    sides: int
+    ratio: float
+    margin: float  # absolute, >= 0
+    shrink: float  # 1 - rho^2
+    null_variance: str
+    sequential: Sequential
+    looks: int
+    tuning: float
+    relative_readout: bool
+
+    def variances(self) -> tuple[float, float]:
+        """(V0, V1): variance of the difference times n_control, under H0 and H1."""
+        m = self.metric
+        r = self.ratio
+        # A relative readout divides by its standard error v_a (m_b/m_a)^2 + v_b / r (delta method,
+        # absolute units): that scales the critical value, while the estimate itself still varies
+        # with the absolute variance v_a + v_b / r.
+        grow = ((m.mean + self.delta) / m.mean) ** 2 if self.relative_readout and m.mean else 1.0
+        if m.kind == "proportion":
+            p1 = m.mean
+            p2 = p1 + self.delta
+            if not 0 < p2 < 1:
+                raise DataError(
+                    f"baseline {p1!r} plus effect {self.delta!r} gives a rate of {p2!r}, outside (0, 1); "
+                    "use a smaller effect"
+                )
+            v1 = p1 * (1 - p1) + p2 * (1 - p2) / r
+            if self.null_variance == "pooled" and self.margin == 0:
+                pbar = (p1 + r * p2) / (1 + r)
+                v0 = pbar * (1 - pbar) * (1 + 1 / r)
+            else:
+                v0 = p1 * (1 - p1) * grow + p2 * (1 - p2) / r
+        else:
+            v1 = m.variance * (1 + 1 / r)
+            v0 = m.variance * (grow + 1 / r)
+        return v0 * self.shrink, v1 * self.shrink
+
+    @property
+    def gap(self) -> float:
+        """Distance of the true effect from the null boundary, in the direction tested."""
+        if self.margin > 0:
+            return self.delta + self.margin
+        return abs(self.delta) if self.sides == 2 else self.delta
+
+    def power(self, n1: float) -> float:
+        if n1 <= 1:
+            return 0.0
+        v0, v1 = self.variances()
+        se0, se1 = math.sqrt(v0 / n1), math.sqrt(v1 / n1)
+        gap = self.gap
+        if self.sequential == "confidence_sequence":
+            n_total = n1 * (1 + self.ratio)
+            return float(st.norm.cdf((gap - critical_value(n_total, self.alpha, self.tuning) * se0) / se1))
+        if self.sequential in ("obrien_fleming", "pocock"):
+            b = self._bounds()
+            scaled = replace(b, z_bounds=tuple(z * se0 / se1 for z in b.z_bounds))  # onto the se1 scale
+            return crossing_probability(scaled, gap / se1)
+        if self.metric.kind == "proportion":
+            z = float(st.norm.isf(self.alpha / self.sides))
+            return float(st.norm.cdf((gap - z * se0) / se1))
+        n2 = n1 * self.ratio
+        s1, s2 = self.metric.variance / n1, self.metric.variance / n2
+        df = (s1 + s2) ** 2 / (s1 * s1 / (n1 - 1) + s2 * s2 / max(n2 - 1, 1e-9))
+        q = float(st.t.isf(self.alpha / self.sides, df))
+        return float(st.nct.sf(q * se0 / se1, df, gap / se1))
+
+    def _bounds(self) -> SpendingBounds:
+        info = [k / self.looks for k in range(1, self.looks + 1)]
+        spending: Spending = "pocock" if self.sequential == "pocock" else "obrien_fleming"
+        return spending_bounds(info, alpha=self.alpha, spending=spending, sides=self.sides)
+
+    def fixed(self) -> _Design:
+        return replace(self, sequential=None)
+
+
+def _design(
+    metric: MetricSpec,
+    mde: float,
+    relative_mde: bool,
+    alpha: float,
+    alternative: str,
+    ratio: float,
+    arms: int,
+    margin: float,
+    relative_margin: bool,
+    variance_reduction: float,
+    null_variance: str,
+    sequential: Sequential,
+    looks: int,
+    tuning: float,
+    relative_readout: bool | None = None,
+) -> _Design:
+    if not 0 < alpha < 1:
+        raise DataError(f"alpha must be between 0 and 1, got {alpha!r}")
+    if alternative not in ("two-sided", "greater"):
+        raise DataError(f"alternative must be 'two-sided' or 'greater', got {alternative!r}")
+    if not ratio > 0:
+        raise DataError(f"ratio (n_treatment / n_control) must be > 0, got {ratio!r}")
+    if not isinstance(arms, int) or arms < 2:
+        raise DataError(f"arms must be an integer >= 2 (control plus treatments), got {arms!r}")
+    if not 0 <= variance_reduction < 1:
+        raise DataError(f"variance_reduction (CUPED rho^2) must be in [0, 1), got {variance_reduction!r}")
+    if margin < 0:
+        raise DataError(f"margin must be >= 0, got {margin!r}")
+    if null_variance not in ("pooled", "unpooled"):
+        raise DataError(f"null_variance must be 'pooled' or 'unpooled', got {null_variance!r}")
+    if sequential not in (None, "confidence_sequence", "obrien_fleming", "pocock"):
+        raise DataError(
+            f"sequential must be None, 'confidence_sequence', 'obrien_fleming' or 'pocock', got {sequential!r}"
+        )
+    if sequential in ("obrien_fleming", "pocock") and (not isinstance(looks, int) or looks < 1):
+        raise DataError(f"looks must be a positive integer for alpha spending, got {looks!r}")
+    delta = mde * metric.mean if relative_mde else mde
+    abs_margin = margin * abs(metric.mean) if relative_margin else margin
+    sides = 1 if (alternative == "greater" or abs_margin > 0) else 2
+    if sequential == "confidence_sequence" and sides == 1:
+        raise DataError("confidence sequences here are two-sided; use alternative='two-sided' without a margin")
+    if relative_readout is None:
+        relative_readout = relative_mde
+    if relative_readout and metric.mean == 0:
+        raise DataError("a relative lift needs a non-zero baseline mean; use relative_mde=False")
+    return _Design(
+        metric, delta, alpha / (arms - 1), sides, ratio, abs_margin, 1.0 - variance_reduction,
+        null_variance, sequential, looks, tuning, relative_readout,
+    )
+
+
+def _solve_n(design: _Design, power: float) -> float:
+    if not 0 < power < 1:
+        raise DataError(f"power must be between 0 and 1 (e.g. 0.8), got {power!r}")
+    if design.gap <= 0:
+        raise DataError(
+            "the effect to detect is 0 (or points against the tested direction); give a non-zero mde, "
+            "or a margin for a non-inferiority design"
+        )
+    lo, hi = 2.0, 4.0
+    while design.power(hi) < power:
+        lo, hi = hi, hi * 4
+        if hi > 1e13:
+            raise DataError("the required sample size exceeds 1e13 units; the effect is too small to detect")
+    return float(optimize.brentq(lambda n: design.power(n) - power, lo, hi, xtol=1e-9, rtol=1e-12))
