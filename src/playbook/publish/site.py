@@ -30,14 +30,15 @@ Rules this module keeps:
 - **Escaping.** Everything from a spec or data goes through Jinja2 with autoescape.
 
 Reading run folders lives in :mod:`playbook.publish.model`, how values are shown in
-:mod:`playbook.publish.formatting`, notebook conversion in :mod:`playbook.publish.convert`.
+:mod:`playbook.publish.formatting`, notebook conversion in :mod:`playbook.publish.convert`, what
+a campaign page shows in :mod:`playbook.publish.campaign_view`, catalog.json in
+:mod:`playbook.publish.catalog`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import sys
@@ -56,22 +57,10 @@ from markupsafe import Markup
 
 from playbook import __version__
 from playbook.publish import convert
-from playbook.publish.formatting import (
-    _ANSI,
-    KEY_METRICS,
-    _show_duration,
-    _show_value,
-    decision_class,
-    format_metric,
-)
-from playbook.publish.model import (
-    PublishFailure,
-    Report,
-    Run,
-    _mapping,
-    _read_json,
-    read_runs,
-)
+from playbook.publish.campaign_view import campaign_view
+from playbook.publish.catalog import catalog_json
+from playbook.publish.formatting import _show_value, decision_class, format_metric
+from playbook.publish.model import PublishFailure, Report, Run, _read_json, read_runs
 
 HERE = Path(__file__).parent
 STATE_FILE = ".published.json"
@@ -87,17 +76,6 @@ class PublishResult:
     index: Path
     failures: list[PublishFailure] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def _json_safe(value: Any) -> Any:
-    """JSON that browsers parse: NaN and infinities become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 # --------------------------------------------------------------------------- writing
@@ -186,157 +164,6 @@ def _report_page(report: Report, generated_at: str, failures: list[PublishFailur
     )
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-SPARK_WIDTH, SPARK_HEIGHT = 80, 18
-
-
-def _sparkline(values: list[float | None]) -> str:
-    """SVG polyline points (oldest to newest) for ``values``; "" if fewer than 2 numbers."""
-    numbers = [v for v in values if v is not None]
-    if len(numbers) < 2:
-        return ""
-    low, high = min(numbers), max(numbers)
-    step = (SPARK_WIDTH - 2) / (len(numbers) - 1)
-    span = (high - low) or 1.0
-    points = []
-    for i, v in enumerate(numbers):
-        y = SPARK_HEIGHT / 2 if high == low else 1 + (high - v) / span * (SPARK_HEIGHT - 2)
-        points.append(f"{1 + i * step:.1f},{y:.1f}")
-    return " ".join(points)
-
-
-def _metric_history(runs: list[Run]) -> list[dict[str, Any]]:
-    """Per report name: one row per run (``runs`` newest first), key metrics as columns."""
-    names: list[str] = []
-    for run in runs:
-        names += [r.name for r in run.reports if r.name not in names]
-    history = []
-    for name in names:
-        found = [(run, next((r for r in run.reports if r.name == name), None)) for run in runs]
-        metrics: list[str] = []
-        for _, report in found:
-            values = _mapping((report.outcome or {}).get("metrics")) if report else {}
-            metrics = [k for k, v in values.items() if _number(v) is not None][:KEY_METRICS]
-            if metrics:
-                break
-        rows, series = [], []
-        for run, report in found:
-            if report is None:  # still running, failed before it, or not part of this run
-                status = run.status if run.status not in ("ok", "finished") else "not run"
-            else:
-                status = report.status
-            values = _mapping((report.outcome or {}).get("metrics")) if report else {}
-            shows_numbers = report is not None and status != "failed"
-            series.append([_number(values.get(m)) if shows_numbers else None for m in metrics])
-            rows.append(
-                {
-                    "run_id": run.run_id,
-                    "date": run.date,
-                    "status": status,
-                    "href": report.href if report else None,
-                    "cells": [format_metric(m, values[m]) if m in values else "–" for m in metrics]
-                    if shows_numbers
-                    else None,
-                }
-            )
-        columns = [
-            {"name": m, "spark": _sparkline([s[i] for s in reversed(series)])}
-            for i, m in enumerate(metrics)
-        ]
-        history.append({"name": name, "columns": columns, "rows": rows})
-    return history
-
-
-def _campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
-    runs = sorted(runs, key=lambda r: r.sort_key, reverse=True)
-    latest = runs[0]
-    spec = latest.spec
-    ice = _mapping(spec.get("ice"))
-    parts = [ice.get(k) for k in ("impact", "confidence", "ease")]
-    numbers = [p for p in parts if isinstance(p, int | float)]
-    targets = _mapping(spec.get("targets"))
-    return {
-        "slug": campaign,
-        "title": latest.title,
-        "owner": spec.get("owner"),
-        "hypothesis": spec.get("hypothesis"),
-        "tags": latest.tags,
-        "schedule": spec.get("schedule"),
-        "spec_path": latest.manifest.get("spec_path"),
-        "targets": targets,
-        "ice": ice,
-        "ice_score": round(sum(numbers) / 3, 1) if len(numbers) == 3 else None,
-        "ice_text": ("I {} · C {} · E {}".format(*parts) if len(numbers) == 3 else "–"),
-        "last_run_sort": latest.sort_key,
-        "metric_history": _metric_history(runs),
-        "spark_width": SPARK_WIDTH,
-        "spark_height": SPARK_HEIGHT,
-        "runs": [
-            {
-                "run_id": run.run_id,
-                "date": run.date,
-                "status": run.status,
-                "duration": _show_duration(run.manifest.get("duration_s")),
-                "error": _ANSI.sub("", _show_value(run.manifest["error"]))
-                if run.manifest.get("error")
-                else "",
-                "reports": [r.view() for r in run.reports],
-            }
-            for run in runs
-        ],
-    }
-
-
-def _catalog_entry(report: Report, campaign: dict[str, Any]) -> dict[str, Any]:
-    run = report.run
-    return {
-        "campaign": run.campaign,
-        "run_id": run.run_id,
-        "name": report.name,
-        "template": report.entry.get("template") or report.name,
-        "status": report.status,
-        "html": report.href,
-        "outcome": report.outcome,
-        "manifest": report.entry,
-        "run": {
-            k: run.manifest.get(k)
-            for k in (
-                "status",
-                "started_at",
-                "finished_at",
-                "duration_s",
-                "spec_path",
-                "versions",
-                "inputs",
-            )
-        },
-        "spec": {
-            k: campaign.get(k) for k in ("title", "owner", "hypothesis", "ice", "tags", "schedule")
-        }
-        | {"targets": campaign["targets"]},
-    }
-
-
-def _catalog(campaigns: list[dict[str, Any]], reports: list[Report], now: datetime) -> str:
-    by_slug = {c["slug"]: c for c in campaigns}
-    catalog = {
-        "generated_at": now.isoformat(timespec="seconds"),
-        "playbook_version": __version__,
-        "campaigns": [
-            {k: c[k] for k in ("slug", "title", "owner", "hypothesis", "ice", "tags", "schedule")}
-            | {"targets": c["targets"], "html": f"campaigns/{c['slug']}.html"}
-            for c in campaigns
-        ],
-        "reports": [_catalog_entry(r, by_slug[r.run.campaign]) for r in reports],
-    }
-    return json.dumps(_json_safe(catalog), indent=2, ensure_ascii=False, default=str) + "\n"
-
-
 def _copy_static(archive_dir: Path) -> None:
     for src in sorted((HERE / "static").iterdir()):
         if src.is_file() and not src.name.startswith("."):
@@ -404,14 +231,14 @@ def publish(
         write_atomic(page, _report_page(report, generated_at, failures))
         converted += 1
 
-    campaigns = [_campaign_view(name, group) for name, group in _by_campaign(runs)]
+    campaigns = [campaign_view(name, group) for name, group in _by_campaign(runs)]
     for campaign in campaigns:
         html = _render("campaign.html.j2", "../", generated_at, c=campaign)
         write_atomic(archive_dir / "campaigns" / f"{campaign['slug']}.html", html)
 
     ordered = sorted(reports, key=lambda r: (r.run.campaign, r.name))
     ordered.sort(key=lambda r: r.run.sort_key, reverse=True)  # newest first; stable for ties
-    write_atomic(archive_dir / "catalog.json", _catalog(campaigns, ordered, now))
+    write_atomic(archive_dir / "catalog.json", catalog_json(campaigns, ordered, now))
     views = [r.view() for r in ordered]
     index = archive_dir / "index.html"
     write_atomic(

@@ -1,0 +1,148 @@
+"""The result of a funnel analysis and how it reads to a stakeholder.
+
+:class:`FunnelResult` is what :func:`playbook.analyses.funnel.analyze_funnel` returns: the step,
+time-histogram, segment and previous-period tables with the bottlenecks and the weakest segment,
+plus the flat outcome metrics, the headline and the JSON-able details that the
+funnel_diagnosis template shows. How each number is defined: :mod:`playbook.analyses.funnel`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from playbook.analyses.records import plain, records
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    """The outcome of :func:`~playbook.analyses.funnel.analyze_funnel` (that module's docstring:
+    how each number is defined).
+
+    ``funnel``: one row per step: step, users, conv, conv_ci_low, conv_ci_high, conv_overall,
+    conv_overall_ci_low, conv_overall_ci_high, abandoned_users, abandoned_share, median_h,
+    median_ci_low, median_ci_high, p90_h (time from the previous step), median_from_entry_h,
+    p90_from_entry_h.
+    ``time_histogram``: step, basis (``from_previous`` | ``from_entry``), bin_lo_h, bin_hi_h, users.
+    ``segments``: breakdown, segment, scope (``bottleneck`` | ``overall``), step, users_base,
+    users_converted, conv, rest_base, rest_converted, rest_conv, diff, z, p_value, p_adjusted,
+    significant. ``previous``: step, users, conv_overall, prev_users, prev_conv_overall, delta,
+    z, p_value (None without a previous period).
+    """
+
+    steps: tuple[str, ...]
+    order: str
+    window_hours: float
+    entry: str
+    period: tuple[str | None, str | None]
+    previous_period: tuple[str, str] | None
+    entrants: int
+    excluded_users: int
+    censored_users: int
+    funnel: pd.DataFrame = field(repr=False)
+    time_histogram: pd.DataFrame = field(repr=False)
+    segments: pd.DataFrame = field(repr=False)
+    previous: pd.DataFrame | None = field(repr=False)
+    prev_entrants: int | None
+    bottleneck_loss: str | None
+    bottleneck_time: str | None
+    weakest: dict[str, Any] | None
+    alpha: float
+    correction: str
+
+    # -- accessors ------------------------------------------------------------------------------
+    def _row(self, step: str | None) -> pd.Series | None:
+        if step is None:
+            return None
+        return self.funnel.set_index("step").loc[step]
+
+    @property
+    def overall(self) -> dict[str, float]:
+        """Conversion from entry to the last step, with its Wilson interval."""
+        last = self.funnel.iloc[-1]
+        return {"users": float(last["users"]), "conv": float(last["conv_overall"]),
+                "ci_low": float(last["conv_overall_ci_low"]),
+                "ci_high": float(last["conv_overall_ci_high"])}
+
+    def metrics(self) -> dict[str, float]:
+        """Flat numbers for the outcome; non-finite values (e.g. no entrants) are left out."""
+        o = self.overall
+        out: dict[str, float] = {
+            "entrants": self.entrants, "excluded_users": self.excluded_users,
+            "censored_users": self.censored_users, "overall.users": o["users"],
+            "overall.conv": o["conv"], "overall.conv_ci_low": o["ci_low"],
+            "overall.conv_ci_high": o["ci_high"]}
+        for r in self.funnel.itertuples():
+            p = f"step.{r.step}"
+            out[f"{p}.users"] = r.users
+            for col in ("conv", "conv_ci_low", "conv_ci_high", "conv_overall", "abandoned_users",
+                        "abandoned_share", "median_h", "p90_h"):
+                out[f"{p}.{col}"] = getattr(r, col)
+            out[f"{p}.median_h_ci_low"] = r.median_ci_low
+            out[f"{p}.median_h_ci_high"] = r.median_ci_high
+        loss, slow = self._row(self.bottleneck_loss), self._row(self.bottleneck_time)
+        if loss is not None:
+            out["bottleneck.loss_users"] = loss["abandoned_users"]
+            out["bottleneck.loss_share"] = loss["abandoned_share"]
+            out["bottleneck.conv"] = loss["conv"]
+        if slow is not None:
+            out["bottleneck.median_h"] = slow["median_h"]
+        if self.weakest is not None:
+            for k in ("conv", "rest_conv", "diff", "p_adjusted", "users_base"):
+                out[f"segment.weakest.{k}"] = self.weakest[k]
+        if self.segments is not None and len(self.segments):
+            out["segment.significant"] = float(self.segments["significant"].sum())
+        if self.previous is not None:
+            last = self.previous.iloc[-1]
+            out["prev.entrants"] = float(self.prev_entrants or 0)
+            out["prev.overall.conv"] = last["prev_conv_overall"]
+            out["prev.delta"] = last["delta"]
+            out["prev.p_value"] = last["p_value"]
+        return {k: round(float(v), 6) for k, v in out.items()
+                if v is not None and math.isfinite(float(v))}
+
+    def headline(self) -> str:
+        """One sentence naming the bottleneck step and the weakest segment."""
+        if self.entrants == 0:
+            return f"No user entered the funnel at '{self.steps[0]}' in the entry period."
+        o = self.overall
+        parts = [f"{o['conv']:.1%} of {self.entrants:,} entrants reach '{self.steps[-1]}' "
+                 f"(95% CI {o['ci_low']:.1%}-{o['ci_high']:.1%})"]
+        loss = self._row(self.bottleneck_loss)
+        if loss is not None:
+            i = self.steps.index(self.bottleneck_loss)
+            parts.append(f"the biggest drop is '{self.steps[i - 1]}' → '{self.bottleneck_loss}', "
+                         f"losing {int(loss['abandoned_users']):,} users "
+                         f"({loss['abandoned_share']:.1%})")
+        w = self.weakest
+        if w is not None:
+            where = f"at '{w['step']}'" if w["scope"] == "bottleneck" else "overall"
+            parts.append(f"weakest segment {w['breakdown']}={w['segment']} converts "
+                         f"{w['conv']:.1%} vs {w['rest_conv']:.1%} for the rest {where}")
+        if self.bottleneck_time is not None and self.bottleneck_time != self.bottleneck_loss:
+            slow = self._row(self.bottleneck_time)
+            assert slow is not None
+            parts.append(f"the slowest step is '{self.bottleneck_time}' "
+                         f"(median {slow['median_h']:.1f} h)")
+        if self.previous is not None:
+            last = self.previous.iloc[-1]
+            if math.isfinite(last["delta"]):
+                parts.append(f"{last['delta'] * 100:+.1f} pp vs the previous period "
+                             f"(p = {last['p_value']:.3g})")
+        return "; ".join(parts) + "."
+
+    def details(self) -> dict[str, Any]:
+        """JSON-able details: names, settings and every table as records."""
+        return {"steps": list(self.steps), "order": self.order, "window_hours": self.window_hours,
+                "entry": self.entry,
+                "period": list(self.period),
+                "previous_period": list(self.previous_period) if self.previous_period else None,
+                "bottleneck_loss": self.bottleneck_loss, "bottleneck_time": self.bottleneck_time,
+                "weakest": {k: plain(v) for k, v in self.weakest.items()}
+                if self.weakest else None,
+                "alpha": self.alpha, "correction": self.correction,
+                "funnel": records(self.funnel), "time_histogram": records(self.time_histogram),
+                "segments": records(self.segments), "previous": records(self.previous)}

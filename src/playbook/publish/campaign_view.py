@@ -1,0 +1,127 @@
+"""What a campaign page shows: its spec metadata, every run, and key metrics over runs.
+
+:func:`campaign_view` turns the runs of one campaign (read by :mod:`playbook.publish.model`) into
+the context of ``campaign.html.j2``: spec fields, the ICE score, one row per run, and per report
+name a metric history table whose columns carry an SVG sparkline (oldest to newest).
+:func:`playbook.publish.site.publish` renders it; :mod:`playbook.publish.catalog` reuses it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from playbook.publish.formatting import (
+    _ANSI,
+    KEY_METRICS,
+    _show_duration,
+    _show_value,
+    format_metric,
+)
+from playbook.publish.model import Run, _mapping
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+SPARK_WIDTH, SPARK_HEIGHT = 80, 18
+
+
+def _sparkline(values: list[float | None]) -> str:
+    """SVG polyline points (oldest to newest) for ``values``; "" if fewer than 2 numbers."""
+    numbers = [v for v in values if v is not None]
+    if len(numbers) < 2:
+        return ""
+    low, high = min(numbers), max(numbers)
+    step = (SPARK_WIDTH - 2) / (len(numbers) - 1)
+    span = (high - low) or 1.0
+    points = []
+    for i, v in enumerate(numbers):
+        y = SPARK_HEIGHT / 2 if high == low else 1 + (high - v) / span * (SPARK_HEIGHT - 2)
+        points.append(f"{1 + i * step:.1f},{y:.1f}")
+    return " ".join(points)
+
+
+def _metric_history(runs: list[Run]) -> list[dict[str, Any]]:
+    """Per report name: one row per run (``runs`` newest first), key metrics as columns."""
+    names: list[str] = []
+    for run in runs:
+        names += [r.name for r in run.reports if r.name not in names]
+    history = []
+    for name in names:
+        found = [(run, next((r for r in run.reports if r.name == name), None)) for run in runs]
+        metrics: list[str] = []
+        for _, report in found:
+            values = _mapping((report.outcome or {}).get("metrics")) if report else {}
+            metrics = [k for k, v in values.items() if _number(v) is not None][:KEY_METRICS]
+            if metrics:
+                break
+        rows, series = [], []
+        for run, report in found:
+            if report is None:  # still running, failed before it, or not part of this run
+                status = run.status if run.status not in ("ok", "finished") else "not run"
+            else:
+                status = report.status
+            values = _mapping((report.outcome or {}).get("metrics")) if report else {}
+            shows_numbers = report is not None and status != "failed"
+            series.append([_number(values.get(m)) if shows_numbers else None for m in metrics])
+            rows.append(
+                {
+                    "run_id": run.run_id,
+                    "date": run.date,
+                    "status": status,
+                    "href": report.href if report else None,
+                    "cells": [format_metric(m, values[m]) if m in values else "–" for m in metrics]
+                    if shows_numbers
+                    else None,
+                }
+            )
+        columns = [
+            {"name": m, "spark": _sparkline([s[i] for s in reversed(series)])}
+            for i, m in enumerate(metrics)
+        ]
+        history.append({"name": name, "columns": columns, "rows": rows})
+    return history
+
+
+def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
+    runs = sorted(runs, key=lambda r: r.sort_key, reverse=True)
+    latest = runs[0]
+    spec = latest.spec
+    ice = _mapping(spec.get("ice"))
+    parts = [ice.get(k) for k in ("impact", "confidence", "ease")]
+    numbers = [p for p in parts if isinstance(p, int | float)]
+    targets = _mapping(spec.get("targets"))
+    return {
+        "slug": campaign,
+        "title": latest.title,
+        "owner": spec.get("owner"),
+        "hypothesis": spec.get("hypothesis"),
+        "tags": latest.tags,
+        "schedule": spec.get("schedule"),
+        "spec_path": latest.manifest.get("spec_path"),
+        "targets": targets,
+        "ice": ice,
+        "ice_score": round(sum(numbers) / 3, 1) if len(numbers) == 3 else None,
+        "ice_text": ("I {} · C {} · E {}".format(*parts) if len(numbers) == 3 else "–"),
+        "last_run_sort": latest.sort_key,
+        "metric_history": _metric_history(runs),
+        "spark_width": SPARK_WIDTH,
+        "spark_height": SPARK_HEIGHT,
+        "runs": [
+            {
+                "run_id": run.run_id,
+                "date": run.date,
+                "status": run.status,
+                "duration": _show_duration(run.manifest.get("duration_s")),
+                "error": _ANSI.sub("", _show_value(run.manifest["error"]))
+                if run.manifest.get("error")
+                else "",
+                "reports": [r.view() for r in run.reports],
+            }
+            for run in runs
+        ],
+    }
