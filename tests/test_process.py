@@ -243,3 +243,81 @@ def test_quantile_disc_probabilities_pick_the_rank() -> None:
         probs = ", ".join(repr((r - 0.5) / n) for r in ranks)
         got = con.execute(f"SELECT quantile_disc(x, [{probs}]) FROM t").fetchone()[0]
         assert got == [float(r) for r in ranks]
+
+
+# -- the two paths of the step pass (process_sql): slots per case, or a window ----------------------
+def run_both(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, **kw) -> tuple:
+    """analyze_process via the slots (asserting no window ran) and via the window."""
+    import playbook.analyses.process_sql as ps
+
+    windows = []
+    real = ps.ProcessSQL._window_rows
+    monkeypatch.setattr(ps.ProcessSQL, "_window_rows",
+                        lambda self: windows.append(1) or real(self))
+    slots = analyze_process(wh, **kw)
+    assert not windows
+    monkeypatch.setattr(ps, "MAX_SLOTS", 0)
+    window = analyze_process(wh, **kw)
+    assert windows
+    return slots, window
+
+
+def assert_same(a, b) -> None:
+    for name in ("steps", "wip", "weekly", "trend", "segments"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=False,
+                                      rtol=1e-12)
+    assert (a.cases, a.closed_cases, a.invalid_rows, a.slowest_step, a.step_to_fix) == \
+        (b.cases, b.closed_cases, b.invalid_rows, b.slowest_step, b.step_to_fix)
+    np.testing.assert_allclose([a.cycle_p50_h, a.cycle_p90_h], [b.cycle_p50_h, b.cycle_p90_h])
+
+
+def test_slot_and_window_paths_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No case repeats a step: ties, overlaps, open and invalid rows, a NULL step, a quote."""
+    rng = np.random.default_rng(7)
+    names = ["a", "b", "it's", "c", None]
+    rows = []
+    for c in range(600):
+        t = float(rng.uniform(0, 24 * 40))
+        for j in rng.permutation(len(names))[: int(rng.integers(1, 6))]:
+            s = t if rng.random() < 0.3 else t + float(np.round(rng.normal(0.5, 1), 1))
+            e = s + float(np.round(rng.lognormal(0, 1), 1))
+            u = rng.random()
+            e = None if u < 0.06 else s - 1.0 if u < 0.1 else e
+            rows.append((c, names[j], s, e))
+            t = e if e is not None and rng.random() < 0.7 else t
+    wh = write_log(tmp_path, rows, extra={"region": rng.choice(["n", "s"], len(rows))})
+    slots, window = run_both(wh, monkeypatch, sla_hours={"a": 1.0, "it's": 0.5},
+                             segment_col="region", min_week_rows=2)
+    assert_same(slots, window)
+    assert slots.invalid_rows > 0 and slots.steps["open_rows"].sum() > 0
+    null_step = slots.steps[slots.steps["step"].isna()].iloc[0]
+    assert np.isfinite(null_step[["p50_ci_low", "p50_ci_high"]].astype(float)).all()
+
+
+def test_exact_ties_break_by_step_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """b and a both run 2-3 h after x (0-1 h): a comes first (name order), so a waits 1 h and b
+    waits 2 - 3 = -1 h, on both paths."""
+    rows = [(1, "x", 0, 1), (1, "b", 2, 3), (1, "a", 2, 3), (2, "x", 10, 11), (2, "a", 12, 14)]
+    slots, window = run_both(write_log(tmp_path, rows), monkeypatch)
+    assert_same(slots, window)
+    s = slots.steps.set_index("step")
+    assert s.loc["b", "wait_p50_h"] == -1 and s.loc["b", "wait_total_h"] == -1
+    assert s.loc["a", "wait_total_h"] == 2  # 1 h in case 1, 1 h in case 2
+
+
+def test_repeated_step_takes_the_window(tmp_path: Path) -> None:
+    """A rework loop (review twice in case 1): waits follow the case's row order."""
+    rows = [(1, "submit", 0, 1), (1, "review", 2, 4), (1, "fix", 5, 6), (1, "review", 8, 9),
+            (2, "submit", 0, 1), (2, "review", 1.5, 3)]
+    r = analyze_process(write_log(tmp_path, rows), sla_hours={"review": 1.5})
+    s = r.steps.set_index("step")
+    assert s.loc["review", "rows"] == 3
+    assert s.loc["review", "wait_total_h"] == pytest.approx(1 + 2 + 0.5)  # 2-1, 8-6, 1.5-1
+    assert s.loc["fix", "wait_total_h"] == pytest.approx(1)
+    assert s.loc["review", "breaches"] == 1 and s.loc["review", "hours_at_stake"] == 0.5
+    assert (r.cases, r.closed_cases) == (2, 2) and r.cycle_p50_h == pytest.approx(6)
+
+
+def test_log_without_rows(tmp_path: Path) -> None:
+    r = analyze_process(write_log(tmp_path, [(1, "a", None, 1.0), (2, "b", None, None)]))
+    assert r.cases == 0 and r.steps.empty and r.step_to_fix is None

@@ -16,10 +16,11 @@ duration intervals
     approximation, rounded outwards; ``funnel_stats.quantile_ci_ranks``). The bounds are
     observed durations. Coverage is at least 95% from 6 rows (median) and 31 rows (p90); with
     fewer rows the interval is as wide as the data allow (n = 1: the single value) and covers
-    less. One extra pass over the log: one ``quantile_disc`` aggregate per step, FILTERed.
+    less. Read with the quantiles from one ``quantile_disc`` per step (n is known by then).
 wait
-    Within a case, rows ordered by start: the wait before a step is its start minus the end of
-    the case's previous row (negative if steps overlap). It is reported for the later step.
+    Within a case, rows ordered by start (then end, open rows last, then step name for exact
+    ties): the wait before a step is its start minus the end of the case's previous row
+    (negative if steps overlap). It is reported for the later step.
 SLA
     ``sla_hours[step]``: a row breaches when its duration exceeds the SLA. Breach share with a
     Wilson 95% interval; **hours at stake** = total hours above the SLA (sum of duration - SLA
@@ -40,6 +41,8 @@ trend
 segments
     ``segment_col`` (a column of the log) or ``segments`` (a DataFrame with ``case_id`` and
     ``segment``): per segment and step the count, median and p90 duration and SLA breach share.
+
+The queries and their passes over the log are in :mod:`playbook.analyses.process_sql`.
 """
 
 from __future__ import annotations
@@ -52,17 +55,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playbook.analyses.funnel_stats import quantile_ci_probs, wilson_interval
+from playbook.analyses.funnel_stats import wilson_interval
+from playbook.analyses.process_sql import CI_QUANTILES, ProcessSQL, quote
 from playbook.analyses.records import records
 from playbook.errors import DataError
 from playbook.sources import Warehouse
 from playbook.stats.trend import mann_kendall
 
-QUANTILES = (0.5, 0.75, 0.9, 0.95, 0.99)
-CI_QUANTILES = {"p50": 0.5, "p90": 0.9}  # quantiles reported with a 95% interval
 CI_COLUMNS = tuple(f"{c}_ci_{s}" for c in CI_QUANTILES for s in ("low", "high"))
 Q_NAMES = ("p50_h", "p75_h", "p90_h", "p95_h", "p99_h")
-HOUR_US = 3_600_000_000.0
 
 
 @dataclass(frozen=True)
@@ -156,10 +157,6 @@ class ProcessResult:
                 "trend": records(self.trend), "segments": records(self.segments)}
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def analyze_process(
     warehouse: Warehouse,
     table: str = "process_log",
@@ -196,98 +193,56 @@ def analyze_process(
             raise ValueError(f"sla_hours['{name}'] = {v!r}: give a positive number of hours")
     view, con = warehouse.view(table), warehouse.con
     tag = uuid.uuid4().hex[:8]
-    log, seg_view = f"_pr_log_{tag}", f"_pr_seg_{tag}"
+    seg_view = f"_pr_seg_{tag}"
     seg_expr, seg_join = "NULL", ""
     if segment_col:
-        seg_expr = f"CAST(l.{_q(segment_col)} AS VARCHAR)"
+        seg_expr = f"CAST(l.{quote(segment_col)} AS VARCHAR)"
     elif segments is not None:
         con.register(seg_view, segments[["case_id", "segment"]])
         seg_expr = "CAST(sg.segment AS VARCHAR)"
-        seg_join = f"LEFT JOIN {seg_view} sg ON sg.case_id = l.{_q(case_col)}"
-    sla_case = " ".join(f"WHEN '{k.replace(chr(39), chr(39) * 2)}' THEN {v}"
-                        for k, v in sla.items())
-    rows = (f"SELECT l.{_q(case_col)} AS case_id, CAST(l.{_q(step_col)} AS VARCHAR) AS step, "
-            f"epoch_us(CAST(l.{_q(start_col)} AS TIMESTAMP)) AS s, "
-            f"epoch_us(CAST(l.{_q(end_col)} AS TIMESTAMP)) AS e, {seg_expr} AS seg "
-            f"FROM {view} l {seg_join} WHERE l.{_q(start_col)} IS NOT NULL")
+        seg_join = f"LEFT JOIN {seg_view} sg ON sg.case_id = l.{quote(case_col)}"
+    rows = (f"SELECT l.{quote(case_col)} AS case_id, CAST(l.{quote(step_col)} AS VARCHAR) AS step, "
+            f"epoch_us(CAST(l.{quote(start_col)} AS TIMESTAMP)) AS s, "
+            f"epoch_us(CAST(l.{quote(end_col)} AS TIMESTAMP)) AS e, {seg_expr} AS seg "
+            f"FROM {view} l {seg_join} WHERE l.{quote(start_col)} IS NOT NULL")
+    log = ProcessSQL(con, tag)
     try:
-        con.execute(f"""
-            CREATE TEMP TABLE {log} AS
-            SELECT case_id, step, s, e, seg, (e - s) / {HOUR_US} AS dur_h,
-                   (s - lag(e) OVER (PARTITION BY case_id ORDER BY s, e)) / {HOUR_US} AS wait_h,
-                   CASE step {sla_case or "WHEN NULL THEN NULL"} END::DOUBLE AS sla_h,
-                   (s - min(s) OVER (PARTITION BY case_id)) / {HOUR_US} AS offset_h
-            FROM ({rows})""")
-        result = _summarize(warehouse, log, sla, steps, min_week_rows, where, table, step_col,
-                            has_segments=bool(segment_col) or segments is not None)
+        present = log.create_source(rows)
+        names = ", ".join(s for s in present if s is not None)  # sorted
+        unknown = sorted(set(sla) - set(present))
+        if unknown:
+            raise DataError(f"{where}: column '{step_col}' of table '{table}' has no step "
+                            f"{', '.join(repr(s) for s in unknown)} named in sla_hours; steps "
+                            f"present: {names}. Fix the SLA's step name")
+        if steps:
+            missing = [s for s in steps if s not in set(present)]
+            if missing:
+                raise DataError(f"{where}: column '{step_col}' of table '{table}' has no step "
+                                f"{', '.join(map(repr, missing))}; steps present: {names}")
+        return _summarize(log, sla, steps, min_week_rows,
+                          has_segments=bool(segment_col) or segments is not None)
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {log}")
+        log.drop()
         if segments is not None and not segment_col:
             con.unregister(seg_view)
-    return result
 
 
-def _duration_intervals(warehouse: Warehouse, log: str, steps: list[Any], rows: list[int],
-                        ok: str) -> np.ndarray:
-    """(steps x CI_COLUMNS) bounds of the order-statistic intervals (module docstring), NaN for
-    a step without closed rows: ``rows`` (the counts) fixes each step's ranks, so one query with
-    a FILTERed ``quantile_disc`` per step reads the log once (no sort of all rows)."""
-    out = np.full((len(steps), len(CI_COLUMNS)), np.nan)
-    aggs, where = [], []
-    for i, (name, n) in enumerate(zip(steps, rows, strict=True)):
-        probs = [quantile_ci_probs(int(n), q) for q in CI_QUANTILES.values()]
-        if any(p is None for p in probs):
-            continue
-        plist = ", ".join(repr(float(x)) for p in probs if p is not None for x in p)
-        lit = str(name).replace("'", "''")
-        match = "step IS NULL" if name is None else f"step = '{lit}'"
-        aggs.append(f"quantile_disc(dur_h, [{plist}]) FILTER (WHERE {match} AND {ok}) AS c{i}")
-        where.append(i)
-    if not aggs:
-        return out
-    got = warehouse.con.execute(f"SELECT {', '.join(aggs)} FROM {log}").fetchone()
-    assert got is not None
-    for i, values in zip(where, got, strict=True):
-        if values is not None:
-            out[i] = [np.nan if v is None else float(v) for v in values]
-    return out
-
-
-def _summarize(warehouse: Warehouse, log: str, sla: dict[str, float], order: list[str] | None,
-               min_week_rows: int, where: str, table: str, step_col: str,
-               has_segments: bool) -> ProcessResult:
-    q = ", ".join(str(x) for x in QUANTILES)
-    ok = "dur_h >= 0"
-    st = warehouse.sql(f"""
-        SELECT step, count(*) FILTER (WHERE {ok}) AS rows, count(*) FILTER (WHERE e IS NULL)
-               AS open_rows, avg(dur_h) FILTER (WHERE {ok}) AS mean_h,
-               quantile_cont(dur_h, [{q}]) FILTER (WHERE {ok}) AS qs,
-               coalesce(sum(dur_h) FILTER (WHERE {ok}), 0) AS total_h,
-               quantile_cont(wait_h, [0.5, 0.9]) AS wq, coalesce(sum(wait_h), 0) AS wait_total_h,
-               any_value(sla_h) AS sla_h,
-               count(*) FILTER (WHERE {ok} AND dur_h > sla_h) AS breaches,
-               sum(dur_h - sla_h) FILTER (WHERE {ok} AND dur_h > sla_h) AS hours_at_stake,
-               median(offset_h) AS offset_h
-        FROM {log} GROUP BY step""")
-    invalid = int(warehouse.sql(f"SELECT count(*) AS n FROM {log} WHERE dur_h < 0")["n"].iloc[0])
-    unknown = sorted(set(sla) - set(st["step"]))
-    if unknown:
-        raise DataError(f"{where}: column '{step_col}' of table '{table}' has no step "
-                        f"{', '.join(repr(s) for s in unknown)} named in sla_hours; steps "
-                        f"present: {', '.join(sorted(st['step']))}. Fix the SLA's step name")
+def _summarize(log: ProcessSQL, sla: dict[str, float], order: list[str] | None,
+               min_week_rows: int, has_segments: bool) -> ProcessResult:
+    log.create_cases()
+    closed = log.create_weekly()  # each step's closed rows fix its duration ranks
+    st = log.step_stats(sla, closed, offsets=not order)
+    invalid = int(st["invalid"].sum())
     if order:
-        missing = [s for s in order if s not in set(st["step"])]
-        if missing:
-            raise DataError(f"{where}: column '{step_col}' of table '{table}' has no step "
-                            f"{', '.join(map(repr, missing))}; steps present: "
-                            f"{', '.join(sorted(st['step']))}")
         rank = {s: i for i, s in enumerate(order)}
         st = st[st["step"].isin(rank)].assign(_o=st["step"].map(rank))
     else:
         st = st.assign(_o=st["offset_h"])
     st = st.sort_values(["_o", "step"], kind="stable", ignore_index=True)
     for i, name in enumerate(Q_NAMES):
-        st[name] = [float(v[i]) if isinstance(v, list | np.ndarray) else np.nan for v in st["qs"]]
+        st[name] = [float(v[i]) for v in st["qs"]]
+    for j, col in enumerate(CI_COLUMNS):
+        st[col] = [float(v[j]) for v in st["ci"]]
     st["wait_p50_h"] = [float(v[0]) if isinstance(v, list | np.ndarray) and v[0] is not None
                         else np.nan for v in st["wq"]]
     st["wait_p90_h"] = [float(v[1]) if isinstance(v, list | np.ndarray) and v[1] is not None
@@ -304,13 +259,9 @@ def _summarize(warehouse: Warehouse, log: str, sla: dict[str, float], order: lis
     st["hours_at_stake"] = np.where(has_sla, st["hours_at_stake"].astype(float).fillna(0.0),
                                     np.nan)
     st["breaches"] = np.where(has_sla, breaches, np.nan)
-    ci = _duration_intervals(warehouse, log, st["step"].tolist(), st["rows"].tolist(), ok)
-    for j, col in enumerate(CI_COLUMNS):
-        st[col] = ci[:, j]
     st = st[["step", "rows", "open_rows", "mean_h", *Q_NAMES, *CI_COLUMNS, "total_h",
-             "wait_p50_h",
-             "wait_p90_h", "wait_total_h", "sla_h", "breaches", "sla_breach", "sla_breach_ci_low",
-             "sla_breach_ci_high", "hours_at_stake"]]
+             "wait_p50_h", "wait_p90_h", "wait_total_h", "sla_h", "breaches", "sla_breach",
+             "sla_breach_ci_low", "sla_breach_ci_high", "hours_at_stake"]]
     st = st.astype({c: float for c in st.columns if c not in ("step", "rows", "open_rows")})
 
     med = st["p50_h"].to_numpy()
@@ -323,54 +274,20 @@ def _summarize(warehouse: Warehouse, log: str, sla: dict[str, float], order: lis
         load = st["total_h"].to_numpy() + np.nan_to_num(st["wait_total_h"].to_numpy())
         fix = str(st["step"].iloc[int(np.argmax(load))]) if len(st) and rows.sum() else None
 
-    # one row per case (first start; last end once every row is closed), read by both the
-    # cycle time and the work in progress (one GROUP BY case instead of two)
-    cs = f"{log}_cases"
-    warehouse.con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {cs} AS
-        SELECT case_id, min(s) AS s, CASE WHEN bool_and(e IS NOT NULL) THEN max(e) END AS e
-        FROM {log} GROUP BY case_id""")
-    try:
-        cases = warehouse.sql(f"""
-            SELECT count(*) AS cases, count(e) AS closed,
-                   quantile_cont((e - s) / {HOUR_US}, [0.5, 0.9]) AS cq FROM {cs}""")
-        wip = warehouse.sql(f"""
-            WITH d AS (SELECT (s // 86400000000) AS day, 1 AS delta FROM {cs}
-                  UNION ALL SELECT (e // 86400000000), -1 FROM {cs} WHERE e IS NOT NULL),
-            per AS (SELECT day, sum(delta) AS delta FROM d GROUP BY day),
-            span AS (SELECT range AS day FROM range((SELECT min(day) FROM per),
-                                                    (SELECT max(day) FROM per) + 1))
-            SELECT make_date(1970, 1, 1) + span.day::INT AS day,
-                   sum(coalesce(per.delta, 0)) OVER (ORDER BY span.day) AS open_cases
-            FROM span LEFT JOIN per USING (day) ORDER BY span.day""")
-    finally:
-        warehouse.con.execute(f"DROP TABLE IF EXISTS {cs}")
-    c = cases.iloc[0]
-    cq = c["cq"] if isinstance(c["cq"], list | np.ndarray) else [np.nan, np.nan]
+    cases, closed_cases, cq = log.case_stats()
+    wip = log.wip()
     wip["open_cases"] = wip["open_cases"].astype(int)
-    weekly = warehouse.sql(f"""
-        SELECT step, date_trunc('week', make_timestamp(s))::DATE AS week, count(*) AS rows,
-               median(dur_h) AS median_h
-        FROM {log} WHERE dur_h >= 0 GROUP BY ALL HAVING count(*) >= {int(min_week_rows)}
-        ORDER BY step, week""")
+    weekly = log.weekly(min_week_rows)
     trend = []
     for name in st["step"]:
         w = weekly[weekly["step"] == name]
         tau, p, slope = mann_kendall(w["median_h"].to_numpy())
         trend.append({"step": name, "weeks": len(w), "tau": tau, "p_value": p,
                       "slope_h_per_week": slope})
-    segs = pd.DataFrame(columns=["segment", "step", "rows", "p50_h", "p90_h", "breaches",
-                                 "sla_breach"])
-    if has_segments:
-        segs = warehouse.sql(f"""
-            SELECT coalesce(seg, '(missing)') AS segment, step, count(*) AS rows,
-                   quantile_cont(dur_h, 0.5) AS p50_h, quantile_cont(dur_h, 0.9) AS p90_h,
-                   count(*) FILTER (WHERE dur_h > sla_h) AS breaches,
-                   CASE WHEN any_value(sla_h) IS NOT NULL THEN
-                        count(*) FILTER (WHERE dur_h > sla_h) / count(*) END AS sla_breach
-            FROM {log} WHERE dur_h >= 0 GROUP BY ALL ORDER BY segment, step""")
+    segs = (log.segments(sla) if has_segments else
+            pd.DataFrame(columns=["segment", "step", "rows", "p50_h", "p90_h", "breaches",
+                                  "sla_breach"]))
     return ProcessResult(
         steps=st, wip=wip, weekly=weekly, trend=pd.DataFrame(trend), segments=segs,
-        cases=int(c["cases"]), closed_cases=int(c["closed"]), cycle_p50_h=float(cq[0]),
-        cycle_p90_h=float(cq[1]), invalid_rows=invalid, slowest_step=slowest,
-        step_to_fix=fix, sla_hours=sla)
+        cases=cases, closed_cases=closed_cases, cycle_p50_h=cq[0], cycle_p90_h=cq[1],
+        invalid_rows=invalid, slowest_step=slowest, step_to_fix=fix, sla_hours=sla)
