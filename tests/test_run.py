@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import pytest
 from click.testing import CliRunner
 from tests.conftest import write_spec
 
@@ -167,3 +168,24 @@ def test_hours_with_ci_formats_a_duration_and_its_interval() -> None:
 
     assert hours_with_ci(25.87, 25.51, 26.3) == "25.9 h (95% CI 25.5–26.3)"
     assert hours_with_ci(float("nan"), 1.0, 2.0) == "–"
+
+
+def test_share_with_ci_formats_a_share_and_its_interval() -> None:
+    from playbook.report import share_with_ci
+
+    assert share_with_ci(0.5591, 0.5472, 0.5703) == "55.9% (95% CI 54.7–57.0%)"
+    assert share_with_ci(0.0, 0.0, 0.0012, digits=2) == "0.00% (95% CI 0.00–0.12%)"
+    assert share_with_ci(float("nan"), 0.1, 0.2) == "–"
+
+
+def test_table_labels_rename_headers_but_formats_use_column_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from playbook import report
+
+    shown: list[str] = []
+    monkeypatch.setattr(report, "_display", lambda obj: shown.append(obj.to_html()))
+    df = pd.DataFrame({"step": ["a"], "sla_breach": [0.25]})
+    report.table(df, formats={"sla_breach": "{:.1%}"}, labels={"sla_breach": "SLA breach"})
+    assert ">SLA breach</th>" in shown[0] and ">step</th>" in shown[0]
+    assert ">25.0%</td>" in shown[0] and "sla_breach<" not in shown[0]

@@ -77,6 +77,13 @@ def hours_with_ci(value: float, low: float, high: float) -> str:
     return f"{value:.1f} h (95% CI {low:.1f}–{high:.1f})"
 
 
+def share_with_ci(value: float, low: float, high: float, digits: int = 1) -> str:
+    """A share with its 95% interval: ``'55.9% (95% CI 54.7–57.0%)'``; NaN → ``'–'``."""
+    if value != value:  # NaN: nothing measured
+        return "–"
+    return f"{value:.{digits}%} (95% CI {low * 100:.{digits}f}–{high:.{digits}%})"
+
+
 # -- display -------------------------------------------------------------------------------------
 def _display(obj: Any) -> None:
     from IPython.display import display
@@ -108,12 +115,16 @@ def headline(text: str, decision: str | None = None) -> None:
 
 
 def table(df: pd.DataFrame, formats: Mapping[str, str] | None = None, caption: str | None = None,
-          highlight: tuple[str, Any] | None = None) -> None:
+          highlight: tuple[str, Any] | None = None, labels: Mapping[str, str] | None = None) -> None:
     """Show a DataFrame as a clean table: no index, column formats, optional row highlight.
 
-    ``highlight=("verdict", "fail")`` shades rows whose ``verdict`` is ``fail``.
+    ``highlight=("verdict", "fail")`` shades rows whose ``verdict`` is ``fail``. ``labels``
+    renames columns for the reader (``{"sla_breach": "SLA breach"}``); ``formats`` and
+    ``highlight`` name the columns as in ``df``.
     """
     styler = df.style.hide(axis="index")
+    if labels:
+        styler = styler.relabel_index([labels.get(c, c) for c in df.columns], axis="columns")
     if formats:
         styler = styler.format({k: v for k, v in formats.items() if k in df.columns}, na_rep="–")
     if caption:
