@@ -189,3 +189,19 @@ def test_table_labels_rename_headers_but_formats_use_column_names(monkeypatch: p
     report.table(df, formats={"sla_breach": "{:.1%}"}, labels={"sla_breach": "SLA breach"})
     assert ">SLA breach</th>" in shown[0] and ">step</th>" in shown[0]
     assert ">25.0%</td>" in shown[0] and "sla_breach<" not in shown[0]
+
+
+def test_table_formats_unformatted_floats_plainly_and_missing_values_as_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from playbook import report
+
+    shown: list[str] = []
+    monkeypatch.setattr(report, "_display", lambda obj: shown.append(obj.to_html()))
+    df = pd.DataFrame({"amount": [910.0, 1690.5, 0.004951], "region": ["north", None, "east"],
+                       "share": [0.25, 0.5, float("nan")]})
+    report.table(df, formats={"share": "{:.0%}"})
+    html = shown[0]
+    assert ">910</td>" in html and ">1,690.5</td>" in html and ">0.004951</td>" in html
+    assert "910.000000" not in html and "None" not in html and "nan" not in html
+    assert html.count(">–</td>") == 2 and ">25%</td>" in html

@@ -84,6 +84,20 @@ def share_with_ci(value: float, low: float, high: float, digits: int = 1) -> str
     return f"{value:.{digits}%} (95% CI {low * 100:.{digits}f}–{high:.{digits}%})"
 
 
+def plain_number(x: float) -> str:
+    """A number in a table column without a format: ``910.0`` → ``'910'``, ``1690.5`` →
+    ``'1,690.5'``, ``0.004951`` → ``'0.00495'`` (4 significant digits, no exponent below 1e15)."""
+    if x != x:
+        return "–"
+    if abs(x) >= 1e15:
+        return f"{x:.3e}"
+    if x == int(x):
+        return f"{int(x):,}"
+    if abs(x) >= 1000:
+        return f"{x:,.1f}"
+    return f"{x:.4g}" if abs(x) >= 1e-4 else f"{x:.2e}"
+
+
 # -- display -------------------------------------------------------------------------------------
 def _display(obj: Any) -> None:
     from IPython.display import display
@@ -122,11 +136,16 @@ def table(df: pd.DataFrame, formats: Mapping[str, str] | None = None, caption: s
     renames columns for the reader (``{"sla_breach": "SLA breach"}``); ``formats`` and
     ``highlight`` name the columns as in ``df``.
     """
-    styler = df.style.hide(axis="index")
+    styler = df.style.hide(axis="index").format(na_rep="–")
+    floats = [c for c in df.columns if df[c].dtype.kind == "f" and c not in (formats or {})]
+    if floats:
+        styler = styler.format(plain_number, subset=floats, na_rep="–")
     if labels:
         styler = styler.relabel_index([labels.get(c, c) for c in df.columns], axis="columns")
     if formats:
-        styler = styler.format({k: v for k, v in formats.items() if k in df.columns}, na_rep="–")
+        given = {k: v for k, v in formats.items() if k in df.columns}
+        if given:  # subset: a dict alone would reset the other columns to the default format
+            styler = styler.format(given, subset=list(given), na_rep="–")
     if caption:
         styler = styler.set_caption(caption)
     if highlight is not None:
