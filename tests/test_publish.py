@@ -614,6 +614,8 @@ def test_pages_are_small_and_styles_are_local(runs, tmp_path):
         ("apply_rate.B.conv", 0.123, "12.3%"),
         ("apply_rate.B.lift_rel", -0.0612, "-6.1%"),
         ("apply_rate.B.p_value", 0.000123456, "0.000123"),
+        ("apply_rate.B.chance_to_win", 0.9987, "99.9%"),
+        ("overall.sla_breach", 0.0412, "4.1%"),
         ("rows", 1234567, "1,234,567"),
         ("rows", 12.0, "12"),
         ("cac", 1234.5, "1,234"),

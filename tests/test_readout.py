@@ -173,6 +173,9 @@ def test_outcome_is_flat_finite_and_recordable(wh_truth, tmp_path: Path) -> None
     for key in ("lift_abs", "lift_rel", "ci_low", "ci_high", "p_value", "p_value_adj", "chance_to_win"):
         assert f"conv.treatment.{key}" in metrics
     assert metrics["srm.p_value"] == pytest.approx(srm_test([400, 400]).p_value)
+    # the archive's key metrics are an outcome's first four: the primary lift first, then SRM
+    assert list(metrics)[:4] == ["conv.treatment.lift_rel", "conv.treatment.p_value_adj",
+                                 "conv.treatment.chance_to_win", "srm.p_value"]
     out = report.record_outcome(template="experiment_readout", campaign="c", run_id="r", output_dir=tmp_path,
                                 headline=res.headline(), decision=res.decision, metrics=metrics,
                                 details=res.details())

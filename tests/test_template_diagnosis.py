@@ -46,6 +46,9 @@ def test_process_names_the_planted_slow_step(outcomes: tuple[Path, dict[str, dic
     review = hours[done.step == "manual_review"]
     assert proc["metrics"]["step.manual_review.sla_breach"] == pytest.approx((review > 24).mean(), abs=1e-6)
     assert proc["metrics"]["overall.cycle_p50_h"] > proc["metrics"]["step.manual_review.p50_h"]
+    # the archive's key metrics (the first four): hours at stake at the step to fix first
+    assert list(proc["metrics"])[:4] == ["fix.hours_at_stake", "overall.sla_breach", "overall.cycle_p50_h",
+                                         "overall.cases"]
 
 
 def test_funnel_names_the_planted_bottleneck_and_segment(outcomes: tuple[Path, dict[str, dict]]) -> None:
@@ -66,6 +69,7 @@ def test_funnel_names_the_planted_bottleneck_and_segment(outcomes: tuple[Path, d
     assert fun["metrics"]["step.register.users"] == len(reg)
     lo, hi = fun["metrics"]["overall.conv_ci_low"], fun["metrics"]["overall.conv_ci_high"]
     assert lo < fun["metrics"]["overall.conv"] < hi
+    assert list(fun["metrics"])[:4] == ["overall.conv", "entrants", "bottleneck.loss_users", "bottleneck.loss_share"]
 
 
 def test_both_reports_in_the_archive(outcomes: tuple[Path, dict[str, dict]]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from playbook.analyses.records import plain, records
+from playbook.analyses.records import lead_with, plain, records
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,8 @@ class FunnelResult:
             out["prev.overall.conv"] = last["prev_conv_overall"]
             out["prev.delta"] = last["delta"]
             out["prev.p_value"] = last["p_value"]
-        return {k: round(float(v), 6) for k, v in out.items()
-                if v is not None and math.isfinite(float(v))}
+        out = {k: round(float(v), 6) for k, v in out.items() if v is not None and math.isfinite(float(v))}
+        return lead_with(out, ["overall.conv", "entrants", "bottleneck.loss_users", "bottleneck.loss_share"])
 
     def headline(self) -> str:
         """One sentence naming the bottleneck step and the weakest segment."""

@@ -57,7 +57,7 @@ import pandas as pd
 
 from playbook.analyses.funnel_stats import wilson_interval
 from playbook.analyses.process_sql import CI_QUANTILES, ProcessSQL, quote
-from playbook.analyses.records import records
+from playbook.analyses.records import lead_with, records
 from playbook.errors import DataError
 from playbook.sources import Warehouse
 from playbook.stats.trend import mann_kendall
@@ -122,8 +122,8 @@ class ProcessResult:
         if fix is not None:
             out["fix.hours_at_stake"] = fix["hours_at_stake"]
             out["fix.p50_h"] = fix["p50_h"]
-        return {k: round(float(v), 6) for k, v in out.items()
-                if v is not None and math.isfinite(float(v))}
+        clean = {k: round(float(v), 6) for k, v in out.items() if v is not None and math.isfinite(float(v))}
+        return lead_with(clean, ["fix.hours_at_stake", "overall.sla_breach", "overall.cycle_p50_h", "overall.cases"])
 
     def _step(self, name: str | None) -> pd.Series | None:
         return None if name is None else self.steps.set_index("step").loc[name]

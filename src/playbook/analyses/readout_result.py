@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.readout_spec import MetricDef
+from playbook.analyses.records import lead_with
 from playbook.report import interval, num, pct
 from playbook.stats import SRMResult
 
@@ -226,6 +227,11 @@ class ReadoutResult:
         for k in ("planned_users_per_arm", "power_now"):
             if _ok(self.plan.get(k)):
                 out[k] = float(self.plan[k])
+        # the archive shows the first four as key metrics: the primary metric's relative lift,
+        # corrected p-value and chance to win for the arm the decision is about, then SRM
+        if len(self.primary):
+            row = self._primary_row()
+            out = lead_with(out, [f"{row['metric']}.{row['arm']}.{k}" for k in ("lift_rel", "p_value_adj", "chance_to_win")])
         return out
 
     def details(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Tables and values as JSON-able data, for the ``details`` of an outcome."""
+"""Tables and values as JSON-able data, for the ``details`` of an outcome; metric order."""
 
 from __future__ import annotations
 
@@ -25,3 +25,11 @@ def records(df: pd.DataFrame | None) -> list[dict[str, Any]] | None:
     if df is None:
         return None
     return [{k: plain(v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
+def lead_with(metrics: dict[str, float], first: list[str]) -> dict[str, float]:
+    """``metrics`` with the names in ``first`` (those present) moved to the front, in that order.
+
+    The archive shows an outcome's first four metrics as its key metrics."""
+    lead = {k: metrics[k] for k in first if k in metrics}
+    return {**lead, **{k: v for k, v in metrics.items() if k not in lead}}

@@ -1,9 +1,9 @@
 """How the archive shows values: metrics, decisions, times, durations, sizes.
 
 Metric formatting (index, campaign and report pages): a metric is a share, shown as a
-percentage, when the last part of its dotted name is ``coverage``, ``share``, ``rate``, ends
-in ``_rate`` or ``_share``, or starts with ``conv``; relative lifts (``lift_rel``, ``*_rel``)
-are signed percentages; ``p_value`` keeps 3 significant digits; whole numbers get thousands
+percentage, when the last part of its dotted name is ``coverage``, ``share``, ``rate`` or
+``chance_to_win``, ends in ``_rate``, ``_share`` or ``_breach``, or starts with ``conv``;
+relative lifts (``lift_rel``, ``*_rel``) are signed percentages; ``p_value`` keeps 3 significant digits; whole numbers get thousands
 separators; anything else 3 significant digits. The first four metrics of an outcome are its
 key metrics (:data:`KEY_METRICS`).
 
@@ -39,8 +39,8 @@ def format_metric(name: str, value: Any) -> str:
     if last == "lift_rel" or last.endswith("_rel"):
         return f"{value * 100:+.1f}%"
     if (
-        last in {"coverage", "share", "rate"}
-        or last.endswith(("_rate", "_share"))
+        last in {"coverage", "share", "rate", "chance_to_win"}
+        or last.endswith(("_rate", "_share", "_breach"))
         or last.startswith("conv")
     ):
         return f"{value * 100:.1f}%"
