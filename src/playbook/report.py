@@ -86,7 +86,10 @@ def share_with_ci(value: float, low: float, high: float, digits: int = 1) -> str
 
 def plain_number(x: float) -> str:
     """A number in a table column without a format: ``910.0`` → ``'910'``, ``1690.5`` →
-    ``'1,690.5'``, ``0.004951`` → ``'0.00495'`` (4 significant digits, no exponent below 1e15)."""
+    ``'1,690.5'``, ``0.0049517`` → ``'0.004952'`` (whole numbers as such, one decimal from
+    1,000, else 4 significant digits; exponents only below 1e-4 and from 1e15). Table cells
+    keep more digits than the archive's metric summaries (``publish.formatting``): they are
+    read value by value, e.g. sample rows handed to data owners."""
     if x != x:
         return "–"
     if abs(x) >= 1e15:

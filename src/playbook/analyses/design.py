@@ -41,11 +41,13 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.readout_spec import MetricDef, parse_day, parse_metrics
-from playbook.analyses.readout_sql import Columns, arm_aggregates, build_query, lit, q
+from playbook.analyses.readout_sql import Columns, arm_aggregates, build_query
 from playbook.analyses.readout_stats import arm_stats
 from playbook.errors import DataError
 from playbook.report import num, pct
 from playbook.sources import Warehouse
+from playbook.sql import quote_ident as q
+from playbook.sql import quote_string as lit
 from playbook.stats import (
     MetricSpec,
     RegressionAdjustedStats,

@@ -73,7 +73,6 @@ from typing import Any
 import numpy as np
 
 from playbook.analyses import funnel_sql as fs
-from playbook.analyses.funnel_aggregate import q as _q
 from playbook.analyses.funnel_aggregate import summarize
 from playbook.analyses.funnel_aggregate import us as _us
 from playbook.analyses.funnel_result import FunnelResult
@@ -86,6 +85,7 @@ from playbook.analyses.funnel_tables import (
 )
 from playbook.errors import DataError
 from playbook.sources import Warehouse
+from playbook.sql import quote_ident as _q
 
 ORDERS = ("ordered", "strict", "any")
 ENTRIES = ("first_ever", "first_in_period")

@@ -12,11 +12,7 @@ from playbook.analyses.funnel_stats import quantile_ci_probs
 from playbook.analyses.funnel_tables import histogram_edges
 from playbook.errors import DataError
 from playbook.sources import Warehouse
-
-
-def q(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
+from playbook.sql import quote_ident as q
 
 
 def us(d: datetime) -> int:

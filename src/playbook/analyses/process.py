@@ -56,10 +56,11 @@ import numpy as np
 import pandas as pd
 
 from playbook.analyses.funnel_stats import wilson_interval
-from playbook.analyses.process_sql import CI_QUANTILES, ProcessSQL, quote
+from playbook.analyses.process_sql import CI_QUANTILES, ProcessSQL
 from playbook.analyses.records import lead_with, records
 from playbook.errors import DataError
 from playbook.sources import Warehouse
+from playbook.sql import quote_ident as quote
 from playbook.stats.trend import mann_kendall
 
 CI_COLUMNS = tuple(f"{c}_ci_{s}" for c in CI_QUANTILES for s in ("low", "high"))

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from playbook.analyses.funnel_stats import quantile_ci_ranks
+from playbook.sql import quote_string as literal
 
 HOUR_US = 3_600_000_000.0
 DAY_US = 86_400_000_000
@@ -44,16 +45,6 @@ QUANTILES = (0.5, 0.75, 0.9, 0.95, 0.99)
 CI_QUANTILES = {"p50": 0.5, "p90": 0.9}  # quantiles reported with a 95% interval
 MAX_SLOTS = 12  # more steps: the window (one slot aggregate per step would cost more)
 _P64, _BIAS, _OPEN = 1 << 64, 1 << 63, (1 << 63) - 1  # slot = s * _P64 + (coalesce(e, _OPEN) + _BIAS)
-
-
-def quote(name: str) -> str:
-    """A SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def order_ranks(n: int) -> list[int]:

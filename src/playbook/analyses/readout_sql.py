@@ -39,6 +39,8 @@ import pandas as pd
 from playbook.analyses.readout_spec import MetricDef, Part
 from playbook.errors import DataError
 from playbook.sources import Warehouse
+from playbook.sql import quote_ident as q
+from playbook.sql import quote_string as lit
 
 MISSING = "(missing)"
 
@@ -52,16 +54,6 @@ class Columns:
     arm: str = "variant"
     assigned_ts: str = "assigned_ts"
     pre_value: str = "pre_value"
-
-
-def q(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _micros(days: float) -> str:

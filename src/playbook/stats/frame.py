@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from playbook.errors import DataError
+from playbook.sql import quote_ident as _quote
 from playbook.stats.suffstats import (
     ArmStats,
     ProportionStats,
@@ -119,10 +120,6 @@ def arm_stats(
         else:
             out[_key(arm)] = SampleMeanStats.from_values(y[mask])
     return out
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def sql_aggregates(
