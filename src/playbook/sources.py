@@ -10,6 +10,14 @@ source is one class, not another branch in every template:
 
 All heavy lifting goes through DuckDB, so a template can aggregate tens of millions of rows with
 SQL (``Warehouse.sql``) and pull only the small result into pandas.
+
+**Time zones: one rule for every source.** Naive timestamps (no offset) are wall-clock times in
+the warehouse's zone, UTC unless the spec's data section names another (``data: {timezone:
+Europe/Berlin}``); timestamps that carry a zone or an offset are converted to it. Every DuckDB
+session of a :class:`Warehouse` is pinned to that zone (``SET TimeZone``), so the host's own
+zone (``TZ``) never changes a result: without the pin, DuckDB compares naive with zoned values
+in the host's zone. A CSV column that mixes both forms is read by the same rule, and
+``data_quality`` flags it (rule ``zones``).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from playbook.errors import DataError
+from playbook.zones import DATA_SETTINGS, DEFAULT_TIMEZONE, check_timezone
 
 SQL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -99,15 +108,20 @@ class Warehouse:
     """The tables a template reads: ``data_dir`` holds ``<table>.parquet``; ``sources`` override.
 
     ``sources`` maps a table name to a path or to ``{"sql": ..., "connection": ...}``, as a
-    campaign spec's ``data`` section does.
+    campaign spec's ``data`` section does; its ``timezone`` key (a setting, not a table) is the
+    zone of naive timestamps (module docstring), UTC when absent. ``timezone=`` overrides it.
     """
 
     data_dir: str | Path = "data/sample"
     sources: Mapping[str, Any] = field(default_factory=dict)
+    timezone: str | None = None
 
     def __post_init__(self) -> None:
         self.data_dir = find_upwards(Path(self.data_dir))
-        self._sources = {k: source_from_spec(k, v) for k, v in dict(self.sources).items()}
+        given = dict(self.sources)
+        zone = self.timezone or given.get("timezone") or DEFAULT_TIMEZONE
+        self.timezone = check_timezone(str(zone))
+        self._sources = {k: source_from_spec(k, v) for k, v in given.items() if k not in DATA_SETTINGS}
         self._con: duckdb.DuckDBPyConnection | None = None
 
     # -- discovery ---------------------------------------------------------------------------
@@ -144,6 +158,7 @@ class Warehouse:
         """A DuckDB connection of this warehouse, with a view per table once referenced."""
         if self._con is None:
             self._con = duckdb.connect()
+            self._con.execute(f"SET TimeZone = '{self.timezone}'")  # checked name: no quoting needed
         return self._con
 
     def view(self, table: str) -> str:

@@ -20,6 +20,11 @@ Rules (one row each in :attr:`QualityResult.rules`; ``column`` is ``a+b`` for co
     freshness     1 if the newest timestamp at or before ``as_of`` is at most
                   ``freshness_sla_hours`` old (a date counts until its end), else 0; checked = 1
     volume        days whose row count is not anomalous / days scored (see :func:`daily_volume`)
+    zones         timestamps written in the column's majority form (all with a zone or offset,
+                  or all without) / non-null timestamps; checked on text (CSV columns read as
+                  timestamps, text columns declared ``dtype: timestamp``), where one column can
+                  mix ``10:00`` and ``10:00+02:00``: both are read by the warehouse's time-zone
+                  rule (:mod:`playbook.zones`), but a mix usually means two loaders disagree
 
 A rule fails when ``pass_pct`` (the passing share, 0..1, same unit as ``threshold``) is below its
 threshold: ``completeness`` from the YAML, else ``rule_threshold`` (default 1.0: every value must
@@ -54,6 +59,8 @@ from playbook.analyses.quality_rules import load_rules, pandera_schema, validate
 from playbook.analyses.quality_volume import daily_volume
 from playbook.errors import DataError
 from playbook.sources import Warehouse
+from playbook.sql import quote_string
+from playbook.zones import OFFSET_SUFFIX
 
 RULE_COLUMNS = ["table", "rule", "column", "checked", "passed", "failed", "pass_pct",
                 "threshold", "severity", "verdict"]
@@ -212,6 +219,9 @@ def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: 
                 f"GROUP BY {keys} HAVING count(*) > 1) USING ({keys}) "
                 f"ORDER BY ALL LIMIT {int(sample_rows)}")
 
+    out += _zone_rules(warehouse, table, cols, have, spec.get("timestamp"), threshold, sample_rows,
+                       samples)
+
     ts = spec.get("timestamp")
     volume = pd.DataFrame(columns=["table", "day", "rows", "expected", "z", "anomaly"])
     if ts:
@@ -249,6 +259,39 @@ def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: 
     return out, volume
 
 
+def _zone_rules(warehouse: Warehouse, table: str, cols: dict[str, dict[str, Any]],
+                have: dict[str, str], timestamp: str | None, threshold: float, sample_rows: int,
+                samples: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """One ``zones`` rule per timestamp column whose text can mix zoned and naive values."""
+    src = warehouse.source(table)
+    is_csv = src.kind == "csv" and src.path is not None
+    names = [c for c, t in have.items()
+             if (is_csv and t.upper().startswith("TIMESTAMP"))
+             or (t.upper() == "VARCHAR" and (cols.get(c, {}).get("dtype") == "timestamp"
+                                             or c == timestamp))]
+    if not names:
+        return []
+    rel = (f"read_csv({quote_string(str(src.path))}, all_varchar = true)" if is_csv
+           else warehouse.view(table))
+    exprs = ", ".join(
+        f"count({_q(c)}) AS n{i}, count_if(regexp_matches(trim({_q(c)}), "
+        f"{quote_string(OFFSET_SUFFIX)})) AS z{i}" for i, c in enumerate(names))
+    row = warehouse.con.execute(f"SELECT {exprs} FROM {rel}").fetchone() or ()
+    out = []
+    for i, col in enumerate(names):
+        checked, zoned = int(row[2 * i]), int(row[2 * i + 1])
+        minority_zoned = zoned <= checked - zoned
+        rec = _record(table, "zones", col, checked, min(zoned, checked - zoned), threshold,
+                      cols.get(col, {}).get("severity", "error"))
+        out.append(rec)
+        if rec["failed"] and rec["verdict"] == "fail":
+            cond = f"regexp_matches(trim({_q(col)}), {quote_string(OFFSET_SUFFIX)})"
+            samples[f"{table}.zones.{col}"] = warehouse.sql(
+                f"SELECT * FROM {rel} WHERE {'' if minority_zoned else 'NOT '}coalesce({cond}, FALSE) "
+                f"ORDER BY ALL LIMIT {int(sample_rows)}")
+    return out
+
+
 def _record(table: str, rule: str, column: str, checked: int, failed: int, threshold: float,
             severity: str) -> dict[str, Any]:
     passed = checked - failed
@@ -283,7 +326,10 @@ def check_warehouse(warehouse: Warehouse, tables: list[str] | None = None,
             raise DataError(f"{where}: no rules for table '{t}'; add a '{t}:' section with its "
                             f"columns or leave it out of tables (tables with rules: "
                             f"{', '.join(declared)})")
-    when = _as_of(warehouse, as_of)
+    when = _as_of(warehouse, as_of)  # UTC; compared below with wall-clock times of the warehouse
+    if warehouse.timezone and warehouse.timezone != "UTC":
+        when = pd.Timestamp(when).tz_localize("UTC").tz_convert(warehouse.timezone) \
+            .tz_localize(None).to_pydatetime()
     samples: dict[str, pd.DataFrame] = {}
     records: list[dict[str, Any]] = []
     volumes = []

@@ -120,4 +120,5 @@ _RULE_WORDS = {
     "pattern": "has values in the wrong format",
     "dtype": "has values of the wrong type",
     "volume": "has days with abnormal row counts",
+    "zones": "mixes timestamps with and without a time zone",
 }

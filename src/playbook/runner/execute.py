@@ -33,6 +33,7 @@ from playbook.errors import RunError
 from playbook.report import outcome_path, record_outcome, write_json_atomic
 from playbook.runner.kernels import engine_options
 from playbook.runner.spec import CampaignSpec, ResolvedRun, load_spec
+from playbook.zones import DATA_SETTINGS, DEFAULT_TIMEZONE
 
 RUNS_DIR = Path("outputs/runs")
 KERNEL_NAME = "python3"
@@ -85,6 +86,8 @@ def input_fingerprints(cs: CampaignSpec) -> dict[str, Any]:
             if p.suffix in (".parquet", ".csv") or p.name == "_warehouse.json":
                 files[p.stem] = p
     for name, src in cs.sources.items():
+        if name in DATA_SETTINGS:
+            continue
         if isinstance(src, str):
             files[name] = Path(src)
         else:
@@ -257,6 +260,8 @@ def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, res
         "started_at": _iso(started), "finished_at": _iso(finished) if finished else None,
         "duration_s": round((finished - started).total_seconds(), 3) if finished else None,
         "data_dir": str(cs.data_dir), "sources": cs.sources,
+        "timezone": {"naive_timestamps": cs.sources.get("timezone", DEFAULT_TIMEZONE),
+                     "rule": "naive timestamps are read in this zone; zoned ones are converted to it"},
         "versions": versions(), "host": {"platform": platform.platform(), "executable": Path(sys.executable).name},
         "inputs": inputs, "templates": [r.__dict__ for r in results],
     }

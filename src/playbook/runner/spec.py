@@ -13,6 +13,7 @@ templates run with which parameters::
     targets: {cac: -0.15}                  # optional KPI targets
     data:                                  # optional: where tables come from
       warehouse: data/sample               #   a folder holding <table>.parquet
+      timezone: Europe/Berlin              #   zone of naive timestamps (default UTC)
       orders: exports/orders.csv           #   one table from a file
       tickets: {sql: "select * from t", connection: crm.duckdb}
     runs:
@@ -35,8 +36,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from playbook.errors import SpecError, TemplateError
+from playbook.errors import DataError, SpecError, TemplateError
 from playbook.runner.templates import CONTEXT_PARAMETERS, Template, discover, load_template
+from playbook.zones import check_timezone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DEFAULT_WAREHOUSE = "data/sample"
@@ -288,6 +290,12 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks", root: s
             data_dir = root / value
             if not data_dir.is_dir():
                 problems.append(f"{path}: data.warehouse: folder '{value}' not found")
+            continue
+        if name == "timezone":
+            try:
+                sources[name] = check_timezone(value if isinstance(value, str) else "", f"{path}: data.timezone")
+            except DataError as exc:
+                problems.append(str(exc))
             continue
         if isinstance(value, SqlSource):
             conn = root / value.connection
