@@ -6,6 +6,7 @@
     playbook list                                   templates, campaigns, recent runs
     playbook demo-data [--scale N] [--seed S]       generate the sample warehouse
     playbook schedule [--run]                       campaigns due by their cron schedule
+    playbook rules infer <warehouse|table> [-o F]   a starting data-quality rules file
 """
 
 from __future__ import annotations
@@ -156,6 +157,29 @@ def schedule(run_due: bool, publish: bool, now: object) -> None:
         _publish(force=False)
     if failed:
         sys.exit(1)
+
+
+@main.group()
+def rules() -> None:
+    """Data-quality rules files."""
+
+
+@rules.command("infer")
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="write the rules here (e.g. playbooks/rules/crm.yml); default: print them")
+def rules_infer(target: Path, output: Path | None) -> None:
+    """Profile a warehouse folder or one table file into a rules file to edit."""
+    from playbook.analyses.quality_infer import infer_rules_file
+
+    try:
+        text, written = infer_rules_file(target, output)
+    except PlaybookError as exc:
+        _fail(exc)
+    if written is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"wrote {written}; edit it, then set rules_path: {written} for data_quality")
 
 
 @main.command("list")

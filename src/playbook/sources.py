@@ -116,13 +116,47 @@ class Warehouse:
     sources: Mapping[str, Any] = field(default_factory=dict)
     timezone: str | None = None
 
+    #: The marker file of a warehouse folder: ``{"as_of": "<snapshot time>"}`` (``playbook
+    #: demo-data`` writes it with more about the sample warehouse).
+    MARKER = "_warehouse.json"
+
     def __post_init__(self) -> None:
         self.data_dir = find_upwards(Path(self.data_dir))
         given = dict(self.sources)
         zone = self.timezone or given.get("timezone") or DEFAULT_TIMEZONE
         self.timezone = check_timezone(str(zone))
+        self._snapshot = given.get("snapshot")
         self._sources = {k: source_from_spec(k, v) for k, v in given.items() if k not in DATA_SETTINGS}
         self._con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def marker(self) -> dict[str, Any]:
+        """The folder's marker file (:attr:`MARKER`) as a dict; empty when absent."""
+        import json
+
+        path = Path(self.data_dir) / self.MARKER
+        if not path.is_file():
+            return {}
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise DataError(f"{path}: not valid JSON ({exc}); write e.g. "
+                            '{"as_of": "2026-11-24T06:00:00Z"} or remove the file') from exc
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def snapshot(self) -> str | None:
+        """When the data was taken: the spec's ``data.snapshot``, else the marker file's
+        ``as_of``, else ``None`` (unknown: freshness cannot be judged)."""
+        if self._snapshot:
+            return str(self._snapshot)
+        as_of = self.marker.get("as_of")
+        return str(as_of) if as_of else None
+
+    @property
+    def is_sample(self) -> bool:
+        """True for a folder written by ``playbook demo-data`` (its marker says so)."""
+        return "generator_version" in self.marker
 
     # -- discovery ---------------------------------------------------------------------------
     def source(self, table: str) -> Source:

@@ -16,7 +16,7 @@ from playbook.errors import DataError
 DEFAULT_TIMEZONE = "UTC"
 #: Keys of a spec's data section (and of the ``sources`` a template receives) that are
 #: settings, not tables.
-DATA_SETTINGS = ("timezone",)
+DATA_SETTINGS = ("timezone", "snapshot")
 
 #: A timestamp's text ends with a zone: ``Z``, ``+02:00``, ``+0200``, ``-05`` (after a time).
 OFFSET_SUFFIX = r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
@@ -36,6 +36,20 @@ def check_timezone(zone: str, where: str = "data.timezone") -> str:
         return zone
     raise DataError(f"{where}: '{zone}' is not an IANA time-zone name; use e.g. 'UTC', "
                     "'Europe/Berlin' or 'Asia/Shanghai'")
+
+
+def check_snapshot(value: object, where: str = "data.snapshot") -> str:
+    """``value`` if it is an ISO 8601 date or time (the warehouse's snapshot time); else a
+    DataError whose message starts with ``where``."""
+    from datetime import datetime
+
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise DataError(f"{where}: {value!r} is not an ISO 8601 time; write the time the export "
+                        "was taken, e.g. '2026-11-24T06:00:00Z'") from None
+    return text
 
 
 def has_offset(text: str) -> bool:

@@ -16,9 +16,13 @@ Rules (one row each in :attr:`QualityResult.rules`; ``column`` is ``a+b`` for co
     allowed       non-null values in the list / non-null values
     pattern       non-null values fully matching the regex / non-null values
     not_future    non-null timestamps at or before ``as_of`` / non-null timestamps
-    uniqueness    rows whose key occurs once / rows with a complete key
+    uniqueness    rows whose key occurs once / rows with a complete key; the note gives the
+                  duplicated keys too ("40 ids in 80 rows")
+    distinct_rows rows that are not an exact copy of an earlier row / rows (tables without a
+                  key, or ``distinct_rows: true``): a load that ran twice counts work twice
     freshness     1 if the newest timestamp at or before ``as_of`` is at most
-                  ``freshness_sla_hours`` old (a date counts until its end), else 0; checked = 1
+                  ``freshness_sla_hours`` old (a date counts until its end), else 0; checked = 1.
+                  Without a snapshot time (below) the rule is ``not checked``, not failed
     volume        days whose row count is not anomalous / days scored (see :func:`daily_volume`)
     zones         timestamps written in the column's majority form (all with a zone or offset,
                   or all without) / non-null timestamps; checked on text (CSV columns read as
@@ -39,21 +43,29 @@ Summary numbers:
     decision   "pass" if coverage >= coverage_target, pass_rate >= pass_target and no rule of
                severity "error" fails; "fail" otherwise
 
-``as_of`` defaults to the ``as_of`` in ``<data_dir>/_warehouse.json`` (written by
-``playbook demo-data``), else the wall clock (UTC). Tables: ``tables=None`` checks every table of
-the rules that the warehouse has; a table named explicitly must exist and must have rules
-(a :class:`DataError` otherwise: generic checks without declarations would only guess).
+**Rules.** ``rules=None`` takes the packaged rules on the sample warehouse (its marker file says
+it was written by ``playbook demo-data``) and, on any other warehouse, the rules that hold for
+any data (:func:`~playbook.analyses.quality_infer.generic_rules`): the result says the rules
+were inferred. Tables: ``tables=None`` checks every table of the rules that the warehouse has;
+a table named explicitly must exist and must have rules (a :class:`DataError` otherwise).
+
+**Snapshot time.** ``as_of`` defaults to the warehouse's snapshot time: the spec's
+``data.snapshot``, else ``as_of`` in the folder's ``_warehouse.json``. Without one, timestamps
+are checked against the wall clock (UTC) for ``not_future``, and freshness is not checked:
+an export's age is not known.
+
+A rule with nothing to check passes (an empty table: every count is 0); ``not checked`` rules
+(``verdict`` ``skipped``) count in neither the pass rate nor the headline's rules.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from playbook.analyses.quality_infer import generic_rules
 from playbook.analyses.quality_result import QualityResult
 from playbook.analyses.quality_rules import load_rules, pandera_schema, validate_rules
 from playbook.analyses.quality_volume import daily_volume
@@ -63,7 +75,9 @@ from playbook.sql import quote_string
 from playbook.zones import OFFSET_SUFFIX
 
 RULE_COLUMNS = ["table", "rule", "column", "checked", "passed", "failed", "pass_pct",
-                "threshold", "severity", "verdict"]
+                "threshold", "severity", "verdict", "note"]
+NO_SNAPSHOT = ("not checked: no snapshot time; set data.snapshot in the spec (or as_of) to the "
+               "time the export was taken")
 
 
 def _tables_of(rules: dict[str, Any]) -> list[str]:
@@ -71,21 +85,21 @@ def _tables_of(rules: dict[str, Any]) -> list[str]:
 
 
 # -- checking -----------------------------------------------------------------------------------------
-def _as_of(warehouse: Warehouse, as_of: datetime | str | None) -> datetime:
+def _as_of(warehouse: Warehouse, as_of: datetime | str | None,
+           now: datetime | None) -> tuple[datetime, bool]:
+    """The reference time (naive UTC) and whether it is a known snapshot time."""
+    known = True
     if as_of is None:
-        meta = Path(warehouse.data_dir) / "_warehouse.json"
-        if meta.is_file():
-            try:
-                as_of = json.loads(meta.read_text())["as_of"]
-            except (ValueError, KeyError) as exc:
-                raise DataError(f"{meta}: no readable 'as_of' ({exc}); pass as_of "
-                                "explicitly") from exc
-        else:
-            return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    ts = pd.Timestamp(as_of)
+        as_of = warehouse.snapshot
+    if as_of is None:
+        as_of, known = (now or datetime.now(UTC)).replace(microsecond=0), False
+    try:
+        ts = pd.Timestamp(as_of)
+    except ValueError as exc:
+        raise DataError(f"as_of: {as_of!r} is not an ISO 8601 time ({exc})") from None
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
+    return ts.to_pydatetime(), known
 
 
 def _q(name: str) -> str:
@@ -165,7 +179,7 @@ def _location(warehouse: Warehouse, table: str) -> str:
 
 
 def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: str,
-                 as_of: datetime, threshold: float, sample_rows: int,
+                 as_of: datetime, snapshot: bool, threshold: float, sample_rows: int,
                  samples: dict[str, pd.DataFrame], volume_z: float) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     view = warehouse.view(table)
     have = warehouse.columns(table)
@@ -192,7 +206,7 @@ def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: 
     row = warehouse.con.execute(f"SELECT {', '.join(exprs) or '1'} FROM {view}").fetchone() or ()
     out: list[dict[str, Any]] = []
     for i, (rule, col, _, _, cond) in enumerate(checks):
-        checked, failed = int(row[2 * i]), int(row[2 * i + 1])
+        checked, failed = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)  # NULL on no rows
         c = cols[col]
         th = float(c.get("completeness", threshold)) if rule == "completeness" else threshold
         rec = _record(table, rule, col, checked, failed, th, c.get("severity", "error"))
@@ -206,18 +220,36 @@ def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: 
     if key:
         keys = ", ".join(_q(k) for k in key)
         notnull = " AND ".join(f"{_q(k)} IS NOT NULL" for k in key)
-        checked, failed = warehouse.con.execute(
-            f"SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE n > 1), 0) FROM "
+        checked, failed, keys_dup = warehouse.con.execute(
+            f"SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE n > 1), 0), "
+            f"count(*) FILTER (WHERE n > 1) FROM "
             f"(SELECT count(*) AS n FROM {view} WHERE {notnull} GROUP BY {keys})"
-        ).fetchone() or (0, 0)
+        ).fetchone() or (0, 0, 0)
         rec = _record(table, "uniqueness", "+".join(key), int(checked), int(failed), threshold,
                       "error")
+        if keys_dup:
+            ids = "key" if len(key) > 1 else "id"
+            rec["note"] = (f"{int(keys_dup):,} duplicated {ids}{'s' if keys_dup != 1 else ''} "
+                           f"in {int(failed):,} rows")
         out.append(rec)
         if failed and rec["verdict"] == "fail":
             samples[f"{table}.uniqueness.{rec['column']}"] = warehouse.sql(
                 f"SELECT * FROM {view} SEMI JOIN (SELECT {keys} FROM {view} WHERE {notnull} "
                 f"GROUP BY {keys} HAVING count(*) > 1) USING ({keys}) "
                 f"ORDER BY ALL LIMIT {int(sample_rows)}")
+
+    if spec.get("distinct_rows", not key):
+        every = ", ".join(_q(c) for c in have)
+        rows, copies = warehouse.con.execute(
+            f"SELECT coalesce(sum(n), 0), coalesce(sum(n - 1), 0) FROM "
+            f"(SELECT count(*) AS n FROM {view} GROUP BY {every})").fetchone() or (0, 0)
+        rec = _record(table, "distinct_rows", "", int(rows), int(copies), threshold, "error")
+        if copies:
+            rec["note"] = f"{int(copies):,} rows are exact copies of another row"
+            samples[f"{table}.distinct_rows"] = warehouse.sql(
+                f"SELECT {every}, count(*) AS copies FROM {view} GROUP BY {every} HAVING count(*) > 1 "
+                f"ORDER BY ALL LIMIT {int(sample_rows)}")
+        out.append(rec)
 
     out += _zone_rules(warehouse, table, cols, have, spec.get("timestamp"), threshold, sample_rows,
                        samples)
@@ -227,7 +259,12 @@ def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: 
     if ts:
         is_date = have[ts].upper() == "DATE" or cols.get(ts, {}).get("dtype") == "date"
         tsx = f"TRY_CAST({_q(ts)} AS TIMESTAMP)"
-        if spec.get("freshness_sla_hours") is not None:
+        if spec.get("freshness_sla_hours") is not None and not snapshot:
+            rec = _record(table, "freshness", ts, 0, 0, threshold,
+                          cols.get(ts, {}).get("severity", "error"))
+            rec.update(verdict="skipped", note=NO_SNAPSHOT)
+            out.append(rec)
+        elif spec.get("freshness_sla_hours") is not None:
             sla = float(spec["freshness_sla_hours"])
             newest = (warehouse.con.execute(
                 f"SELECT max({tsx}) FROM {view} WHERE {tsx} <= TIMESTAMP '{as_of}'"
@@ -298,20 +335,23 @@ def _record(table: str, rule: str, column: str, checked: int, failed: int, thres
     pct = passed / checked if checked else 1.0
     return {"table": table, "rule": rule, "column": column, "checked": checked, "passed": passed,
             "failed": failed, "pass_pct": pct, "threshold": threshold, "severity": severity,
-            "verdict": "pass" if pct >= threshold else "fail"}
+            "verdict": "pass" if pct >= threshold else "fail", "note": ""}
 
 
 def check_warehouse(warehouse: Warehouse, tables: list[str] | None = None,
                     rules: dict[str, Any] | None = None, as_of: datetime | str | None = None,
                     coverage_target: float = 0.90, pass_target: float = 0.95,
                     sample_rows: int = 5, rule_threshold: float = 1.0,
-                    volume_z: float = 4.5) -> QualityResult:
+                    volume_z: float = 4.5, now: datetime | None = None) -> QualityResult:
     """Run every declared rule on ``tables`` of ``warehouse`` (module docstring: definitions).
 
-    ``volume_z`` is the robust-z threshold of the daily volume rule (see :func:`daily_volume`).
+    ``volume_z`` is the robust-z threshold of the daily volume rule (see :func:`daily_volume`);
+    ``now`` (default: the wall clock) is the reference time when there is no snapshot time.
     """
-    rules = load_rules() if rules is None else (
-        rules if "__file__" in rules else validate_rules(dict(rules)))
+    if rules is None:
+        rules = load_rules() if warehouse.is_sample else generic_rules(warehouse, tables)
+    elif "__file__" not in rules:
+        rules = validate_rules(dict(rules))
     where = rules["__file__"]
     declared = _tables_of(rules)
     if tables is None:
@@ -319,14 +359,14 @@ def check_warehouse(warehouse: Warehouse, tables: list[str] | None = None,
         tables = [t for t in declared if t in available]
         if not tables:
             raise DataError(f"{warehouse.data_dir}: none of the tables in {where} "
-                            f"({', '.join(declared)}) exists; run `playbook demo-data` or point "
-                            "the data section of the spec at your tables")
+                            f"({', '.join(declared) or 'none'}) exists; run `playbook demo-data` "
+                            "or point the data section of the spec at your tables")
     for t in tables:
         if t not in rules:
             raise DataError(f"{where}: no rules for table '{t}'; add a '{t}:' section with its "
                             f"columns or leave it out of tables (tables with rules: "
                             f"{', '.join(declared)})")
-    when = _as_of(warehouse, as_of)  # UTC; compared below with wall-clock times of the warehouse
+    when, snapshot = _as_of(warehouse, as_of, now)  # UTC; compared below with the warehouse's wall clock
     if warehouse.timezone and warehouse.timezone != "UTC":
         when = pd.Timestamp(when).tz_localize("UTC").tz_convert(warehouse.timezone) \
             .tz_localize(None).to_pydatetime()
@@ -334,7 +374,7 @@ def check_warehouse(warehouse: Warehouse, tables: list[str] | None = None,
     records: list[dict[str, Any]] = []
     volumes = []
     for t in tables:
-        recs, vol = _check_table(warehouse, t, rules[t], where, when, rule_threshold,
+        recs, vol = _check_table(warehouse, t, rules[t], where, when, snapshot, rule_threshold,
                                  sample_rows, samples, volume_z)
         records += recs
         if len(vol):
@@ -343,7 +383,8 @@ def check_warehouse(warehouse: Warehouse, tables: list[str] | None = None,
     comp = frame[frame["rule"] == "completeness"]
     coverage = float(comp["passed"].sum() / comp["checked"].sum()) if comp["checked"].sum() \
         else 1.0
-    pass_rate = float(frame["pass_pct"].mean()) if len(frame) else 1.0
+    judged = frame[frame["verdict"] != "skipped"]
+    pass_rate = float(judged["pass_pct"].mean()) if len(judged) else 1.0
     errors = ((frame["verdict"] == "fail") & (frame["severity"] == "error")).any()
     decision = "pass" if (coverage >= coverage_target and pass_rate >= pass_target
                           and not errors) else "fail"
@@ -352,7 +393,8 @@ def check_warehouse(warehouse: Warehouse, tables: list[str] | None = None,
     return QualityResult(rules=frame, coverage=coverage, pass_rate=pass_rate,
                          coverage_target=coverage_target, pass_target=pass_target,
                          decision=decision, failing_samples=samples, daily_volume=volume,
-                         tables=list(tables), as_of=when)
+                         tables=list(tables), as_of=when, rules_file=where,
+                         inferred=bool(rules.get("__inferred__")), snapshot=snapshot)
 
 
 __all__ = ["QualityResult", "check_warehouse", "daily_volume", "load_rules", "pandera_schema",

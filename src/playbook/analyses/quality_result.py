@@ -28,6 +28,19 @@ class QualityResult:
     daily_volume: pd.DataFrame = field(repr=False)
     tables: list[str]
     as_of: datetime
+    rules_file: str = ""
+    inferred: bool = False  # no rules file: the rules that hold for any data (quality_infer)
+    snapshot: bool = True  # as_of is the warehouse's snapshot time (else the wall clock)
+
+    @property
+    def judged(self) -> pd.DataFrame:
+        """The rules that were checked (not those ``skipped``, e.g. freshness without snapshot)."""
+        return self.rules[self.rules["verdict"] != "skipped"]
+
+    @property
+    def skipped(self) -> pd.DataFrame:
+        """Rules that could not be checked, with the reason in ``note``."""
+        return self.rules[self.rules["verdict"] == "skipped"]
 
     @property
     def failing(self) -> pd.DataFrame:
@@ -39,7 +52,8 @@ class QualityResult:
         """Flat metrics for the outcome: summary numbers and the failed share of failing rules."""
         out: dict[str, float] = {
             "coverage": round(self.coverage, 6), "pass_rate": round(self.pass_rate, 6),
-            "rules.total": float(len(self.rules)), "rules.failed": float(len(self.failing)),
+            "rules.total": float(len(self.judged)), "rules.failed": float(len(self.failing)),
+            "rules.skipped": float(len(self.skipped)),
             "rules.failed_error": float((self.failing["severity"] == "error").sum()),
             "volume.anomalies": float(self.daily_volume["anomaly"].sum())
             if len(self.daily_volume) else 0.0,
@@ -50,7 +64,7 @@ class QualityResult:
 
     def headline(self) -> str:
         """One sentence for a stakeholder."""
-        n, f = len(self.rules), len(self.failing)
+        n, f = len(self.judged), len(self.failing)
         warn = int((self.failing["severity"] == "warn").sum())
         nums = (f"pass rate {self.pass_rate:.1%} against {self.pass_target:.0%} target; "
                 f"coverage {self.coverage:.1%} against {self.coverage_target:.0%}")
@@ -66,12 +80,22 @@ class QualityResult:
 
     def summary(self) -> str:
         """Markdown prose for a stakeholder: what fails, how much, and what to do."""
+        when = (f"as of the snapshot time {self.as_of:%Y-%m-%d %H:%M}" if self.snapshot
+                else f"against the clock at {self.as_of:%Y-%m-%d %H:%M} (no snapshot time)")
         lines = [
-            f"We checked **{len(self.rules)} rules** on **{len(self.tables)} tables** as of "
-            f"{self.as_of:%Y-%m-%d %H:%M} UTC. Collection coverage is **{self.coverage:.1%}** "
+            f"We checked **{len(self.judged)} rules** on **{len(self.tables)} tables** {when}. "
+            f"Collection coverage is **{self.coverage:.1%}** "
             f"(target {self.coverage_target:.0%}) and the overall pass rate is "
             f"**{self.pass_rate:.1%}** (target {self.pass_target:.0%}).",
         ]
+        if self.inferred:
+            lines += ["", "No rules file was given, so the rules were **inferred from the data**: "
+                      "types, missing keys and timestamps, duplicate keys and rows, timestamps in "
+                      "the future and daily volume. Value sets, ranges and freshness need a rules "
+                      "file (`playbook rules infer` writes a starting one)."]
+        if len(self.skipped):
+            lines += ["", f"**{len(self.skipped)} rule{'s' if len(self.skipped) != 1 else ''} "
+                      "not checked**: " + "; ".join(dict.fromkeys(self.skipped["note"])) + "."]
         failing = self.failing
         if len(failing):
             lines.append("")
@@ -81,9 +105,11 @@ class QualityResult:
                 what = _RULE_WORDS.get(r.rule, r.rule)
                 col = f"`{r.column}`" if r.column else "the table"
                 sev = " (warning)" if r.severity == "warn" else ""
+                note = f" ({r.note})" if r.note else ""
                 lines.append(
                     f"- **{r.table}**: {col} {what}: {int(r.failed):,} of {int(r.checked):,} "
-                    f"fail ({1 - float(r.pass_pct):.2%}; allowed {1 - float(r.threshold):.0%}){sev}."
+                    f"fail ({1 - float(r.pass_pct):.2%}; allowed {1 - float(r.threshold):.0%})"
+                    f"{note}{sev}."
                 )
             lines.append("")
             lines.append("Ask the owners of these tables to fix the load or the source before "
@@ -99,11 +125,16 @@ class QualityResult:
         failing = self.failing
         return {
             "as_of": self.as_of.isoformat(),
+            "snapshot": self.snapshot,
+            "rules_file": self.rules_file,
+            "rules_inferred": self.inferred,
             "tables": list(self.tables),
+            "not_checked": [{"table": r.table, "rule": r.rule, "column": r.column, "why": r.note}
+                            for r in self.skipped.itertuples()],
             "failing_rules": [
                 {"table": r.table, "rule": r.rule, "column": r.column, "checked": int(r.checked),
                  "failed": int(r.failed), "pass_pct": float(r.pass_pct),
-                 "threshold": float(r.threshold), "severity": r.severity}
+                 "threshold": float(r.threshold), "severity": r.severity, "note": r.note}
                 for r in failing.itertuples()
             ],
         }
@@ -120,5 +151,6 @@ _RULE_WORDS = {
     "pattern": "has values in the wrong format",
     "dtype": "has values of the wrong type",
     "volume": "has days with abnormal row counts",
+    "distinct_rows": "has rows that are exact copies of another row",
     "zones": "mixes timestamps with and without a time zone",
 }

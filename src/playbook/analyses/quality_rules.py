@@ -21,7 +21,8 @@ import yaml
 
 from playbook.errors import DataError
 
-TABLE_KEYS = {"key", "timestamp", "freshness_sla_hours", "volume", "columns", "description"}
+TABLE_KEYS = {"key", "timestamp", "freshness_sla_hours", "volume", "distinct_rows", "columns",
+              "description"}
 COLUMN_KEYS = {"required", "completeness", "dtype", "min", "max", "allowed", "pattern",
                "not_future", "severity", "description"}
 DTYPES = {"int", "float", "str", "timestamp", "date"}
@@ -31,7 +32,8 @@ DEFAULT_RULES = "quality_rules.yaml"
 
 # -- rules file ------------------------------------------------------------------------------------
 def load_rules(path: str | Path | None = None) -> dict[str, Any]:
-    """Read and validate a rules file (default: the packaged ``quality_rules.yaml``).
+    """Read and validate a rules file (default: the packaged ``quality_rules.yaml``, the rules
+    of the sample warehouse alone).
 
     Raises :class:`DataError` naming the file and the key for anything it does not understand.
     """
@@ -61,6 +63,7 @@ def validate_rules(rules: Any, where: str = "<rules>") -> dict[str, Any]:
     """Check the structure of parsed rules; return them. ``where`` names the file in errors."""
     if not isinstance(rules, dict) or not rules:
         raise DataError(f"{where}: expected a mapping of table name to its rules")
+    inferred = bool(rules.get("__inferred__"))
     rules = {k: v for k, v in rules.items() if not str(k).startswith("__")}
     for table, spec in rules.items():
         if not isinstance(spec, dict):
@@ -106,7 +109,7 @@ def validate_rules(rules: Any, where: str = "<rules>") -> dict[str, Any]:
                     re.compile(str(c["pattern"]))
                 except re.error as exc:
                     raise DataError(f"{where}: {at}.pattern: invalid regex ({exc})") from exc
-    return {**rules, "__file__": where}
+    return {**rules, "__file__": where, **({"__inferred__": True} if inferred else {})}
 
 
 # -- pandera ------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ templates run with which parameters::
     data:                                  # optional: where tables come from
       warehouse: data/sample               #   a folder holding <table>.parquet
       timezone: Europe/Berlin              #   zone of naive timestamps (default UTC)
+      snapshot: "2026-11-24T06:00:00Z"     #   when the export was taken (freshness)
       orders: exports/orders.csv           #   one table from a file
       tickets: {sql: "select * from t", connection: crm.duckdb}
     runs:
@@ -30,6 +31,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -38,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from playbook.errors import DataError, SpecError, TemplateError
 from playbook.runner.templates import CONTEXT_PARAMETERS, Template, discover, load_template
-from playbook.zones import check_timezone
+from playbook.zones import check_snapshot, check_timezone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DEFAULT_WAREHOUSE = "data/sample"
@@ -87,7 +89,7 @@ class Spec(_Strict):
     tags: list[str] = Field(default_factory=list)
     schedule: str | None = None
     targets: dict[str, float] = Field(default_factory=dict)
-    data: dict[str, str | PathSource | SqlSource] = Field(default_factory=dict)
+    data: dict[str, str | datetime | PathSource | SqlSource] = Field(default_factory=dict)
     runs: Annotated[list[RunEntry], Field(min_length=1)]
 
     @field_validator("campaign")
@@ -155,7 +157,7 @@ _FIELDS = {
 
 
 def _message(err: Any) -> tuple[str, str]:
-    loc = tuple(p for p in err["loc"] if p not in ("str", "PathSource", "SqlSource"))
+    loc = tuple(p for p in err["loc"] if p not in ("str", "datetime", "PathSource", "SqlSource"))
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1])
@@ -291,6 +293,12 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks", root: s
             if not data_dir.is_dir():
                 problems.append(f"{path}: data.warehouse: folder '{value}' not found")
             continue
+        if name == "snapshot":
+            try:
+                sources[name] = check_snapshot(value, f"{path}: data.snapshot")
+            except DataError as exc:
+                problems.append(str(exc))
+            continue
         if name == "timezone":
             try:
                 sources[name] = check_timezone(value if isinstance(value, str) else "", f"{path}: data.timezone")
@@ -302,6 +310,10 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks", root: s
             if not conn.exists():
                 problems.append(f"{path}: data.{name}.connection: database file '{value.connection}' not found")
             sources[name] = {"sql": value.sql, "connection": str(conn)}
+            continue
+        if isinstance(value, datetime):
+            problems.append(f"{path}: data.{name}: a time is not a table; give a file path "
+                            "(only data.snapshot takes a time)")
             continue
         rel = value if isinstance(value, str) else value.path
         file = root / rel
