@@ -197,3 +197,19 @@ def test_bad_as_of_is_named() -> None:
     with pytest.raises(DataError, match="as_of: 'soon' is not an ISO 8601 time"):
         check_warehouse(Warehouse(ROOT / "tests"), rules=validate_rules({"t": {"columns": {}}}),
                         tables=[], as_of="soon")
+
+
+def test_list_shows_only_specs_as_campaigns(project: Path) -> None:
+    from tests.conftest import write_spec
+
+    write_spec(project / "playbooks" / "real.yml", campaign="real-campaign")
+    (project / "playbooks" / "stray-rules.yml").write_text("orders:\n  columns: {}\n")
+    (project / "playbooks" / "rules").mkdir()
+    (project / "playbooks" / "rules" / "crm.yml").write_text("orders:\n  columns: {}\n")
+    result = run_cli(project, "list")
+    assert result.exit_code == 0, result.output
+    campaigns = result.output.split("Campaigns\n")[1].split("\n\n")[0]
+    assert "real-campaign" in campaigns and "stray" not in campaigns and "orders" not in campaigns
+    assert "rules/crm.yml: data-quality rules (rules_path)" in result.output
+    assert ("stray-rules.yml: not a campaign spec (no 'campaign' or 'runs'); a rules file "
+            "belongs in playbooks/rules/") in result.output

@@ -34,6 +34,7 @@ def describe(notebooks_dir: Path = Path("notebooks"), playbooks_dir: Path = Path
     out.append("")
     out.append("Campaigns")
     specs = sorted(playbooks_dir.glob("*.yml")) + sorted(playbooks_dir.glob("*.yaml"))
+    others: list[str] = []
     if not specs:
         out.append("  (none: create one with `playbook new <campaign> --template T`)")
     for path in specs:
@@ -42,10 +43,20 @@ def describe(notebooks_dir: Path = Path("notebooks"), playbooks_dir: Path = Path
         except SpecError as exc:
             out.append(f"  {path.name}: unreadable ({exc})")
             continue
+        if "campaign" not in raw and "runs" not in raw:
+            others.append(f"  {path.name}: not a campaign spec (no 'campaign' or 'runs'); a "
+                          f"rules file belongs in {playbooks_dir / 'rules'}/")
+            continue
         runs = raw.get("runs") or []
         names = ", ".join(str(r.get("template")) for r in runs if isinstance(r, dict))
         sched = f"  [schedule {raw['schedule']}]" if raw.get("schedule") else ""
         out.append(f"  {raw.get('campaign', path.stem)} — {raw.get('title', '')} ({names}){sched}")
+    rules = sorted((playbooks_dir / "rules").glob("*.y*ml"))
+    if rules or others:
+        out.append("")
+        out.append("Rules files and other YAML")
+        out += [f"  {p.relative_to(playbooks_dir)}: data-quality rules (rules_path)" for p in rules]
+        out += others
     out.append("")
     out.append("Recent runs")
     runs = recent_runs(runs_dir, n_runs)
