@@ -152,3 +152,45 @@ def test_failure_pages_show_a_short_error_and_no_machine_path(published: Path, p
     assert entry["status"] == "failed"
     assert "data.broken.sql:" in entry["manifest"]["error"]["evalue"]
     assert not re.search(r"File /", entry["manifest"]["error"]["traceback"])
+
+
+def test_an_older_record_with_machine_paths_is_published_without_them(tmp_path: Path) -> None:
+    """Records written before errors were cleaned: the publisher cleans them too."""
+    from playbook.publish.site import publish
+
+    here = str(Path.cwd().resolve())
+    site_file = f"{site.getsitepackages()[0]}/duckdb/__init__.py"
+    evalue = f"{here}/data/sample/events.parquet: table 'events' not found\nLINE 1: select * from events"
+    trace = (f'File {REPO}/src/playbook/sources.py:191, in Warehouse.df\nFile {site_file}:12, in execute\n'
+             f"File {Path.home()}/notes/x.py:3\nDataError: {evalue}")
+    run_dir = tmp_path / "runs" / "weekly" / "20261124T060000Z"
+    run_dir.mkdir(parents=True)
+    manifest = {
+        "campaign": "weekly", "run_id": run_dir.name, "status": "failed",
+        "spec": {"title": "Weekly", "owner": "growth"}, "started_at": "2026-11-24T06:00:00+00:00",
+        "templates": [{"name": "data_quality", "template": "data_quality", "status": "failed",
+                       "error": {"ename": "DataError", "evalue": evalue, "traceback": trace}}],
+    }
+    (run_dir / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (run_dir / "data_quality.outcome.json").write_text(json.dumps(
+        {"status": "failed", "headline": "data_quality failed: DataError",
+         "error": f"DataError: {evalue}"}), encoding="utf-8")
+    publish(tmp_path / "runs", tmp_path / "archive")
+
+    archive = tmp_path / "archive"
+    page = (archive / "reports" / "weekly" / run_dir.name / "data_quality.html").read_text()
+    catalog = (archive / "catalog.json").read_text()
+    for text in (page, catalog, (archive / "index.html").read_text()):
+        for path in _machine_paths(tmp_path):
+            assert path not in text
+    box = page.split('<section class="error-box">')[1].split("</section>")[0]
+    short, _, details = box.partition("<details")
+    assert "<strong>DataError</strong>: data/sample/events.parquet: table &#39;events&#39; not found</p>" in short
+    assert "LINE 1" not in short and "File " not in short
+    assert not details.startswith(" open") and " open>" not in details.split(">")[0]
+    assert "LINE 1: select * from events" in details
+    assert "File playbook/sources.py:191" in details and "site-packages/duckdb/__init__.py:12" in details
+    assert "~/notes/x.py" in details
+    entry = json.loads(catalog)["reports"][0]
+    assert entry["manifest"]["error"]["evalue"].startswith("data/sample/events.parquet")
+    assert entry["outcome"]["error"].startswith("DataError: data/sample/events.parquet")
