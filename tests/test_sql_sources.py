@@ -310,3 +310,22 @@ def test_paths_inside_the_project_are_accepted(project: Path, crm: Path) -> None
     write_spec(project / "playbooks" / "ok.yml", extra=extra)
     cs = load_spec("playbooks/ok.yml")
     assert set(cs.sources) == {"orders", "users", "t"}
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("{sql: 'select 1'}", "data.t.connection: required key is missing"),
+        ("{sql: 'select 1', connection: {envv: CRM_DB}}", "data.t.connection: unknown key 'envv'"),
+        ("{sql: 'select 1', connection: {env: 'not a name'}}", "data.t.connection.env: String should match"),
+        ("{sql: 'select 1', connection: crm.duckdb, limit: 3}", "data.t: unknown key 'limit'"),
+    ],
+)
+def test_a_malformed_sql_source_gets_one_message_about_it(project: Path, entry: str, expected: str) -> None:
+    write_spec(project / "playbooks" / "bad.yml", extra=f"data:\n  t: {entry}\n")
+    with pytest.raises(SpecError) as info:
+        load_spec("playbooks/bad.yml")
+    lines = str(info.value).splitlines()
+    assert any(line.startswith("playbooks/bad.yml: " + expected) for line in lines), lines
+    assert len(lines) <= 2 and all(line.startswith("playbooks/bad.yml: data.t") for line in lines), lines
+    assert "Input should be a valid string" not in str(info.value)  # not every union member

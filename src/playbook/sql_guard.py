@@ -72,7 +72,7 @@ def check_select(sql: str, key: str, tables: Collection[str] | None = None) -> N
     try:
         trees = [t for t in sqlglot.parse(sql, dialect="duckdb") if t is not None]
     except SqlglotError as exc:
-        first = str(exc).splitlines()[0]
+        first = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()[0]
         raise DataError(f"{key}: not valid SQL ({first}); {fix}") from None
     if len(trees) != 1:  # pragma: no cover - DuckDB's parser counted one already
         raise DataError(f"{key}: holds {len(trees)} statements; {fix}")
@@ -151,8 +151,9 @@ def _table_functions() -> frozenset[str]:
 # ------------------------------------------------------------------------ credentials
 
 _CREDENTIALS = (
-    (re.compile(r"\b(password|passwd|pwd)\s*[=:]", re.I), "a password"),
-    (re.compile(r"\b(secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|encryption[_-]?key)\s*[=:]", re.I),
+    (re.compile(r"\b(password|passwd|pwd)\s*[=:]\s*\S", re.I), "a password"),
+    # key=value as in connection strings and URLs (a SQL comparison `token = x` is left alone)
+    (re.compile(r"\b(secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|encryption[_-]?key)=\S", re.I),
      "a secret or token"),
     (re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]*@", re.I), "a user:password@ URL"),
     (re.compile(r"\bcreate\s+(persistent\s+|temporary\s+)?secret\b", re.I), "a CREATE SECRET"),

@@ -41,7 +41,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from playbook.errors import DataError, SpecError, TemplateError
 from playbook.runner.templates import CONTEXT_PARAMETERS, Template, discover, load_template
@@ -72,13 +81,32 @@ class EnvConnection(_Strict):
     env: Annotated[str, Field(pattern=ENV_NAME.pattern)]
 
 
+def _kind(value: Any) -> str:
+    """Which model a ``data`` value is meant as, so errors speak of that one only."""
+    if isinstance(value, SqlSource | PathSource):
+        return type(value).__name__
+    if isinstance(value, dict):
+        return "SqlSource" if "sql" in value else "PathSource"
+    return "str"
+
+
 class SqlSource(_Strict):
     sql: str
-    connection: str | EnvConnection
+    connection: Annotated[
+        Annotated[str, Tag("str")] | Annotated[EnvConnection, Tag("EnvConnection")],
+        Discriminator(lambda v: "EnvConnection" if isinstance(v, dict | EnvConnection) else "str"),
+    ]
 
 
 class PathSource(_Strict):
     path: str
+
+
+DataEntry = Annotated[
+    Annotated[str, Tag("str")] | Annotated[PathSource, Tag("PathSource")]
+    | Annotated[SqlSource, Tag("SqlSource")],
+    Discriminator(_kind),
+]
 
 
 class RunEntry(_Strict):
@@ -101,7 +129,7 @@ class Spec(_Strict):
     tags: list[str] = Field(default_factory=list)
     schedule: str | None = None
     targets: dict[str, float] = Field(default_factory=dict)
-    data: dict[str, str | PathSource | SqlSource] = Field(default_factory=dict)
+    data: dict[str, DataEntry] = Field(default_factory=dict)
     runs: Annotated[list[RunEntry], Field(min_length=1)]
 
     @field_validator("campaign")
