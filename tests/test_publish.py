@@ -396,7 +396,8 @@ def test_missing_or_unreadable_notebook_still_gets_a_page(tmp_path):
     assert [f.source for f in result.failures] == ["crashy/20261124T060000Z/broken.ipynb"]
     gone = report_page(tmp_path / "archive", "crashy", "20261124T060000Z", "gone")
     assert "The executed notebook is missing" in gone
-    assert "DataError" in gone and "<details open>" in gone  # traceback expanded
+    assert "DataError" in gone and "<details open" not in gone  # traceback for analysts, closed
+    assert '<details class="analysts"><summary>Details for analysts</summary>' in gone
     broken = report_page(tmp_path / "archive", "crashy", "20261124T060000Z", "broken")
     assert "could not be read (JSONDecodeError)" in broken
     assert "Data is fit to decide on" in broken

@@ -7,6 +7,7 @@ source is one class, not another branch in every template:
 
     parquet / csv   a file read by DuckDB (scanned lazily, never loaded whole unless asked)
     duckdb          a query against a DuckDB database file: ``{sql: ..., connection: file.duckdb}``
+                    or ``{sql: ..., connection: {env: CRM_DB}}`` (the variable holds the file's path)
 
 All heavy lifting goes through DuckDB, so a template can aggregate tens of millions of rows with
 SQL (``Warehouse.sql``) and pull only the small result into pandas.
@@ -18,10 +19,24 @@ session of a :class:`Warehouse` is pinned to that zone (``SET TimeZone``), so th
 zone (``TZ``) never changes a result: without the pin, DuckDB compares naive with zoned values
 in the host's zone. A CSV column that mixes both forms is read by the same rule, and
 ``data_quality`` flags it (rule ``zones``).
+
+A SQL source is text from a spec, so it gets two walls. :func:`playbook.sql_guard.check_select`
+lets through exactly one SELECT over the database's own tables (no other statement, no table
+function that reads files). The query then runs on its own connection,
+:func:`open_source_database`: the file opened read-only, ``enable_external_access = false`` (no
+file, URL, extension or other database), no spill directory, configuration locked. Its result
+is materialised as an Arrow table and registered in the Warehouse's connection under the
+source's name, so ``select * from tickets`` inside ``crm.duckdb`` fills the table ``tickets``.
+A SQL source's result is therefore held in memory (about the size of its columns: 1M rows of
+four numeric columns is ~32 MB); aggregate in the query when the table is large.
+
+A connection named by an environment variable (``{env: CRM_DB}``) is read in this process; the
+variable's value is never put in a message: errors say ``$CRM_DB`` instead.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,20 +47,75 @@ import duckdb
 import pandas as pd
 
 from playbook.errors import DataError
+from playbook.sql_guard import check_select
 from playbook.zones import DATA_SETTINGS, DEFAULT_TIMEZONE, check_timezone
 
 SQL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: Settings of a SQL source's connection: nothing outside the database file is reachable.
+SANDBOX: dict[str, str | bool] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "temp_directory": "",
+}
+
+
+def connect(database: str = ":memory:", *, read_only: bool = False, sandboxed: bool = False,
+            timezone: str = DEFAULT_TIMEZONE) -> duckdb.DuckDBPyConnection:
+    """Every DuckDB connection of the package is made here (session settings go in one place).
+
+    The session's zone is pinned to ``timezone`` (module docstring: the time-zone rule; the
+    name is checked, so it needs no quoting). ``sandboxed`` connections get :data:`SANDBOX`
+    and then a locked configuration, so that no statement can switch file access back on.
+    """
+    con = duckdb.connect(database, read_only=read_only, config=dict(SANDBOX) if sandboxed else {})
+    con.execute(f"SET TimeZone = '{check_timezone(timezone)}'")
+    if sandboxed:
+        con.execute("SET lock_configuration = true")  # last: nothing can be SET after this
+    return con
+
+
+def open_source_database(path: str | Path,
+                         timezone: str = DEFAULT_TIMEZONE) -> duckdb.DuckDBPyConnection:
+    """The connection a SQL source runs on: ``path`` read-only, sandboxed and locked."""
+    return connect(str(path), read_only=True, sandboxed=True, timezone=timezone)
+
+
+def database_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Table and view names of ``con``'s database, bare and qualified, lower-case."""
+    rows = con.execute(
+        "SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE NOT internal "
+        "UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal"
+    ).fetchall()
+    names: set[str] = set()
+    for db, schema, name in rows:
+        db, schema, name = str(db).lower(), str(schema).lower(), str(name).lower()
+        names |= {f"{db}.{schema}.{name}", f"{schema}.{name}", f"{db}.{name}"}
+        if schema == "main":
+            names.add(name)
+    return names
+
+
+def _to_arrow(rel: duckdb.DuckDBPyRelation) -> Any:
+    """A relation's rows as an Arrow table (``to_arrow_table`` in DuckDB 1.4+, ``arrow`` before)."""
+    return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
 
 
 @dataclass(frozen=True)
 class Source:
-    """One named table: a file path or a SQL query against a connection."""
+    """One named table: a file path, or a SQL query against a DuckDB file (``connection``, or
+    the path held by the environment variable ``env``)."""
 
     name: str
     kind: str  # "parquet" | "csv" | "duckdb"
     path: Path | None = None
     sql: str | None = None
     connection: str | None = None
+    env: str | None = None
 
     def scan_sql(self) -> str:
         """A DuckDB SQL expression that yields the table's rows."""
@@ -53,13 +123,37 @@ class Source:
             return f"read_parquet({_quote(self.path)})"
         if self.kind == "csv":
             return f"read_csv_auto({_quote(self.path)})"
-        if self.kind == "duckdb":
-            return f"({self.sql})"
+        if self.kind == "duckdb":  # registered under its name by Warehouse.view
+            return f'"{self.name}"'
         raise DataError(f"source '{self.name}': unknown kind '{self.kind}'")  # pragma: no cover
 
     @property
     def location(self) -> str:
-        return str(self.path) if self.path is not None else f"{self.connection}: {self.sql}"
+        """Where the table comes from, for messages (never an environment variable's value)."""
+        if self.path is not None:
+            return str(self.path)
+        return f"{self.connection_label}: {self.sql}"
+
+    @property
+    def connection_label(self) -> str:
+        return f"${self.env}" if self.env else str(self.connection)
+
+    def database(self) -> Path:
+        """The DuckDB file of a SQL source; a :class:`DataError` if its variable is unset."""
+        if self.env:
+            value = os.environ.get(self.env, "")
+            if not value:
+                raise DataError(
+                    f"data.{self.name}.connection: environment variable {self.env} is not set; "
+                    "export it with the path of the DuckDB file before running"
+                )
+            return Path(value).expanduser()
+        return Path(str(self.connection))
+
+    def redact(self, text: str) -> str:
+        """``text`` with the environment variable's value replaced by ``$NAME``."""
+        value = os.environ.get(self.env, "") if self.env else ""
+        return text.replace(value, f"${self.env}") if value else text
 
 
 def _quote(path: Path | None) -> str:
@@ -78,16 +172,24 @@ def find_upwards(path: Path, levels: int = 2) -> Path:
 
 
 def source_from_spec(name: str, value: str | Mapping[str, Any], base: Path | None = None) -> Source:
-    """Build a :class:`Source` from a spec's ``data`` entry (a path, or ``{path}``/``{sql, connection}``)."""
+    """Build a :class:`Source` from a spec's ``data`` entry (a path, ``{path}`` or
+    ``{sql, connection}``, the connection a path or ``{env: NAME}``); SQL is checked here."""
     if isinstance(value, Mapping):
         if "sql" in value:
+            sql = str(value["sql"])
+            check_select(sql, f"data.{name}.sql")
             conn = value.get("connection")
+            if isinstance(conn, Mapping):
+                env = str(conn.get("env") or "")
+                if not ENV_NAME.match(env) or set(conn) != {"env"}:
+                    raise DataError(f"data.{name}.connection: give {{env: NAME}}, NAME an environment variable")
+                return Source(name, "duckdb", sql=sql, env=env)
             if not conn:
                 raise DataError(f"data.{name}: a SQL source needs 'connection' (a DuckDB file)")
             conn_path = Path(str(conn))
             if base is not None and not conn_path.is_absolute():
                 conn_path = base / conn_path
-            return Source(name, "duckdb", sql=str(value["sql"]), connection=str(conn_path))
+            return Source(name, "duckdb", sql=sql, connection=str(conn_path))
         value = str(value.get("path", ""))
     path = Path(value)
     if base is not None and not path.is_absolute():
@@ -128,6 +230,7 @@ class Warehouse:
         self._snapshot = given.get("snapshot")
         self._sources = {k: source_from_spec(k, v) for k, v in given.items() if k not in DATA_SETTINGS}
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._loaded: set[str] = set()  # SQL sources already materialised into the connection
 
     @property
     def marker(self) -> dict[str, Any]:
@@ -191,8 +294,7 @@ class Warehouse:
     def con(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection of this warehouse, with a view per table once referenced."""
         if self._con is None:
-            self._con = duckdb.connect()
-            self._con.execute(f"SET TimeZone = '{self.timezone}'")  # checked name: no quoting needed
+            self._con = connect(timezone=self.timezone or DEFAULT_TIMEZONE)
         return self._con
 
     def view(self, table: str) -> str:
@@ -201,14 +303,30 @@ class Warehouse:
             raise DataError(f"table name '{table}' is not a plain identifier")
         src = self.source(table)
         if src.kind == "duckdb":
-            db = _quote(Path(str(src.connection)))
-            self.con.execute(f"ATTACH IF NOT EXISTS {db} AS src_{table} (READ_ONLY)")
-            self.con.execute(f"USE src_{table}")
-            self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{table}" AS SELECT * FROM ({src.sql})')
-            self.con.execute("USE memory")
+            if table not in self._loaded:
+                self.con.register(table, self._run_sql_source(src))
+                self._loaded.add(table)
         else:
             self.con.execute(f"CREATE OR REPLACE VIEW \"{table}\" AS SELECT * FROM {src.scan_sql()}")
         return f'"{table}"'
+
+    def _run_sql_source(self, src: Source) -> Any:
+        """Run a SQL source on its own sandboxed connection; its rows as an Arrow table."""
+        key = f"data.{src.name}"
+        path = src.database()
+        if not path.is_file():
+            raise DataError(src.redact(f"{key}.connection: database file '{path}' not found"))
+        try:
+            con = open_source_database(path, self.timezone or DEFAULT_TIMEZONE)
+        except duckdb.Error as exc:
+            raise DataError(src.redact(f"{key}.connection: cannot open '{path}' read-only: {exc}")) from None
+        try:
+            check_select(str(src.sql), f"{key}.sql", database_tables(con))
+            return _to_arrow(con.sql(str(src.sql)))
+        except duckdb.Error as exc:
+            raise DataError(src.redact(f"{key}.sql: {exc}")) from None
+        finally:
+            con.close()
 
     def columns(self, table: str) -> dict[str, str]:
         """Column name → DuckDB type of ``table``."""
@@ -243,3 +361,4 @@ class Warehouse:
         if self._con is not None:
             self._con.close()
             self._con = None
+            self._loaded.clear()

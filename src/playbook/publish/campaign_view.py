@@ -12,13 +12,12 @@ import math
 from typing import Any
 
 from playbook.publish.formatting import (
-    _ANSI,
     KEY_METRICS,
     _show_duration,
     _show_value,
     format_metric,
 )
-from playbook.publish.model import Run, _mapping
+from playbook.publish.model import Run, _mapping, clean_error_text
 
 
 def _number(value: Any) -> float | None:
@@ -117,7 +116,7 @@ def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
                 "date": run.date,
                 "status": run.status,
                 "duration": _show_duration(run.manifest.get("duration_s")),
-                "error": _ANSI.sub("", _show_value(run.manifest["error"]))
+                "error": clean_error_text(_show_value(run.manifest["error"]))
                 if run.manifest.get("error")
                 else "",
                 "reports": [r.view() for r in run.reports],

@@ -2,8 +2,8 @@
 
 :func:`catalog_json` writes one entry per report (newest first): its outcome, its manifest
 entry, the run's record and the campaign's spec fields (from
-:func:`playbook.publish.campaign_view.campaign_view`). NaN and infinities become null so that
-browsers parse it.
+:func:`playbook.publish.campaign_view.campaign_view`). Errors are the cleaned ones of the report
+pages (no machine paths). NaN and infinities become null so that browsers parse it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from playbook import __version__
-from playbook.publish.model import Report
+from playbook.publish.model import Report, clean_error_text
 
 
 def _json_safe(value: Any) -> Any:
@@ -30,6 +30,13 @@ def _json_safe(value: Any) -> Any:
 
 def _catalog_entry(report: Report, campaign: dict[str, Any]) -> dict[str, Any]:
     run = report.run
+    manifest, outcome = report.entry, report.outcome
+    error = report.error
+    if error is not None:  # the cleaned error, as the report page shows it
+        if isinstance(manifest.get("error"), dict):
+            manifest = manifest | {"error": {k: error[k] for k in ("ename", "evalue", "traceback")}}
+        if outcome is not None and isinstance(outcome.get("error"), str):
+            outcome = outcome | {"error": clean_error_text(outcome["error"])}
     return {
         "campaign": run.campaign,
         "run_id": run.run_id,
@@ -37,8 +44,8 @@ def _catalog_entry(report: Report, campaign: dict[str, Any]) -> dict[str, Any]:
         "template": report.entry.get("template") or report.name,
         "status": report.status,
         "html": report.href,
-        "outcome": report.outcome,
-        "manifest": report.entry,
+        "outcome": outcome,
+        "manifest": manifest,
         "run": {
             k: run.manifest.get(k)
             for k in (

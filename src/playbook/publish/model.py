@@ -4,6 +4,11 @@
 must be safe in a URL and a path (letters, digits, ``.``, ``_``, ``-``); runs in progress get
 no reports. Whatever cannot be read is appended to ``failures`` as a :class:`PublishFailure`,
 and reading goes on.
+
+Errors are shown as a stakeholder reads them: :attr:`Report.error` gives a one-line
+``summary`` and, for analysts, the full message and traceback, all without this machine's paths
+(:func:`playbook.redact.strip_machine_paths`; records written before the runner cleaned them
+are cleaned here too).
 """
 
 from __future__ import annotations
@@ -25,8 +30,21 @@ from playbook.publish.formatting import (
     _show_value,
     format_metric,
 )
+from playbook.redact import strip_machine_paths
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+SUMMARY_CHARS = 240
+
+
+def clean_error_text(text: str) -> str:
+    """An error message or traceback fit to publish: no ANSI colours, no machine paths."""
+    return strip_machine_paths(_ANSI.sub("", text))
+
+
+def error_summary(evalue: str) -> str:
+    """The first line of an error message, at most :data:`SUMMARY_CHARS` characters."""
+    first = next((line.strip() for line in evalue.splitlines() if line.strip()), "")
+    return first if len(first) <= SUMMARY_CHARS else first[: SUMMARY_CHARS - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -83,19 +101,22 @@ class Report:
 
     @property
     def error(self) -> dict[str, str] | None:
+        """ename, evalue, traceback (cleaned) and summary (one short line), or None."""
         err = self.entry.get("error")
         text = (self.outcome or {}).get("error")
         if isinstance(err, dict):
-            return {
-                "ename": str(err.get("ename") or "Error"),
-                "evalue": str(err.get("evalue") or text or ""),
-                "traceback": _ANSI.sub("", str(err.get("traceback") or "")),
-            }
-        if err or text:
-            return {"ename": "Error", "evalue": str(text or err), "traceback": ""}
-        return (
-            {"ename": "Error", "evalue": "", "traceback": ""} if self.status == "failed" else None
-        )
+            ename = str(err.get("ename") or "Error")
+            evalue = str(err.get("evalue") or text or "")
+            traceback = str(err.get("traceback") or "")
+        elif err or text:
+            ename, evalue, traceback = "Error", str(text or err), ""
+        elif self.status == "failed":
+            ename, evalue, traceback = "Error", "", ""
+        else:
+            return None
+        evalue = clean_error_text(evalue)
+        return {"ename": ename, "evalue": evalue, "traceback": clean_error_text(traceback),
+                "summary": error_summary(evalue)}
 
     def view(self) -> dict[str, Any]:
         """What the templates show of this report."""
@@ -110,7 +131,7 @@ class Report:
         headline = str(out.get("headline") or "")
         if not headline:
             headline = (
-                f"Failed: {error['ename']}: {error['evalue']}".rstrip(": ")
+                f"Failed: {error['ename']}: {error['summary']}".rstrip(": ")
                 if error
                 else "No outcome recorded"
             )

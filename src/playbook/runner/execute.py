@@ -10,6 +10,11 @@ A run is an immutable record in ``outputs/runs/<campaign>/<run_id>/``:
 
 A template that raises is recorded as failed; the other templates still run. Kernels are shut
 down immediately after the last cell (a graceful shutdown can stall for seconds).
+
+Nothing recorded carries a secret: a SQL source's connection named by an environment variable
+is passed to the kernel as ``{"env": NAME}`` and fingerprinted as ``$NAME``, and the value is
+replaced by ``$NAME`` in every error, notebook and outcome of the run (:mod:`playbook.redact`);
+errors are recorded without this machine's paths.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from playbook.errors import RunError
+from playbook.redact import Redactor, env_secrets
 from playbook.report import outcome_path, record_outcome, write_json_atomic
 from playbook.runner.kernels import engine_options
 from playbook.runner.spec import CampaignSpec, ResolvedRun, load_spec
@@ -85,14 +91,22 @@ def input_fingerprints(cs: CampaignSpec) -> dict[str, Any]:
         for p in sorted(cs.data_dir.iterdir()):
             if p.suffix in (".parquet", ".csv") or p.name == "_warehouse.json":
                 files[p.stem] = p
+    named: dict[str, str] = {}  # input -> environment variable holding its path
     for name, src in cs.sources.items():
         if name in DATA_SETTINGS:
             continue
         if isinstance(src, str):
             files[name] = Path(src)
+        elif isinstance(src["connection"], dict):
+            env = src["connection"]["env"]
+            files[name], named[name] = Path(os.environ.get(env, "")).expanduser(), env
         else:
             files[name] = Path(src["connection"])
-    return {name: fingerprint(p) for name, p in files.items() if p.exists()}
+    out = {name: fingerprint(p) for name, p in files.items() if p.is_file()}
+    for name, env in named.items():
+        if name in out:
+            out[name]["path"] = f"${env}"
+    return out
 
 
 def new_run_dir(runs_dir: Path, campaign: str, run_id: str | None = None) -> tuple[str, Path]:
@@ -180,6 +194,7 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
         campaign=cs.spec.campaign, run_id=run_id, report_name=run.name, spec_path=str(cs.path),
         output_dir=str(run_dir), data_dir=str(cs.data_dir), sources=dict(cs.sources),
     )
+    redactor = Redactor(env_secrets(cs.sources), root)
     started = now_utc()
     res.started_at = _iso(started)
     t0 = time.perf_counter()
@@ -195,17 +210,20 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
         res.status = "ok"
     except PapermillExecutionError as exc:
         res.status = "failed"
-        res.error = {"ename": exc.ename, "evalue": exc.evalue,
-                     "traceback": _strip_ansi("\n".join(exc.traceback)), "cell": str(exc.exec_count)}
+        res.error = {"ename": exc.ename, "evalue": redactor.error(exc.evalue),
+                     "traceback": redactor.error(_strip_ansi("\n".join(exc.traceback))),
+                     "cell": str(exc.exec_count)}
     except Exception as exc:  # kernel died, notebook unreadable, ...: recorded, never lost
         res.status = "failed"
-        res.error = {"ename": type(exc).__name__, "evalue": str(exc),
-                     "traceback": "".join(traceback.format_exception(exc))}
+        res.error = {"ename": type(exc).__name__, "evalue": redactor.error(str(exc)),
+                     "traceback": redactor.error("".join(traceback.format_exception(exc)))}
+    redactor.notebook(out_nb)
     res.duration_s = round(time.perf_counter() - t0, 4)
     res.finished_at = _iso(now_utc())
     res.timings = _timings(out_nb)
 
     path = outcome_path(run_dir, run.name)
+    redactor.json_file(path)
     outcome: dict[str, Any] | None = None
     if path.exists():
         try:
@@ -254,7 +272,7 @@ def _strip_ansi(text: str) -> str:
 
 def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, results: list[TemplateResult],
               inputs: dict[str, Any], finished: datetime | None = None) -> dict[str, Any]:
-    return {
+    return Redactor(env_secrets(cs.sources)).tree({
         "campaign": cs.spec.campaign, "run_id": run_id, "spec_path": str(cs.path),
         "spec": cs.spec.model_dump(mode="json"), "status": status,
         "started_at": _iso(started), "finished_at": _iso(finished) if finished else None,
@@ -264,7 +282,7 @@ def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, res
                      "rule": "naive timestamps are read in this zone; zoned ones are converted to it"},
         "versions": versions(), "host": {"platform": platform.platform(), "executable": Path(sys.executable).name},
         "inputs": inputs, "templates": [r.__dict__ for r in results],
-    }
+    })
 
 
 def run_campaign(

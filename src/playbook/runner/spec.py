@@ -16,19 +16,27 @@ templates run with which parameters::
       timezone: Europe/Berlin              #   zone of naive timestamps (default UTC)
       snapshot: "2026-11-24T06:00:00Z"     #   when the export was taken (freshness)
       orders: exports/orders.csv           #   one table from a file
-      tickets: {sql: "select * from t", connection: crm.duckdb}
+      tickets: {sql: "select * from tickets", connection: crm.duckdb}
+      deals: {sql: "select * from deals", connection: {env: CRM_DB}}  # path in $CRM_DB
     runs:
       - template: data_quality
         parameters: {coverage_target: 0.9}
 
 Every problem is reported with the file and the key (``playbooks/x.yml: runs[0].parameters:
 unknown parameter 'min_user' for funnel_diagnosis (did you mean 'min_users'?)``), all at once.
-Paths in ``data`` are relative to the project root (the folder ``playbook`` runs from).
+Paths in ``data`` are relative to the project root (the folder ``playbook`` runs from) and must
+stay inside it or under a folder listed in ``PLAYBOOK_DATA_ROOTS`` (``os.pathsep``-separated):
+an absolute path elsewhere, a ``..`` that leads out or a symlink that points out is refused.
+A ``sql:`` entry is one read-only SELECT (:mod:`playbook.sql_guard`), checked here against the
+tables of its database. Credentials are never written in a spec: an entry that looks like it
+holds one (``password=``, ``user:pass@``, a token) is refused; name an environment variable
+instead (``connection: {env: NAME}``), whose value is read but never recorded.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +44,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from playbook.errors import DataError, SpecError, TemplateError
 from playbook.runner.templates import CONTEXT_PARAMETERS, Template, discover, load_template
@@ -44,6 +61,8 @@ from playbook.zones import check_snapshot, check_timezone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DEFAULT_WAREHOUSE = "data/sample"
+DATA_ROOTS_ENV = "PLAYBOOK_DATA_ROOTS"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class _Strict(BaseModel):
@@ -60,13 +79,40 @@ class ICE(_Strict):
         return (self.impact * self.confidence * self.ease) ** (1 / 3)
 
 
+class EnvConnection(_Strict):
+    """A connection named by an environment variable: its value is never written down."""
+
+    env: Annotated[str, Field(pattern=ENV_NAME.pattern)]
+
+
+def _kind(value: Any) -> str:
+    """Which model a ``data`` value is meant as, so errors speak of that one only."""
+    if isinstance(value, SqlSource | PathSource):
+        return type(value).__name__
+    if isinstance(value, dict):
+        return "SqlSource" if "sql" in value else "PathSource"
+    if isinstance(value, datetime):  # YAML reads an unquoted ISO time as one (data.snapshot)
+        return "datetime"
+    return "str"
+
+
 class SqlSource(_Strict):
     sql: str
-    connection: str
+    connection: Annotated[
+        Annotated[str, Tag("str")] | Annotated[EnvConnection, Tag("EnvConnection")],
+        Discriminator(lambda v: "EnvConnection" if isinstance(v, dict | EnvConnection) else "str"),
+    ]
 
 
 class PathSource(_Strict):
     path: str
+
+
+DataEntry = Annotated[
+    Annotated[str, Tag("str")] | Annotated[PathSource, Tag("PathSource")]
+    | Annotated[SqlSource, Tag("SqlSource")] | Annotated[datetime, Tag("datetime")],
+    Discriminator(_kind),
+]
 
 
 class RunEntry(_Strict):
@@ -89,7 +135,7 @@ class Spec(_Strict):
     tags: list[str] = Field(default_factory=list)
     schedule: str | None = None
     targets: dict[str, float] = Field(default_factory=dict)
-    data: dict[str, str | datetime | PathSource | SqlSource] = Field(default_factory=dict)
+    data: dict[str, DataEntry] = Field(default_factory=dict)
     runs: Annotated[list[RunEntry], Field(min_length=1)]
 
     @field_validator("campaign")
@@ -157,7 +203,8 @@ _FIELDS = {
 
 
 def _message(err: Any) -> tuple[str, str]:
-    loc = tuple(p for p in err["loc"] if p not in ("str", "datetime", "PathSource", "SqlSource"))
+    loc = tuple(p for p in err["loc"]
+                if p not in ("str", "datetime", "PathSource", "SqlSource", "EnvConnection"))
     kind = err["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1])
@@ -283,45 +330,10 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks", root: s
         runs.append(ResolvedRun(entry.run_name, template, template.path, params))
 
     data_dir = root / DEFAULT_WAREHOUSE
-    sources: dict[str, Any] = {}
-    for name, value in spec.data.items():
-        if name == "warehouse":
-            if not isinstance(value, str):
-                problems.append(f"{path}: data.warehouse: give a folder path holding <table>.parquet files")
-                continue
-            data_dir = root / value
-            if not data_dir.is_dir():
-                problems.append(f"{path}: data.warehouse: folder '{value}' not found")
-            continue
-        if name == "snapshot":
-            try:
-                sources[name] = check_snapshot(value, f"{path}: data.snapshot")
-            except DataError as exc:
-                problems.append(str(exc))
-            continue
-        if name == "timezone":
-            try:
-                sources[name] = check_timezone(value if isinstance(value, str) else "", f"{path}: data.timezone")
-            except DataError as exc:
-                problems.append(str(exc))
-            continue
-        if isinstance(value, SqlSource):
-            conn = root / value.connection
-            if not conn.exists():
-                problems.append(f"{path}: data.{name}.connection: database file '{value.connection}' not found")
-            sources[name] = {"sql": value.sql, "connection": str(conn)}
-            continue
-        if isinstance(value, datetime):
-            problems.append(f"{path}: data.{name}: a time is not a table; give a file path "
-                            "(only data.snapshot takes a time)")
-            continue
-        rel = value if isinstance(value, str) else value.path
-        file = root / rel
-        if file.suffix.lower() not in (".parquet", ".pq", ".csv", ".tsv"):
-            problems.append(f"{path}: data.{name}: '{rel}' is neither a .parquet nor a .csv file")
-        elif not file.exists():
-            problems.append(f"{path}: data.{name}: file '{rel}' not found; fix the path or export the table there")
-        sources[name] = str(file)
+    sources, data_problems = _check_data(spec, root)
+    problems += [f"{path}: {p}" for p in data_problems]
+    if "warehouse" in spec.data and isinstance(spec.data["warehouse"], str):
+        data_dir = root / spec.data["warehouse"]
     if "warehouse" not in spec.data and not data_dir.is_dir():
         problems.append(
             f"{path}: data: the default warehouse '{DEFAULT_WAREHOUSE}' does not exist; run "
@@ -330,3 +342,161 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks", root: s
     if problems:
         raise SpecError("\n".join(problems))
     return CampaignSpec(path=path, spec=spec, data_dir=data_dir, sources=sources, runs=runs, raw=raw)
+
+
+# ----------------------------------------------------------------------------- data section
+
+
+def data_roots(root: Path) -> list[Path]:
+    """Folders a spec may read: the project root and those listed in ``PLAYBOOK_DATA_ROOTS``."""
+    roots = [root.resolve()]
+    for part in os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep):
+        if part.strip():
+            roots.append(Path(part.strip()).expanduser().resolve())
+    return roots
+
+
+def _outside(given: str, file: Path, roots: list[Path]) -> str | None:
+    """Why ``file`` may not be read, or None when it resolves inside one of ``roots``."""
+    resolved = file.resolve()
+    if any(resolved.is_relative_to(r) for r in roots):
+        return None
+    return (
+        f"'{given}' is outside the project (after following '..' and symlinks); a spec reads "
+        f"files inside the project or under a folder listed in {DATA_ROOTS_ENV}: move the data "
+        f"there or add its folder to {DATA_ROOTS_ENV}"
+    )
+
+
+def _credential_problem(key: str, text: str) -> str | None:
+    from playbook.sql_guard import credential_hint
+
+    what = credential_hint(text)
+    if what is None:
+        return None
+    return (
+        f"{key}: looks like it holds {what}; never write credentials in a spec (run records and "
+        "the archive would publish them): put the connection in an environment variable and "
+        "write connection: {env: NAME}"
+    )
+
+
+def _check_sql_source(name: str, value: SqlSource, root: Path, roots: list[Path],
+                      problems: list[str]) -> dict[str, Any] | None:
+    """Check one ``sql:`` entry: credentials, its connection, its query against the tables."""
+    import duckdb
+
+    from playbook.sources import database_tables, open_source_database
+    from playbook.sql_guard import check_select
+
+    key = f"data.{name}"
+    texts = [(f"{key}.sql", value.sql)]
+    if isinstance(value.connection, str):
+        texts.append((f"{key}.connection", value.connection))
+    found = [p for p in (_credential_problem(k, t) for k, t in texts) if p]
+    if found:
+        problems.extend(found)
+        return None
+    try:
+        check_select(value.sql, f"{key}.sql")
+    except DataError as exc:
+        problems.append(str(exc))
+        return None
+
+    secret = ""
+    connection: str | dict[str, str]
+    if isinstance(value.connection, EnvConnection):
+        env = value.connection.env
+        secret = os.environ.get(env, "")
+        if not secret:
+            problems.append(
+                f"{key}.connection: environment variable {env} is not set; export it with the "
+                "path of the DuckDB file before running"
+            )
+            return None
+        db, label, connection = Path(secret).expanduser(), f"${env}", {"env": env}
+    else:
+        db, label = root / value.connection, f"'{value.connection}'"
+        connection = str(db)
+        why = _outside(value.connection, db, roots)
+        if why:
+            problems.append(f"{key}.connection: {why}")
+            return None
+
+    def redact(text: str) -> str:
+        return text.replace(secret, label) if secret else text
+
+    if not db.is_file():
+        problems.append(f"{key}.connection: database file {label} not found")
+        return None
+    try:
+        con = open_source_database(db)
+    except duckdb.Error as exc:
+        problems.append(redact(f"{key}.connection: cannot open {label} read-only: {exc}"))
+        return None
+    try:
+        check_select(value.sql, f"{key}.sql", database_tables(con))
+    except DataError as exc:
+        problems.append(redact(str(exc)))
+        return None
+    finally:
+        con.close()
+    return {"sql": value.sql, "connection": connection}
+
+
+def _check_data(spec: Spec, root: Path) -> tuple[dict[str, Any], list[str]]:
+    """The sources of a spec's ``data`` section and the problems found (without the file)."""
+    roots = data_roots(root)
+    problems: list[str] = []
+    sources: dict[str, Any] = {}
+    for name, value in spec.data.items():
+        if name == "warehouse":
+            if not isinstance(value, str):
+                problems.append("data.warehouse: give a folder path holding <table>.parquet files")
+                continue
+            folder = root / value
+            why = _outside(value, folder, roots)
+            if why:
+                problems.append(f"data.warehouse: {why}")
+            elif not folder.is_dir():
+                problems.append(f"data.warehouse: folder '{value}' not found")
+            else:
+                for file in sorted(folder.iterdir()):
+                    if file.suffix.lower() in (".parquet", ".csv") and _outside(file.name, file, roots):
+                        problems.append(f"data.warehouse: {_outside(f'{value}/{file.name}', file, roots)}")
+            continue
+        if name == "snapshot":
+            try:
+                sources[name] = check_snapshot(value)
+            except DataError as exc:
+                problems.append(str(exc))
+            continue
+        if name == "timezone":
+            try:
+                sources[name] = check_timezone(value if isinstance(value, str) else "")
+            except DataError as exc:
+                problems.append(str(exc))
+            continue
+        if isinstance(value, datetime):
+            problems.append(f"data.{name}: a time is not a table; give a file path "
+                            "(only data.snapshot takes a time)")
+            continue
+        if isinstance(value, SqlSource):
+            checked = _check_sql_source(name, value, root, roots, problems)
+            if checked is not None:
+                sources[name] = checked
+            continue
+        rel = value if isinstance(value, str) else value.path
+        bad = _credential_problem(f"data.{name}", rel)
+        if bad:
+            problems.append(bad)
+            continue
+        file = root / rel
+        if file.suffix.lower() not in (".parquet", ".pq", ".csv", ".tsv"):
+            problems.append(f"data.{name}: '{rel}' is neither a .parquet nor a .csv file")
+        elif _outside(rel, file, roots):
+            problems.append(f"data.{name}: {_outside(rel, file, roots)}")
+        elif not file.exists():
+            problems.append(f"data.{name}: file '{rel}' not found; fix the path or export the table there")
+        sources[name] = str(file)
+    return sources, problems
