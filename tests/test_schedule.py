@@ -187,3 +187,20 @@ def test_lock_keeps_a_campaign_from_running_twice(tmp_path: Path) -> None:
             assert not second
     with campaign_lock(tmp_path, "c") as again:
         assert again
+
+
+def test_a_stale_lock_is_taken_over_by_its_age_on_the_file_system(tmp_path: Path) -> None:
+    import os
+
+    from playbook.runner.schedule import STALE_LOCK_S
+
+    lock = tmp_path / "c" / ".lock"
+    lock.parent.mkdir()
+    lock.write_text("12345\n")
+    with campaign_lock(tmp_path, "c") as held:
+        assert not held  # a fresh lock of another process
+    mtime = lock.stat().st_mtime - STALE_LOCK_S - 60
+    os.utime(lock, (mtime, mtime))
+    with campaign_lock(tmp_path, "c") as held:
+        assert held  # a crashed run's lock
+    assert not lock.exists() and [p.name for p in lock.parent.iterdir()] == []

@@ -18,14 +18,15 @@ due ones; call it from the system's cron, e.g. every 15 minutes::
 A lock file per campaign (``outputs/runs/<campaign>/.lock``, created exclusively) keeps two
 overlapping invocations from running the same campaign twice (the one that gets the lock checks
 again that the slot is still unserved); a lock older than ``STALE_LOCK_S`` (a crashed run) is
-taken over.
+taken over. A lock's age is read on the file system's clock (against a fresh file's mtime), not
+the process's, so a pretend clock (``--now``, faketime) cannot make a live lock look stale.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,12 +114,23 @@ def scheduled(playbooks_dir: Path = Path("playbooks"), runs_dir: Path = Path("ou
     return out
 
 
+def _age_s(path: Path) -> float:
+    """Seconds since ``path`` was modified, both times taken from the file system."""
+    fd, probe = tempfile.mkstemp(dir=path.parent, prefix=".probe-")
+    try:
+        now = os.fstat(fd).st_mtime
+    finally:
+        os.close(fd)
+        os.unlink(probe)
+    return now - path.stat().st_mtime
+
+
 @contextmanager
 def campaign_lock(runs_dir: Path, campaign: str) -> Iterator[bool]:
     """Yield True when this process holds the campaign's lock, False when another one does."""
     path = runs_dir / campaign / ".lock"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and time.time() - path.stat().st_mtime > STALE_LOCK_S:
+    if path.exists() and _age_s(path) > STALE_LOCK_S:
         path.unlink(missing_ok=True)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
