@@ -41,15 +41,16 @@ test: $(STAMP)
 
 ## test-clock: the schedule and run-record tests with the clock set to FAKE_DATE (Debian's faketime)
 FAKE_DATE ?= 2031-06-01 12:00:00
-FAKETIME  ?= faketime
+# the command's name (not FAKETIME: faketime sets that variable in the environment it fakes)
+FAKETIME_CMD ?= faketime
 test-clock: $(STAMP)
-	@command -v $(FAKETIME) >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || { \
+	@command -v $(FAKETIME_CMD) >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || { \
 	  echo "installing faketime (Debian package) for the clock check"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime) >/dev/null \
 	  || echo "could not install faketime"; }
-	@if command -v $(FAKETIME) >/dev/null 2>&1; then \
+	@if command -v $(FAKETIME_CMD) >/dev/null 2>&1; then \
 	  echo "clock check: schedule and run-record tests at $(FAKE_DATE) (faketime)"; \
-	  $(FAKETIME) '$(FAKE_DATE)' $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/test_schedule.py tests/test_run.py; \
+	  $(FAKETIME_CMD) '$(FAKE_DATE)' $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/test_schedule.py tests/test_run.py; \
 	else \
 	  echo "clock check skipped: faketime is missing; install it with: sudo apt-get install faketime"; \
 	fi
