@@ -34,9 +34,26 @@ demo: $(STAMP)
 	$(BIN)/playbook run --quiet playbooks/*.yml
 	$(BIN)/playbook publish
 
-## test: run the whole test suite (slow simulations excluded: make test-slow)
+## test: run the whole test suite (slow simulations excluded: make test-slow), then test-clock
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+	@$(MAKE) --no-print-directory test-clock
+
+## test-clock: the schedule and run-record tests with the clock set to FAKE_DATE (Debian's faketime)
+FAKE_DATE ?= 2031-06-01 12:00:00
+# the command's name (not FAKETIME: faketime sets that variable in the environment it fakes)
+FAKETIME_CMD ?= faketime
+test-clock: $(STAMP)
+	@command -v $(FAKETIME_CMD) >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || { \
+	  echo "installing faketime (Debian package) for the clock check"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime) >/dev/null \
+	  || echo "could not install faketime"; }
+	@if command -v $(FAKETIME_CMD) >/dev/null 2>&1; then \
+	  echo "clock check: schedule and run-record tests at $(FAKE_DATE) (faketime)"; \
+	  $(FAKETIME_CMD) '$(FAKE_DATE)' $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/test_schedule.py tests/test_run.py; \
+	else \
+	  echo "clock check skipped: faketime is missing; install it with: sudo apt-get install faketime"; \
+	fi
 
 ## test-slow: also run the large statistical simulations
 test-slow: $(STAMP)
@@ -68,4 +85,4 @@ clean:
 distclean: clean
 	rm -rf $(VENV)
 
-.PHONY: help setup data demo test test-slow lint bench serve lab clean distclean
+.PHONY: help setup data demo test test-clock test-slow lint bench serve lab clean distclean

@@ -205,3 +205,87 @@ def test_table_formats_unformatted_floats_plainly_and_missing_values_as_a_dash(m
     assert ">910</td>" in html and ">1,690.5</td>" in html and ">0.004951</td>" in html
     assert "910.000000" not in html and "None" not in html and "nan" not in html
     assert html.count(">–</td>") == 2 and ">25%</td>" in html
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def other_campaign(project: Path) -> tuple[Path, dict[str, str]]:
+    """A past run of another campaign, and the checksums of every file in it."""
+    write_spec(project / "playbooks" / "other.yml", campaign="other-campaign")
+    result = CliRunner().invoke(main, ["run", "--quiet", "playbooks/other.yml"])
+    assert result.exit_code == 0, result.output
+    run_dir = only_run(project, "other-campaign")
+    return run_dir, checksums(project / "outputs")
+
+
+ATTACKS = {
+    "other_campaigns_run": "../../other-campaign/{run_id}/trivial",
+    "archive": "../../../archive/index",
+    "outside_the_project": "../../../../escaped",
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_a_run_name_cannot_write_outside_its_run(project: Path, other_campaign: tuple[Path, dict[str, str]],
+                                                 attack: str) -> None:
+    run_dir, before = other_campaign
+    name = ATTACKS[attack].format(run_id=run_dir.name)
+    write_spec(project / "playbooks" / "t.yml", runs=f"  - template: trivial\n    name: {name}\n")
+    result = CliRunner().invoke(main, ["run", "--quiet", "playbooks/t.yml"])
+    assert result.exit_code == 2, result.output
+    assert f"error: playbooks/t.yml: runs[0].name: '{name}' is not a run name" in result.output
+    assert checksums(project / "outputs") == before
+    assert not (project / "escaped.ipynb").exists() and not (project.parent / "escaped.ipynb").exists()
+    assert not (project / "outputs" / "runs" / "trivial-campaign").exists()
+
+
+def test_runner_refuses_paths_outside_the_run_folder(project: Path,
+                                                     other_campaign: tuple[Path, dict[str, str]]) -> None:
+    """Even a ResolvedRun made without load_spec cannot write outside its own run folder."""
+    import dataclasses
+
+    from playbook.errors import RunError
+    from playbook.runner.execute import run_campaign
+    from playbook.runner.spec import load_spec
+
+    run_dir, before = other_campaign
+    cs = load_spec(write_spec(project / "playbooks" / "t.yml"))
+    bad = dataclasses.replace(cs.runs[0], name=f"../../other-campaign/{run_dir.name}/trivial")
+    cs = dataclasses.replace(cs, runs=[bad])
+    with pytest.raises(RunError, match=r"other-campaign/.*/trivial.ipynb: outside the run folder "):
+        run_campaign(cs)
+    assert checksums(project / "outputs") == before
+    assert not (project / "outputs" / "runs" / "trivial-campaign").exists() or not any(
+        (project / "outputs" / "runs" / "trivial-campaign").iterdir())
+
+
+@pytest.mark.parametrize("run_id", ["../other-campaign", "a/b", ".hidden", ""])
+def test_run_ids_are_slugs(project: Path, run_id: str) -> None:
+    from playbook.errors import RunError
+    from playbook.runner.execute import new_run_dir
+
+    with pytest.raises(RunError, match=r"run id '.*' is not a slug"):
+        new_run_dir(project / "outputs" / "runs", "c", run_id)
+    assert not (project / "outputs").exists()
+
+
+def test_a_later_run_never_writes_into_a_past_run(project: Path) -> None:
+    from datetime import datetime
+
+    from playbook.runner.clock import FixedClock
+    from playbook.runner.execute import run_specs
+
+    write_spec(project / "playbooks" / "t.yml")
+    clock = FixedClock(datetime(2027, 3, 1, 6, 0))
+    (first,) = run_specs(["playbooks/t.yml"], progress=False, clock=clock)
+    before = checksums(first.run_dir)
+    (second,) = run_specs(["playbooks/t.yml"], progress=False, clock=clock)  # same second
+    assert (first.run_id, second.run_id) == ("20270301T060000Z", "20270301T060000Z-1")
+    assert checksums(first.run_dir) == before
+    assert json.loads((second.run_dir / "trivial.outcome.json").read_text())["run_id"] == second.run_id

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.conftest import write_spec
+from tests.conftest import FIXTURE_NOTEBOOKS, write_spec
 
 from playbook.cli import main
 from playbook.errors import SpecError
@@ -104,6 +104,37 @@ BAD_SPECS = {
         dict(extra="schedule: every monday\n"),
         "playbooks/bad.yml: schedule: 'every monday' is not a cron expression",
     ),
+    "run_name_escapes": (
+        dict(runs="  - template: trivial\n    name: ../../other-campaign/20261124T060000Z/trivial\n"),
+        "playbooks/bad.yml: runs[0].name: '../../other-campaign/20261124T060000Z/trivial' is not a run "
+        "name: use lower-case letters, digits, '-' and '_', starting with a letter or digit "
+        "(e.g. 'quality-eu'); the name becomes the report's file name",
+    ),
+    "run_name_into_archive": (
+        dict(runs="  - template: trivial\n    name: ../../../archive/index\n"),
+        "playbooks/bad.yml: runs[0].name: '../../../archive/index' is not a run name",
+    ),
+    "run_name_absolute": (
+        dict(runs="  - template: trivial\n    name: /tmp/evil\n"),
+        "playbooks/bad.yml: runs[0].name: '/tmp/evil' is not a run name",
+    ),
+    "run_name_with_dot": (
+        dict(runs="  - template: trivial\n    name: trivial.outcome\n"),
+        "playbooks/bad.yml: runs[0].name: 'trivial.outcome' is not a run name",
+    ),
+    "template_escapes_with_a_forked_notebook": (
+        dict(runs="  - template: ../../escape\n    notebook: notebooks/trivial.ipynb\n"),
+        "playbooks/bad.yml: runs[0].template: '../../escape' is not a run name: use lower-case letters",
+    ),
+    "notebook_outside_project": (
+        dict(runs=f"  - template: trivial\n    notebook: {FIXTURE_NOTEBOOKS / 'trivial.ipynb'}\n"),
+        f"playbooks/bad.yml: runs[0].notebook: '{FIXTURE_NOTEBOOKS / 'trivial.ipynb'}' is outside the "
+        "project; keep a forked notebook in the project (`playbook new --fork` puts it in playbooks/<campaign>/)",
+    ),
+    "notebook_climbs_out": (
+        dict(runs="  - template: trivial\n    notebook: ../../etc/x.ipynb\n"),
+        "playbooks/bad.yml: runs[0].notebook: '../../etc/x.ipynb' is outside the project",
+    ),
     "duplicate_run_names": (
         dict(runs="  - template: trivial\n  - template: trivial\n"),
         "playbooks/bad.yml: runs[1].name: 'trivial' already used by runs[0]; "
@@ -196,3 +227,17 @@ def test_unreadable_parameter_line_is_a_template_error(project: Path) -> None:
     nbformat.write(nb, project / "notebooks" / "odd.ipynb")
     with pytest.raises(TemplateError, match=r"odd.ipynb: parameters cell: cannot read the line of times"):
         load_template(project / "notebooks" / "odd.ipynb")
+
+
+def test_run_names_may_use_template_style_underscores(project: Path) -> None:
+    spec = write_spec(project / "playbooks" / "ok.yml",
+                      runs="  - template: trivial\n  - template: trivial\n    name: trivial_eu-2\n")
+    assert [r.name for r in load_spec(spec).runs] == ["trivial", "trivial_eu-2"]
+
+
+def test_notebook_inside_the_project_through_a_symlink_out_is_refused(project: Path) -> None:
+    (project / "playbooks" / "link.ipynb").symlink_to(FIXTURE_NOTEBOOKS / "trivial.ipynb")
+    write_spec(project / "playbooks" / "bad.yml",
+               runs="  - template: trivial\n    notebook: playbooks/link.ipynb\n")
+    with pytest.raises(SpecError, match=r"runs\[0\].notebook: 'playbooks/link.ipynb' is outside the project"):
+        load_spec("playbooks/bad.yml")

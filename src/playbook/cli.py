@@ -120,24 +120,29 @@ def publish(force: bool) -> None:
 @click.option("--run", "run_due", is_flag=True, help="run the campaigns that are due")
 @click.option("--publish/--no-publish", default=False, help="publish the archive after running")
 @click.option("--now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d"]), default=None,
-              help="pretend it is this UTC time (for testing a schedule)")
+              help="pretend it is this UTC time, for the schedule and the runs it starts")
 def schedule(run_due: bool, publish: bool, now: object) -> None:
-    """List scheduled campaigns (cron in the spec); with --run, run those that are due."""
-    from datetime import UTC, datetime
+    """List scheduled campaigns (cron in the spec); with --run, run those that are due.
 
+    A campaign is due when its latest cron slot is newer than the newest slot its runs served;
+    each run records the slot it serves in run.json.
+    """
+    from datetime import datetime
+
+    from playbook.runner.clock import SYSTEM_CLOCK, Clock, ShiftedClock
     from playbook.runner.execute import RUNS_DIR, run_specs
-    from playbook.runner.schedule import campaign_lock, scheduled
+    from playbook.runner.schedule import campaign_lock, last_served_slot, scheduled
 
-    moment = now.replace(tzinfo=UTC) if isinstance(now, datetime) else None
+    clock: Clock = ShiftedClock(now) if isinstance(now, datetime) else SYSTEM_CLOCK
     try:
-        items = scheduled(now=moment)
+        items = scheduled(clock=clock)
     except PlaybookError as exc:
         _fail(exc)
     failed = False
     for item in items:
-        state = "due" if item.due else "up to date"
-        last = item.last_run.strftime("%Y-%m-%d %H:%M") if item.last_run else "never"
-        click.echo(f"{item.campaign}: {state} (cron '{item.cron}', last run {last}, "
+        state = f"due for {item.previous:%Y-%m-%d %H:%M}" if item.due else "up to date"
+        last = item.last_slot.strftime("%Y-%m-%d %H:%M") if item.last_slot else "never"
+        click.echo(f"{item.campaign}: {state} (cron '{item.cron}', last slot served {last}, "
                    f"next {item.next:%Y-%m-%d %H:%M} UTC)")
         if not (run_due and item.due):
             continue
@@ -145,8 +150,12 @@ def schedule(run_due: bool, publish: bool, now: object) -> None:
             if not held:
                 click.echo(f"  {item.campaign}: skipped, another run holds its lock")
                 continue
+            served = last_served_slot(RUNS_DIR, item.campaign)
+            if served is not None and served >= item.previous:  # served while we waited for the lock
+                click.echo(f"  {item.campaign}: skipped, another run served the slot")
+                continue
             try:
-                (record,) = run_specs([item.spec_path], progress=False)
+                (record,) = run_specs([item.spec_path], progress=False, clock=clock, slot=item.previous)
             except PlaybookError as exc:
                 click.echo(f"  error: {exc}", err=True)
                 failed = True

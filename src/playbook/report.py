@@ -20,11 +20,12 @@ import math
 import os
 import tempfile
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from playbook.errors import RunError
+from playbook.runner.clock import kernel_clock
 
 if TYPE_CHECKING:  # pandas is imported lazily: a template that records only numbers starts faster
     import pandas as pd
@@ -247,7 +248,7 @@ def record_outcome(
         "decision": decision,
         "metrics": _check_metrics(metrics),
         "details": dict(details or {}),
-        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "recorded_at": kernel_clock().now().isoformat(timespec="seconds"),
     }
     if error:
         outcome["error"] = error

@@ -15,6 +15,11 @@ Nothing recorded carries a secret: a SQL source's connection named by an environ
 is passed to the kernel as ``{"env": NAME}`` and fingerprinted as ``$NAME``, and the value is
 replaced by ``$NAME`` in every error, notebook and outcome of the run (:mod:`playbook.redact`);
 errors are recorded without this machine's paths.
+
+Times (the run id, ``started_at``, ``finished_at``, the ``slot`` a run serves) come from one
+injectable :class:`~playbook.runner.clock.Clock`. Every file the runner writes is resolved and
+refused unless it lies in the run's own folder, and a run folder is always new: run ids are
+slugs, suffixed (``-1``, ``-2``) rather than reused when one exists.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import sys
 import time
 import traceback
@@ -37,8 +43,9 @@ from typing import Any
 from playbook.errors import RunError
 from playbook.redact import Redactor, env_secrets
 from playbook.report import outcome_path, record_outcome, write_json_atomic
+from playbook.runner.clock import SYSTEM_CLOCK, Clock, FixedClock, kernel_env
 from playbook.runner.kernels import engine_options
-from playbook.runner.spec import CampaignSpec, ResolvedRun, load_spec
+from playbook.runner.spec import SLUG, CampaignSpec, ResolvedRun, load_spec
 from playbook.zones import DATA_SETTINGS, DEFAULT_TIMEZONE
 
 RUNS_DIR = Path("outputs/runs")
@@ -46,6 +53,7 @@ KERNEL_NAME = "python3"
 VERSIONED = ("playbook", "papermill", "nbclient", "nbconvert", "ipykernel", "pandas", "numpy",
              "duckdb", "pyarrow", "scipy", "statsmodels", "pandera", "seaborn", "matplotlib")
 _DIST = {"playbook": "growth-playbook"}
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
 
 def versions() -> dict[str, str]:
@@ -57,10 +65,6 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def _iso(ts: datetime) -> str:
@@ -109,13 +113,20 @@ def input_fingerprints(cs: CampaignSpec) -> dict[str, Any]:
     return out
 
 
-def new_run_dir(runs_dir: Path, campaign: str, run_id: str | None = None) -> tuple[str, Path]:
-    """Create a fresh run folder; run ids are UTC timestamps, suffixed when one already exists."""
-    base = run_id or now_utc().strftime("%Y%m%dT%H%M%SZ")
+def new_run_dir(runs_dir: Path, campaign: str, run_id: str | None = None,
+                clock: Clock = SYSTEM_CLOCK) -> tuple[str, Path]:
+    """Create a fresh run folder; run ids are UTC timestamps, suffixed when one already exists.
+
+    A past run's folder is never reused: an id that exists gets the next free ``-<n>`` suffix.
+    """
+    if run_id is not None and not RUN_ID.match(run_id):
+        raise RunError(f"run id '{run_id}' is not a slug: use letters, digits and dashes "
+                       "(e.g. '20261124T060000Z'), or leave it out for a timestamp")
+    base = run_id or clock.now().strftime("%Y%m%dT%H%M%SZ")
     parent = runs_dir / campaign
+    if not SLUG.match(campaign) or parent.resolve().parent != runs_dir.resolve():
+        raise RunError(f"campaign '{campaign}' would write outside {runs_dir}; campaigns are slugs")
     parent.mkdir(parents=True, exist_ok=True)
-    if parent.resolve().parent != runs_dir.resolve():
-        raise RunError(f"campaign '{campaign}' would write outside {runs_dir}")
     for i in range(1000):
         rid = base if i == 0 else f"{base}-{i}"
         try:
@@ -124,6 +135,14 @@ def new_run_dir(runs_dir: Path, campaign: str, run_id: str | None = None) -> tup
             continue
         return rid, parent / rid
     raise RunError(f"{parent}: could not allocate a run folder for {base}")  # pragma: no cover
+
+
+def _inside(run_dir: Path, path: Path) -> Path:
+    """``path``, refused with a RunError unless it resolves to a file directly in ``run_dir``."""
+    if path.resolve().parent != run_dir.resolve():
+        raise RunError(f"{path}: outside the run folder {run_dir}; the runner writes only there "
+                       "(run names are slugs: lower-case letters, digits, '-' and '_')")
+    return path
 
 
 @dataclass
@@ -178,12 +197,14 @@ def _timings(nb_path: Path) -> dict[str, float]:
             "execute_s": round((last - first).total_seconds(), 4)}
 
 
-def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path) -> TemplateResult:
+def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path,
+                clock: Clock = SYSTEM_CLOCK) -> TemplateResult:
     """Run one template through papermill; never raises for a failing notebook."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    out_nb = run_dir / f"{run.name}.ipynb"
+    out_nb = _inside(run_dir, run_dir / f"{run.name}.ipynb")
+    _inside(run_dir, outcome_path(run_dir, run.name))
     res = TemplateResult(
         name=run.name, template=run.template.name, notebook=str(run.notebook),
         parameters=dict(run.parameters), output_notebook=out_nb.name,
@@ -195,7 +216,7 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
         output_dir=str(run_dir), data_dir=str(cs.data_dir), sources=dict(cs.sources),
     )
     redactor = Redactor(env_secrets(cs.sources), root)
-    started = now_utc()
+    started = clock.now()
     res.started_at = _iso(started)
     t0 = time.perf_counter()
     try:
@@ -205,7 +226,7 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
         pm.execute_notebook(
             str(run.notebook.resolve()), str(out_nb.resolve()), parameters=params,
             kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
-            resources={"metadata": {"path": str(root.resolve())}}, **engine_options(),
+            resources={"metadata": {"path": str(root.resolve())}}, **engine_options(kernel_env(clock)),
         )
         res.status = "ok"
     except PapermillExecutionError as exc:
@@ -219,7 +240,7 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
                      "traceback": redactor.error("".join(traceback.format_exception(exc)))}
     redactor.notebook(out_nb)
     res.duration_s = round(time.perf_counter() - t0, 4)
-    res.finished_at = _iso(now_utc())
+    res.finished_at = _iso(clock.now())
     res.timings = _timings(out_nb)
 
     path = outcome_path(run_dir, run.name)
@@ -248,12 +269,13 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
     return res
 
 
-def _in_worker(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path) -> TemplateResult:
+def _in_worker(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path,
+               clock: Clock) -> TemplateResult:
     """Run one template in a pool thread, closing the event loop nbclient made for the thread."""
     import asyncio
 
     try:
-        return execute_one(cs, run, run_id, run_dir, root)
+        return execute_one(cs, run, run_id, run_dir, root, clock)
     finally:
         try:
             loop = asyncio.get_event_loop_policy().get_event_loop()
@@ -271,10 +293,12 @@ def _strip_ansi(text: str) -> str:
 
 
 def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, results: list[TemplateResult],
-              inputs: dict[str, Any], finished: datetime | None = None) -> dict[str, Any]:
+              inputs: dict[str, Any], finished: datetime | None = None,
+              slot: datetime | None = None) -> dict[str, Any]:
     return Redactor(env_secrets(cs.sources)).tree({
         "campaign": cs.spec.campaign, "run_id": run_id, "spec_path": str(cs.path),
         "spec": cs.spec.model_dump(mode="json"), "status": status,
+        "trigger": "schedule" if slot else "manual", "slot": _iso(slot or started),
         "started_at": _iso(started), "finished_at": _iso(finished) if finished else None,
         "duration_s": round((finished - started).total_seconds(), 3) if finished else None,
         "data_dir": str(cs.data_dir), "sources": cs.sources,
@@ -293,19 +317,32 @@ def run_campaign(
     run_id: str | None = None,
     jobs: int | None = None,
     on_done: Callable[[TemplateResult], None] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    slot: datetime | None = None,
 ) -> RunRecord:
-    """Execute every run of a validated spec and write the run record."""
-    rid, run_dir = new_run_dir(runs_dir, cs.spec.campaign, run_id)
-    started = now_utc()
+    """Execute every run of a validated spec and write the run record.
+
+    ``slot`` is the cron time a scheduled run serves (recorded as ``slot``, ``trigger:
+    schedule``); a run without one serves its own start (``trigger: manual``).
+    """
+    started = clock.now()
+    rid, run_dir = new_run_dir(runs_dir, cs.spec.campaign, run_id, clock=FixedClock(started))
+    try:
+        for r in cs.runs:
+            _inside(run_dir, run_dir / f"{r.name}.ipynb")
+            _inside(run_dir, outcome_path(run_dir, r.name))
+    except RunError:
+        run_dir.rmdir()
+        raise
     inputs = input_fingerprints(cs)
     pending = [TemplateResult(r.name, r.template.name, str(r.notebook), dict(r.parameters)) for r in cs.runs]
-    write_json_atomic(run_dir / "run.json", _manifest(cs, rid, "running", started, pending, inputs))
+    write_json_atomic(run_dir / "run.json", _manifest(cs, rid, "running", started, pending, inputs, slot=slot))
 
     results: dict[str, TemplateResult] = {}
     workers = max(1, min(jobs or os.cpu_count() or 1, len(cs.runs)))
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_in_worker, cs, r, rid, run_dir, root): r for r in cs.runs}
+            futures = {pool.submit(_in_worker, cs, r, rid, run_dir, root, clock): r for r in cs.runs}
             for fut in as_completed(futures):
                 res = fut.result()
                 results[res.name] = res
@@ -321,13 +358,18 @@ def run_campaign(
         ordered = [results.get(r.name) or TemplateResult(r.name, r.template.name, str(r.notebook), {},
                                                            status="failed") for r in cs.runs]
         status = "ok" if all(r.status == "ok" for r in ordered) else "failed"
-        write_json_atomic(run_dir / "run.json", _manifest(cs, rid, status, started, ordered, inputs, now_utc()))
+        write_json_atomic(run_dir / "run.json",
+                          _manifest(cs, rid, status, started, ordered, inputs, clock.now(), slot=slot))
     return RunRecord(cs.spec.campaign, rid, run_dir, status, ordered)
 
 
 def run_specs(paths: Iterable[str | Path], *, runs_dir: Path = RUNS_DIR, root: Path = Path("."),
-              jobs: int | None = None, progress: bool = True) -> list[RunRecord]:
-    """Validate every spec first (nothing starts if one is invalid), then run them in turn."""
+              jobs: int | None = None, progress: bool = True, clock: Clock = SYSTEM_CLOCK,
+              slot: datetime | None = None) -> list[RunRecord]:
+    """Validate every spec first (nothing starts if one is invalid), then run them in turn.
+
+    ``clock`` stamps the runs; ``slot`` is the cron slot they serve (see :func:`run_campaign`).
+    """
     specs = [load_spec(p, root=root) for p in paths]
     total = sum(len(cs.runs) for cs in specs)
     records = []
@@ -344,7 +386,8 @@ def run_specs(paths: Iterable[str | Path], *, runs_dir: Path = RUNS_DIR, root: P
 
     try:
         for cs in specs:
-            records.append(run_campaign(cs, runs_dir=runs_dir, root=root, jobs=jobs, on_done=done))
+            records.append(run_campaign(cs, runs_dir=runs_dir, root=root, jobs=jobs, on_done=done,
+                                        clock=clock, slot=slot))
     finally:
         if bar is not None:
             bar.close()

@@ -1,30 +1,42 @@
 """Scheduled runs: which campaigns are due, and running them once each.
 
-A spec's ``schedule`` is a cron expression (UTC). A campaign is **due** when its most recent
-scheduled time is later than the start of its latest run (or it never ran). ``playbook
-schedule`` lists the campaigns with their next and last scheduled times; ``playbook schedule
---run`` runs the due ones; call it from the system's cron, e.g. every 15 minutes::
+A spec's ``schedule`` is a cron expression (UTC). Each time the expression matches is a
+**slot** (Airflow calls it the logical date). A run records the slot it serves in run.json
+(``slot``; a run started by hand serves its own start time, ``trigger: manual``). A campaign
+is **due** when its most recent slot at or before now is newer than the newest slot any of its
+runs served, or it never ran. A slot counts as served as soon as a run for it has started,
+whatever that run's status: a failed scheduled run is not retried every few minutes; the next
+slot runs again, and ``playbook run`` re-runs by hand. Run records written before slots were
+recorded count with their ``started_at``. Times come from one :class:`~playbook.runner.clock.Clock`,
+so ``playbook schedule --now`` pretends consistently for the scheduler and the runs it starts.
+
+``playbook schedule`` lists the campaigns with their slots; ``playbook schedule --run`` runs the
+due ones; call it from the system's cron, e.g. every 15 minutes::
 
     */15 * * * *  cd /path/to/project && .venv/bin/playbook schedule --run --publish
 
 A lock file per campaign (``outputs/runs/<campaign>/.lock``, created exclusively) keeps two
-overlapping invocations from running the same campaign twice; a lock older than
-``STALE_LOCK_S`` (a crashed run) is taken over.
+overlapping invocations from running the same campaign twice (the one that gets the lock checks
+again that the slot is still unserved); a lock older than ``STALE_LOCK_S`` (a crashed run) is
+taken over. A lock's age is read on the file system's clock (against a fresh file's mtime), not
+the process's, so a pretend clock (``--now``, faketime) cannot make a live lock look stale.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from playbook.errors import RunError
-from playbook.runner.spec import read_yaml
+from playbook.errors import RunError, SpecError
+from playbook.runner.clock import SYSTEM_CLOCK, Clock
+from playbook.runner.spec import SLUG, read_yaml
 
 STALE_LOCK_S = 6 * 3600
 
@@ -34,33 +46,55 @@ class Scheduled:
     spec_path: Path
     campaign: str
     cron: str
-    previous: datetime  # the most recent scheduled time at or before ``now``
-    next: datetime
-    last_run: datetime | None
+    previous: datetime  # the most recent slot at or before ``now``
+    next: datetime  # the first slot after ``now``
+    last_slot: datetime | None  # the newest slot served by a run of the campaign
 
     @property
     def due(self) -> bool:
-        return self.last_run is None or self.last_run < self.previous
+        return self.last_slot is None or self.last_slot < self.previous
 
 
-def last_run_start(runs_dir: Path, campaign: str) -> datetime | None:
-    """Start time of the campaign's newest run (any status), from its run.json files."""
-    starts = []
+def _utc(text: str) -> datetime:
+    ts = datetime.fromisoformat(text)
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def served_slot(manifest: dict[str, Any]) -> datetime | None:
+    """The slot a run record serves: its ``slot``, else (older records) its ``started_at``."""
+    for key in ("slot", "started_at"):
+        value = manifest.get(key)
+        if value:
+            try:
+                return _utc(str(value))
+            except ValueError:
+                continue
+    return None
+
+
+def last_served_slot(runs_dir: Path, campaign: str) -> datetime | None:
+    """The newest slot served by any run of the campaign (any status), from its run.json files."""
+    slots = []
     for manifest in (runs_dir / campaign).glob("*/run.json"):
         try:
-            started = json.loads(manifest.read_text(encoding="utf-8")).get("started_at")
-            starts.append(datetime.fromisoformat(started))
-        except (OSError, ValueError, TypeError):
+            slot = served_slot(json.loads(manifest.read_text(encoding="utf-8")))
+        except (OSError, ValueError, AttributeError):
             continue
-    return max(starts) if starts else None
+        if slot is not None:
+            slots.append(slot)
+    return max(slots) if slots else None
 
 
 def scheduled(playbooks_dir: Path = Path("playbooks"), runs_dir: Path = Path("outputs/runs"),
-              now: datetime | None = None) -> list[Scheduled]:
-    """Every spec with a ``schedule``, with its previous and next times (UTC)."""
+              now: datetime | None = None, clock: Clock = SYSTEM_CLOCK) -> list[Scheduled]:
+    """Every spec with a ``schedule``, with its previous and next slots (UTC).
+
+    ``now`` defaults to ``clock.now()``; a naive ``now`` is UTC.
+    """
     from croniter import croniter
 
-    now = now or datetime.now(UTC)
+    moment = now or clock.now()
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     out = []
     for path in sorted(playbooks_dir.glob("*.yml")):
         raw = read_yaml(path)
@@ -69,12 +103,26 @@ def scheduled(playbooks_dir: Path = Path("playbooks"), runs_dir: Path = Path("ou
             continue
         if not croniter.is_valid(cron):
             raise RunError(f"{path}: schedule: '{cron}' is not a cron expression")
-        it = croniter(cron, now)
-        previous = it.get_prev(datetime)
-        nxt = croniter(cron, now).get_next(datetime)
         campaign = str(raw.get("campaign", path.stem))
-        out.append(Scheduled(path, campaign, cron, previous, nxt, last_run_start(runs_dir, campaign)))
+        if not SLUG.match(campaign):
+            raise SpecError(f"{path}: campaign: '{campaign}' is not a campaign slug: use lower-case "
+                            "letters, digits and dashes (e.g. 'spring-limit-banner')")
+        # croniter's get_prev is strictly before its start; a slot at exactly ``now`` is due now
+        previous = croniter(cron, moment + timedelta(microseconds=1)).get_prev(datetime).astimezone(UTC)
+        nxt = croniter(cron, moment).get_next(datetime).astimezone(UTC)
+        out.append(Scheduled(path, campaign, cron, previous, nxt, last_served_slot(runs_dir, campaign)))
     return out
+
+
+def _age_s(path: Path) -> float:
+    """Seconds since ``path`` was modified, both times taken from the file system."""
+    fd, probe = tempfile.mkstemp(dir=path.parent, prefix=".probe-")
+    try:
+        now = os.fstat(fd).st_mtime
+    finally:
+        os.close(fd)
+        os.unlink(probe)
+    return now - path.stat().st_mtime
 
 
 @contextmanager
@@ -82,7 +130,7 @@ def campaign_lock(runs_dir: Path, campaign: str) -> Iterator[bool]:
     """Yield True when this process holds the campaign's lock, False when another one does."""
     path = runs_dir / campaign / ".lock"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and time.time() - path.stat().st_mtime > STALE_LOCK_S:
+    if path.exists() and _age_s(path) > STALE_LOCK_S:
         path.unlink(missing_ok=True)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)

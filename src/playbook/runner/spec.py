@@ -21,6 +21,9 @@ templates run with which parameters::
     runs:
       - template: data_quality
         parameters: {coverage_target: 0.9}
+      - template: data_quality             # a second run of a template needs a name:
+        name: data_quality-eu              #   [a-z0-9][a-z0-9_-]*, its report's file name
+        notebook: playbooks/x/dq.ipynb     #   optional forked copy, inside the project
 
 Every problem is reported with the file and the key (``playbooks/x.yml: runs[0].parameters:
 unknown parameter 'min_user' for funnel_diagnosis (did you mean 'min_users'?)``), all at once.
@@ -60,6 +63,9 @@ from playbook.runner.templates import CONTEXT_PARAMETERS, Template, discover, lo
 from playbook.zones import check_snapshot, check_timezone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+#: A run's name (``runs[].name``, else its ``template``) names its files in the run folder: the
+#: campaign's slug rule, with the underscores of template names (``data_quality``).
+RUN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 DEFAULT_WAREHOUSE = "data/sample"
 DATA_ROOTS_ENV = "PLAYBOOK_DATA_ROOTS"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -288,7 +294,12 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks", root: s
         template: Template | None = None
         if entry.notebook:
             nb_path = root / entry.notebook
-            if not nb_path.exists():
+            if not nb_path.resolve().is_relative_to(root.resolve()):
+                problems.append(
+                    f"{where}.notebook: '{entry.notebook}' is outside the project; keep a forked notebook "
+                    "in the project (`playbook new --fork` puts it in playbooks/<campaign>/)"
+                )
+            elif not nb_path.exists():
                 problems.append(f"{where}.notebook: '{entry.notebook}' not found; fix the path or remove the key to use the template")
             else:
                 try:
@@ -301,6 +312,12 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks", root: s
             problems.append(
                 f"{where}.template: unknown template '{entry.template}'"
                 f"{_suggest(entry.template, list(templates))}; `playbook list` shows the templates"
+            )
+        if not RUN_NAME.match(entry.run_name):
+            problems.append(
+                f"{where}.{'name' if entry.name is not None else 'template'}: '{entry.run_name}' is not a "
+                "run name: use lower-case letters, digits, '-' and '_', starting with a letter or digit "
+                "(e.g. 'quality-eu'); the name becomes the report's file name"
             )
         if entry.run_name in seen:
             problems.append(
