@@ -121,8 +121,8 @@ def test_convert_sanitizes_html_and_markdown_outputs() -> None:
                                             '<table><tr><td class="data row-highlight">cell</td></tr></table>'}),
         v4.new_output("display_data", data={"text/markdown": f"**md** {SCRIPT} {IMG}",
                                             "text/plain": "<IPython.core.display.Markdown object>"}),
-        v4.new_output("display_data", data={"image/svg+xml": f'<svg xmlns="http://www.w3.org/2000/svg">'
-                                            f'<script>alert(1)</script><rect onload="alert(1)"/></svg>'}),
+        v4.new_output("display_data", data={"image/svg+xml": '<svg xmlns="http://www.w3.org/2000/svg">'
+                                            '<script>alert(1)</script><rect onload="alert(1)"/></svg>'}),
     ], markdown=f"# Title\n\n{IMG}")
     body = convert.notebook_body(nb)
     assert_inert(body)
