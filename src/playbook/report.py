@@ -42,15 +42,53 @@ DECISION_STYLE = {
 
 
 def setup() -> None:
-    """Report-friendly defaults: seaborn theme, crisp PNG charts, readable tables."""
+    """Report-friendly defaults: seaborn theme, crisp PNG charts, readable tables; chart text
+    drawn as plain text (no mathtext: ``charts.plain_text``) and, in a notebook, each chart
+    shown with an alt text made from its titles (``charts.alt_text``)."""
     import matplotlib
     import pandas as pd
     import seaborn as sns
 
+    from playbook import charts
+
     sns.set_theme(style="whitegrid", context="notebook")
     matplotlib.rcParams.update({"figure.dpi": 110, "figure.figsize": (8, 3.6), "axes.titleweight": "bold"})
+    charts.plain_text()
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 140)
+    _describe_charts()
+
+
+def _describe_charts() -> None:
+    """Wrap IPython's PNG formatter of Matplotlib figures so each PNG output carries
+    ``{"alt": charts.alt_text(fig)}`` as metadata (nbconvert writes it into ``<img alt>``)."""
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+
+    from playbook.charts import alt_text
+
+    shell = get_ipython()
+    if shell is None:  # not in a kernel: nothing is displayed as PNG
+        return
+    png = shell.display_formatter.formatters["image/png"]
+    try:
+        previous = png.lookup_by_type(Figure)
+    except KeyError:  # no inline backend
+        return
+    if getattr(previous, "describes_charts", False):
+        return
+
+    def with_alt(fig: Figure) -> Any:
+        data = previous(fig)
+        if data is None:
+            return None
+        meta: dict[str, Any] = {}
+        if isinstance(data, tuple):
+            data, meta = data
+        return data, {**(meta or {}), "alt": alt_text(fig)}
+
+    with_alt.describes_charts = True  # type: ignore[attr-defined]
+    png.for_type(Figure, with_alt)
 
 
 # -- formatting ----------------------------------------------------------------------------------
