@@ -145,3 +145,24 @@ def test_convert_keeps_what_reports_show() -> None:
     assert f'src="data:image/png;base64,{png}"' in body
     assert re.search(r'<img[^>]+alt="[^"]+"', body)
     assert "DataError" in body and "bad &lt;b&gt;column&lt;/b&gt;" in body
+
+
+# -- charts ---------------------------------------------------------------------------------------
+def test_charts_draw_names_from_data_as_plain_text() -> None:
+    """A ``$`` in a name is a dollar sign: mathtext would fail to draw ``$x^$``."""
+    import io
+
+    from playbook import charts
+
+    names = ["visit", "$x^$ plan", "pay $5 & $6", SCRIPT]
+    steps = pd.DataFrame({"step": names, "users": [100, 60, 30, 10], "conv": [1.0, 0.6, 0.5, 0.33],
+                          "conv_ci_low": [1.0, 0.5, 0.4, 0.2], "conv_ci_high": [1.0, 0.7, 0.6, 0.5]})
+    fig = charts.funnel(steps, bottleneck="$x^$ plan")
+    fig.savefig(io.BytesIO(), format="png")  # mathtext would raise here
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == names
+    assert charts.alt_text(fig) == "Chart: Users reaching each step (red: biggest loss)"
+    volume = pd.DataFrame({"table": ["a", "a", "b", "b"],
+                           "day": pd.to_datetime(["2026-01-01", "2026-01-09"] * 2),
+                           "rows": [1, 2, 3, 4], "anomaly": [False, True, False, False]})
+    assert charts.alt_text(charts.daily_volumes(volume)) == (
+        "Chart: Rows per day (red: anomalous days); panels: a, b")

@@ -134,12 +134,12 @@ def test_the_templates_ran_on_the_hostile_names(project: tuple[Path, dict[str, d
 
 
 @pytest.fixture(scope="module")
-def pages(project: tuple[Path, dict[str, dict[str, Any]]]) -> Iterator[dict[str, tuple[list[str], str]]]:
+def pages(project: tuple[Path, dict[str, dict[str, Any]]]) -> Iterator[dict[str, tuple[list[str], str, list[str]]]]:
     """Every published page, opened in one headless Chromium: (dialogs, visible text of the
-    report body, or of the whole page where there is no report)."""
+    report body, or of the whole page where there is no report, alt texts of its images)."""
     archive, _ = project
     paths = sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*.html"))
-    seen: dict[str, tuple[list[str], str]] = {}
+    seen: dict[str, tuple[list[str], str, list[str]]] = {}
     with serve(archive) as base, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
         try:
@@ -155,20 +155,33 @@ def pages(project: tuple[Path, dict[str, dict[str, Any]]]) -> Iterator[dict[str,
                 dialogs.clear()
                 page.goto(base + path, wait_until="networkidle")  # broken images have fired
                 body = "section.nb" if path.startswith("reports/") else "body"
-                seen[path] = (list(dialogs), page.inner_text(body))
+                alts = page.eval_on_selector_all("img", "images => images.map(i => i.alt)")
+                seen[path] = (list(dialogs), page.inner_text(body), alts)
         finally:
             browser.close()
     yield seen
 
 
-def test_no_page_runs_a_script_from_data(pages: dict[str, tuple[list[str], str]]) -> None:
+Pages = dict[str, tuple[list[str], str, list[str]]]
+
+
+def test_no_page_runs_a_script_from_data(pages: Pages) -> None:
     reports = [p for p in pages if p.startswith("reports/")]
     assert "index.html" in pages and f"campaigns/{CAMPAIGN}.html" in pages and len(reports) == 5
-    opened = {path: dialogs for path, (dialogs, _) in pages.items() if dialogs}
+    opened = {path: dialogs for path, (dialogs, _, _) in pages.items() if dialogs}
     assert opened == {}, f"JavaScript dialogs opened: {opened}"
 
 
-def test_every_page_shows_the_payloads_as_text(pages: dict[str, tuple[list[str], str]]) -> None:
-    for path, (_, text) in pages.items():
+def test_every_page_shows_the_payloads_as_text(pages: Pages) -> None:
+    for path, (_, text, _) in pages.items():
         for payload in PAYLOADS:
             assert payload in text, f"{path}: {payload} not shown as text"
+
+
+def test_every_chart_has_an_alt_text_from_its_titles(pages: Pages) -> None:
+    alts = {path: alts for path, (_, _, alts) in pages.items() if path.startswith("reports/")}
+    assert sum(map(len, alts.values())) >= 10
+    for path, texts in alts.items():
+        assert all(t.startswith("Chart: ") and len(t) > 20 for t in texts), (path, texts)
+    # names from data stay text in the alt attribute too
+    assert any(S in t for texts in alts.values() for t in texts)

@@ -60,8 +60,10 @@ def setup() -> None:
 
 
 def _describe_charts() -> None:
-    """Wrap IPython's PNG formatter of Matplotlib figures so each PNG output carries
-    ``{"alt": charts.alt_text(fig)}`` as metadata (nbconvert writes it into ``<img alt>``)."""
+    """Give every Matplotlib figure a notebook shows ``{"alt": charts.alt_text(fig)}`` as its
+    PNG metadata (nbconvert writes it into ``<img alt>``). A mime-bundle printer that returns
+    metadata only: IPython merges it with the PNG that the inline backend's formatter renders
+    (registered later, when the backend loads), so either order works."""
     from IPython import get_ipython
     from matplotlib.figure import Figure
 
@@ -70,25 +72,8 @@ def _describe_charts() -> None:
     shell = get_ipython()
     if shell is None:  # not in a kernel: nothing is displayed as PNG
         return
-    png = shell.display_formatter.formatters["image/png"]
-    try:
-        previous = png.lookup_by_type(Figure)
-    except KeyError:  # no inline backend
-        return
-    if getattr(previous, "describes_charts", False):
-        return
-
-    def with_alt(fig: Figure) -> Any:
-        data = previous(fig)
-        if data is None:
-            return None
-        meta: dict[str, Any] = {}
-        if isinstance(data, tuple):
-            data, meta = data
-        return data, {**(meta or {}), "alt": alt_text(fig)}
-
-    with_alt.describes_charts = True  # type: ignore[attr-defined]
-    png.for_type(Figure, with_alt)
+    shell.display_formatter.mimebundle_formatter.for_type(
+        Figure, lambda fig: ({}, {"image/png": {"alt": alt_text(fig)}}))
 
 
 # -- formatting ----------------------------------------------------------------------------------
