@@ -118,6 +118,7 @@ def test_convert_sanitizes_html_and_markdown_outputs() -> None:
     nb = _notebook_with([
         v4.new_output("display_data", data={"text/html": f"<p>kept</p>{SCRIPT}{IMG}"
                                             '<a href="javascript:alert(1)">link</a>'
+                                            '<a href="data:text/html,&lt;script&gt;alert(1)&lt;/script&gt;">d</a>'
                                             '<table><tr><td class="data row-highlight">cell</td></tr></table>'}),
         v4.new_output("display_data", data={"text/markdown": f"**md** {SCRIPT} {IMG}",
                                             "text/plain": "<IPython.core.display.Markdown object>"}),
@@ -126,7 +127,7 @@ def test_convert_sanitizes_html_and_markdown_outputs() -> None:
     ], markdown=f"# Title\n\n{IMG}")
     body = convert.notebook_body(nb)
     assert_inert(body)
-    assert "javascript:" not in body
+    assert "javascript:" not in body and "data:text/html" not in body
     assert "<p>kept</p>" in body and "<strong>md</strong>" in body
     assert 'class="data row-highlight"' in body
     assert "<h1" in body and "Title" in body
