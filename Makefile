@@ -22,7 +22,20 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## setup: create the venv, install the package with its dev tools and a Jupyter kernel
-setup: $(STAMP)
+setup: $(STAMP) browser
+
+## browser: headless Chromium for the browser tests (Debian's chromium, installed when root)
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium fonts-dejavu-core >/dev/null; } \
+		|| echo "could not install chromium: the browser tests will skip"; \
+	else \
+		echo "headless Chromium is missing, so the browser tests will skip: install it with"; \
+		echo "  sudo apt-get install chromium   (or run make setup as root)"; \
+	fi
 
 ## data: generate the sample warehouse into data/sample (SCALE=1)
 data: $(STAMP)
@@ -35,7 +48,7 @@ demo: $(STAMP)
 	$(BIN)/playbook publish
 
 ## test: run the whole test suite (slow simulations excluded: make test-slow), then test-clock
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	@$(MAKE) --no-print-directory test-clock
 
@@ -56,7 +69,7 @@ test-clock: $(STAMP)
 	fi
 
 ## test-slow: also run the large statistical simulations
-test-slow: $(STAMP)
+test-slow: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m ""
 
 ## lint: ruff and mypy
@@ -85,4 +98,4 @@ clean:
 distclean: clean
 	rm -rf $(VENV)
 
-.PHONY: help setup data demo test test-clock test-slow lint bench serve lab clean distclean
+.PHONY: help setup browser data demo test test-clock test-slow lint bench serve lab clean distclean

@@ -3,52 +3,28 @@
 A small archive (one ok report with a table and a chart, one failed report, a campaign title
 that tries to inject a script) is published once, served by ``http.server`` on 127.0.0.1 from
 a background thread, and loaded with ``chromium --dump-dom`` (the DOM after the page's
-JavaScript ran) and ``--screenshot``. No browser-driver packages; skipped without Chromium.
+JavaScript ran) and ``--screenshot``. Chromium is Debian's package, which ``make setup``
+installs when run as root; without it the tests skip and say how to install it
+(tests/browser.py).
 """
 
 from __future__ import annotations
 
-import functools
-import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.browser import CHROME_ARGS, require_chromium, serve
 
 from playbook.publish import publish
 from test_publish import FAILED_ERROR, OK_OUTCOME, XSS, failed_notebook, make_run, ok_notebook
 
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip("headless Chromium (chromium) is not installed", allow_module_level=True)
+CHROMIUM = require_chromium()
 
 CAMPAIGN, RUN_ID = "xss-campaign", "20261124T060000Z"
-CHROME_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-class _Handler(SimpleHTTPRequestHandler):
-    timeout = 30  # a stalled connection cannot hang the server's shutdown
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False  # server_close() joins every request thread
+CHROME_FLAGS = ["--headless", *CHROME_ARGS]
 
 
 @pytest.fixture(scope="module")
@@ -79,24 +55,15 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def base_url(archive: Path) -> Iterator[str]:
-    server = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(archive)))
-    thread = threading.Thread(target=server.serve_forever, name="archive-http", daemon=True)
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield f"http://{host}:{port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        assert not thread.is_alive()
+    with serve(archive) as url:
+        yield url
 
 
 def chromium(tmp_path: Path, *args: str) -> str:
     """Run headless Chromium with a throw-away profile; its stdout."""
     profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
     done = subprocess.run(
-        [CHROMIUM or "chromium", *CHROME_FLAGS, f"--user-data-dir={profile}", *args],
+        [CHROMIUM, *CHROME_FLAGS, f"--user-data-dir={profile}", *args],
         capture_output=True,
         text=True,
         timeout=60,

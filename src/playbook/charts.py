@@ -2,19 +2,63 @@
 
 Each chart has a title that states what it shows and axes with units; colours follow the
 decision palette of :mod:`playbook.report` (green passes, red fails).
+
+Names from data (steps, tables, segments, arms) become titles, tick labels and legend entries
+as plain text: every chart function is wrapped in :func:`chart`, which turns off Matplotlib's
+mathtext (``text.parse_math``), so a ``$`` in a value is a dollar sign rather than the start of
+a formula that mangles the label or fails to draw. :func:`alt_text` describes a figure for the
+archive's ``<img alt>`` (``report.setup`` attaches it to every chart a notebook shows).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ParamSpec
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+P = ParamSpec("P")
+
+
+def plain_text() -> None:
+    """Matplotlib draws every text as it is: no mathtext (``$...$``) parsing. Charts show
+    names from data, and the rcParam is read when tick labels are drawn, after the chart
+    function returned, so it is set for the process (these charts use no mathtext)."""
+    import matplotlib
+
+    matplotlib.rcParams["text.parse_math"] = False
+
+
+def chart(fn: Callable[P, Figure]) -> Callable[P, Figure]:
+    """Decorator of the chart functions: text drawn as plain text (:func:`plain_text`)."""
+
+    @functools.wraps(fn)
+    def draw(*args: P.args, **kwargs: P.kwargs) -> Figure:
+        plain_text()
+        return fn(*args, **kwargs)
+
+    return draw
+
+
+def alt_text(fig: Figure) -> str:
+    """A description of ``fig`` for screen readers: its title, then its panels' titles."""
+    titles = []
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text():
+        titles.append(suptitle.get_text())
+    panels = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    if titles and panels:
+        return f"Chart: {titles[0]}; panels: {', '.join(panels)}"
+    titles += panels
+    return "Chart: " + "; ".join(titles) if titles else "Chart"
+
 PASS, FAIL, NEUTRAL = "#4c9a6a", "#cf222e", "#57606a"
 
 
+@chart
 def rule_pass_rates(rules: pd.DataFrame, target: float) -> Figure:
     """Heatmap: the worst pass rate (%) of each kind of rule on each table; failing cells red.
 
@@ -49,6 +93,7 @@ def rule_pass_rates(rules: pd.DataFrame, target: float) -> Figure:
     return fig
 
 
+@chart
 def daily_volumes(volume: pd.DataFrame, cols: int = 3) -> Figure:
     """Small multiples: rows per day of each table, anomalous days marked red."""
     import matplotlib.dates as mdates
@@ -76,6 +121,7 @@ def daily_volumes(volume: pd.DataFrame, cols: int = 3) -> Figure:
     return fig
 
 
+@chart
 def funnel(steps: pd.DataFrame, bottleneck: str | None = None) -> Figure:
     """Bars: users reaching each step, labelled with step conversion and its 95% interval.
 
@@ -100,6 +146,7 @@ def funnel(steps: pd.DataFrame, bottleneck: str | None = None) -> Figure:
     return fig
 
 
+@chart
 def segment_gaps(segments: pd.DataFrame) -> Figure:
     """Heatmap: each segment's conversion minus the rest's (percentage points), per scope.
 
@@ -140,6 +187,7 @@ def pd_isna(value: object) -> bool:
     return bool(pd.isna(value))
 
 
+@chart
 def time_to_convert(histogram: pd.DataFrame) -> Figure:
     """Small multiples: distribution of hours from the previous step, one panel per step."""
     import matplotlib.pyplot as plt
@@ -173,6 +221,7 @@ def _hours(h: float) -> str:
     return f"{h / 24:g}d"
 
 
+@chart
 def step_durations(steps: pd.DataFrame, sla_hours: dict[str, float] | None = None) -> Figure:
     """Per step: p50 to p90 bar with p99 whisker (hours, log scale) and the SLA as a red tick."""
     import matplotlib.pyplot as plt
@@ -197,6 +246,7 @@ def step_durations(steps: pd.DataFrame, sla_hours: dict[str, float] | None = Non
     return fig
 
 
+@chart
 def weekly_medians(weekly: pd.DataFrame) -> Figure:
     """Lines: median duration per ISO week of each step (hours, log scale)."""
     import matplotlib.pyplot as plt
@@ -211,6 +261,7 @@ def weekly_medians(weekly: pd.DataFrame) -> Figure:
     return fig
 
 
+@chart
 def work_in_progress(wip: pd.DataFrame) -> Figure:
     """Line: cases open per day."""
     import matplotlib.pyplot as plt

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from playbook.charts import FAIL, NEUTRAL, PASS
+from playbook.charts import FAIL, NEUTRAL, PASS, chart
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,6 +40,7 @@ def _bars(ax, y: np.ndarray, table: pd.DataFrame) -> None:  # type: ignore[no-un
         ax.plot(100 * row["lift_rel"], yi, "o", color=c, ms=6)
 
 
+@chart
 def forest(comparisons: pd.DataFrame, title: str = "Relative lift against control, with intervals") -> Figure:
     """One line per metric and arm: point estimate and (corrected) interval in % of control.
 
@@ -66,6 +67,7 @@ def forest(comparisons: pd.DataFrame, title: str = "Relative lift against contro
     return fig
 
 
+@chart
 def segment_forest(segments: pd.DataFrame, title: str = "Primary metric lift by segment (corrected intervals)"
                    ) -> Figure:
     """The primary metric's lift inside each segment level, grouped by segment column."""
@@ -89,6 +91,7 @@ def segment_forest(segments: pd.DataFrame, title: str = "Primary metric lift by 
     return fig
 
 
+@chart
 def cumulative_lift(cumulative: pd.DataFrame, truth: float | None = None,
                     title: str = "Cumulative lift by assignment day") -> Figure:
     """Lift among users assigned up to each day: fixed-horizon 95% CI (dark) and the
@@ -120,6 +123,7 @@ def cumulative_lift(cumulative: pd.DataFrame, truth: float | None = None,
     return fig
 
 
+@chart
 def mde_curve(curve: pd.DataFrame, mde_rel: float, duration_days: int, max_days: int | None = None,
               title: str = "Smallest detectable lift against duration") -> Figure:
     """MDE (relative, %) after each day, with and without CUPED; the target MDE and planned duration marked."""

@@ -18,11 +18,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import string
 import tempfile
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup, escape
 
 from playbook.errors import RunError
 from playbook.runner.clock import kernel_clock
@@ -39,15 +43,38 @@ DECISION_STYLE = {
 
 
 def setup() -> None:
-    """Report-friendly defaults: seaborn theme, crisp PNG charts, readable tables."""
+    """Report-friendly defaults: seaborn theme, crisp PNG charts, readable tables; chart text
+    drawn as plain text (no mathtext: ``charts.plain_text``) and, in a notebook, each chart
+    shown with an alt text made from its titles (``charts.alt_text``)."""
     import matplotlib
     import pandas as pd
     import seaborn as sns
 
+    from playbook import charts
+
     sns.set_theme(style="whitegrid", context="notebook")
     matplotlib.rcParams.update({"figure.dpi": 110, "figure.figsize": (8, 3.6), "axes.titleweight": "bold"})
+    charts.plain_text()
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 140)
+    _describe_charts()
+
+
+def _describe_charts() -> None:
+    """Give every Matplotlib figure a notebook shows ``{"alt": charts.alt_text(fig)}`` as its
+    PNG metadata (nbconvert writes it into ``<img alt>``). A mime-bundle printer that returns
+    metadata only: IPython merges it with the PNG that the inline backend's formatter renders
+    (registered later, when the backend loads), so either order works."""
+    from IPython import get_ipython
+    from matplotlib.figure import Figure
+
+    from playbook.charts import alt_text
+
+    shell = get_ipython()
+    if shell is None:  # not in a kernel: nothing is displayed as PNG
+        return
+    shell.display_formatter.mimebundle_formatter.for_type(
+        Figure, lambda fig: ({}, {"image/png": {"alt": alt_text(fig)}}))
 
 
 # -- formatting ----------------------------------------------------------------------------------
@@ -103,23 +130,78 @@ def plain_number(x: float) -> str:
 
 
 # -- display -------------------------------------------------------------------------------------
+#
+# Escaping is the default: every value a table, a sentence or a headline shows is text, whatever
+# characters it holds (a device called ``<script>alert(1)</script>`` shows as those characters).
+# The one way to show markup is to wrap it in :class:`Html`, which only code can do: values
+# read from data or a spec are plain ``str`` and never are an ``Html``.
+
+class Html(Markup):
+    """Markup a template vouches for: the only value :func:`table` shows as HTML and
+    :func:`say` inserts unescaped. ``Html("<b>3</b> rules")``; build it from data with
+    ``Html("<b>{}</b>").format(value)``, which escapes ``value`` (markupsafe's ``Markup``)."""
+
+
+_MD_PUNCT = re.compile(r"([\\`*_{}\[\]#!|~$])")
+
+
+def esc(value: Any) -> str:
+    """``value`` as Markdown that renders as exactly its text: HTML characters become
+    entities (``<`` as ``&lt;``), Markdown punctuation is backslash-escaped (``*``, ``_``,
+    backticks, brackets, ``#``, ``$``...), line breaks become spaces. An :class:`Html` value
+    is returned as it is. Use it for values put into Markdown outside :func:`say`'s own
+    ``{name}`` fields."""
+    if isinstance(value, Html):
+        return str(value)
+    text = " ".join(str(value).splitlines())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_PUNCT.sub(r"\\\1", text)
+
+
+def code(value: Any) -> Html:
+    """``value`` shown in code font, escaped (a column name, a parameter):
+    ``say("column {c} is empty", c=code(name))``."""
+    return Html("<code>{}</code>").format(str(value))
+
+
+class _ProseFormatter(string.Formatter):
+    """``str.format`` whose fields are escaped with :func:`esc` after formatting."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, Html):
+            return str(value)
+        return esc(format(value, format_spec))
+
+
 def _display(obj: Any) -> None:
     from IPython.display import display
 
     display(obj)
 
 
-def say(text: str) -> None:
-    """Show Markdown prose (for sentences whose numbers come from the analysis)."""
+def prose(template: str, /, **values: Any) -> str:
+    """The Markdown :func:`say` shows: ``template`` (Markdown written by the template's author)
+    with its ``{name}`` / ``{name:.1%}`` fields filled from ``values``, each escaped with
+    :func:`esc` (an :class:`Html` value is inserted as it is)."""
+    return _ProseFormatter().vformat(template, (), values) if values else template
+
+
+def say(template: str, /, **values: Any) -> None:
+    """Show Markdown prose. ``template`` is the author's Markdown; every value from data or
+    a spec goes in through a field, and is escaped::
+
+        report.say("**By {col}.** Median duration of each step.", col=segment_col)
+
+    Never build the text with an f-string from data: Markdown passes raw HTML through. With no
+    ``values`` the text is shown as it is (so braces need no doubling)."""
     from IPython.display import Markdown
 
-    _display(Markdown(text))
+    _display(Markdown(prose(template, **values)))
 
 
 def headline(text: str, decision: str | None = None) -> None:
-    """Show the answer first: the headline and a coloured decision badge."""
-    from html import escape
-
+    """Show the answer first: the headline (plain text, escaped) and a coloured decision
+    badge."""
     from IPython.display import HTML
 
     badge = ""
@@ -132,34 +214,67 @@ def headline(text: str, decision: str | None = None) -> None:
     _display(HTML(f'<p style="font-size:1.35em;font-weight:600;margin:0.4em 0">{escape(text)}{badge}</p>'))
 
 
-def table(df: pd.DataFrame, formats: Mapping[str, str] | None = None, caption: str | None = None,
-          highlight: tuple[str, Any] | None = None, labels: Mapping[str, str] | None = None) -> None:
+def _cell(fmt: str | Callable[[Any], Any] | None = None) -> Callable[[Any], str]:
+    """A Styler formatter whose result is always escaped HTML (an :class:`Html` value passes)."""
+
+    def show(value: Any) -> str:
+        if isinstance(value, Html):
+            return str(value)
+        if callable(fmt):
+            text = fmt(value)
+        elif fmt is not None:
+            text = fmt.format(value)
+        elif isinstance(value, float):
+            text = plain_number(value)
+        else:
+            text = value
+        return str(escape(text))
+
+    return show
+
+
+#: CSS class of the rows ``table(highlight=...)`` shades (the archive's stylesheet styles it).
+HIGHLIGHT_CLASS = "row-highlight"
+
+
+def table(df: pd.DataFrame, formats: Mapping[str, str | Callable[[Any], Any]] | None = None,
+          caption: str | None = None, highlight: tuple[str, Any] | None = None,
+          labels: Mapping[str, str] | None = None) -> None:
     """Show a DataFrame as a clean table: no index, column formats, optional row highlight.
 
     ``highlight=("verdict", "fail")`` shades rows whose ``verdict`` is ``fail``. ``labels``
     renames columns for the reader (``{"sla_breach": "SLA breach"}``); ``formats`` and
     ``highlight`` name the columns as in ``df``.
+
+    Every cell, column label and the caption is escaped HTML, after formatting: a value shows
+    as its text whatever characters it holds. The one exception is a cell holding an
+    :class:`Html` value, which is shown as markup (only code can make one; the column must
+    have ``dtype=object``, as pandas' string dtype stores plain ``str``, which is escaped).
     """
-    styler = df.style.hide(axis="index").format(na_rep="–")
-    floats = [c for c in df.columns if df[c].dtype.kind == "f" and c not in (formats or {})]
-    if floats:
-        styler = styler.format(plain_number, subset=floats, na_rep="–")
-    if labels:
-        styler = styler.relabel_index([labels.get(c, c) for c in df.columns], axis="columns")
-    if formats:
-        given = {k: v for k, v in formats.items() if k in df.columns}
-        if given:  # subset: a dict alone would reset the other columns to the default format
-            styler = styler.format(given, subset=list(given), na_rep="–")
+    import pandas as pd
+
+    formats = {k: v for k, v in (formats or {}).items() if k in df.columns}
+    # the index is hidden: a fresh one (and no axis names, which Styler would not escape)
+    df = df.reset_index(drop=True).rename_axis(index=None, columns=None)
+    styler = df.style.hide(axis="index").format(_cell(), na_rep="–")
+    for col, fmt in formats.items():
+        styler = styler.format(_cell(fmt), subset=[col], na_rep="–")
+    names = labels or {}
+    styler = styler.format_index(lambda c: _cell()(names.get(c, c)), axis="columns")
     if caption:
-        styler = styler.set_caption(caption)
+        styler = styler.set_caption(_cell()(caption))
     if highlight is not None:
         col, value = highlight
-
-        def shade(row: pd.Series) -> list[str]:  # noqa: F821 - annotation only
-            on = col in row and row[col] == value
-            return ["background-color: #ffebe9" if on else "" for _ in row]
-
-        styler = styler.apply(shade, axis=1)
+        on = (df[col] == value) if col in df.columns else pd.Series(False, index=df.index)
+        on = on.fillna(False).astype(bool).to_numpy()
+        styler = styler.apply(
+            lambda frame: pd.DataFrame(
+                [["background-color: #ffebe9" if hit else "" for _ in frame.columns] for hit in on],
+                index=frame.index, columns=frame.columns),
+            axis=None)
+        styler = styler.set_td_classes(pd.DataFrame(
+            [[HIGHLIGHT_CLASS if hit else "" for _ in df.columns] for hit in on],
+            index=df.index, columns=df.columns))
     _display(styler)
 
 

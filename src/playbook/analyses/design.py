@@ -44,7 +44,7 @@ from playbook.analyses.readout_spec import MetricDef, parse_day, parse_metrics
 from playbook.analyses.readout_sql import Columns, arm_aggregates, build_query
 from playbook.analyses.readout_stats import arm_stats
 from playbook.errors import DataError
-from playbook.report import num, pct
+from playbook.report import esc, num, pct
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as q
 from playbook.sql import quote_string as lit
@@ -113,7 +113,8 @@ class DesignResult:
                 f"{pct(self.mde_at_max_days, 1, sign=True)}")
 
     def summary(self) -> str:
-        """The recommendation in plain language, with the numbers it rests on."""
+        """The recommendation in plain language, with the numbers it rests on (Markdown; names
+        from data or the spec escaped with report.esc)."""
         start, end = self.history_period
         out = [
             f"**Recommendation: {self.decision}.** " + (
@@ -125,13 +126,13 @@ class DesignResult:
                    else " (or at the planned looks of the alpha-spending design)." if self.sequential else
                    "; stopping at the first significant day inflates false positives.")),
             f"The baseline comes from {num(self.history_users)} users eligible between {start} and {end}: "
-            f"{self.primary} is {self._value(self.baseline)} (per-user standard deviation "
+            f"{esc(self.primary)} is {esc(self._value(self.baseline))} (per-user standard deviation "
             f"{num(math.sqrt(self.variance), 3)}). The smallest lift worth detecting is "
-            f"{pct(self.mde_rel, 1, sign=True)} relative, i.e. {self._value(self.baseline * (1 + self.mde_rel))} "
+            f"{pct(self.mde_rel, 1, sign=True)} relative, i.e. {esc(self._value(self.baseline * (1 + self.mde_rel)))} "
             f"in the treatment, at a {pct(self.alpha, 0)} false-positive rate with {pct(self.power, 0)} power.",
         ]
         if self.variance_reduction > 0:
-            out.append(f"CUPED with the pre-period covariate (correlation {self.rho:.2f}, {self.rho_source}) removes "
+            out.append(f"CUPED with the pre-period covariate (correlation {self.rho:.2f}, {esc(self.rho_source)}) removes "
                        f"{pct(self.variance_reduction, 0)} of the variance, and the sample size shrinks by the same "
                        "share.")
         else:
@@ -143,7 +144,7 @@ class DesignResult:
         guards = self.metrics_table[self.metrics_table["role"] == "guardrail"]
         for r in guards.itertuples():
             if isinstance(r.ni_power, float) and math.isfinite(r.ni_power):
-                out.append(f"Guardrail {r.metric}: with this sample, the chance to show it does not drop by more than "
+                out.append(f"Guardrail {esc(r.metric)}: with this sample, the chance to show it does not drop by more than "
                            f"its {pct(r.margin, 0)} margin (if it is truly unchanged) is {pct(r.ni_power, 0)}.")
         return "\n\n".join(out)
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from playbook.report import code, esc
+
 
 @dataclass(frozen=True)
 class QualityResult:
@@ -79,7 +81,8 @@ class QualityResult:
                      "pass_pct": "{:.2%}", "threshold": "{:.0%}"}
 
     def summary(self) -> str:
-        """Markdown prose for a stakeholder: what fails, how much, and what to do."""
+        """Markdown prose for a stakeholder: what fails, how much, and what to do. Table, column
+        and rule names are escaped (report.esc, report.code)."""
         when = (f"as of the snapshot time {self.as_of:%Y-%m-%d %H:%M}" if self.snapshot
                 else f"against the clock at {self.as_of:%Y-%m-%d %H:%M} (no snapshot time)")
         lines = [
@@ -102,12 +105,12 @@ class QualityResult:
             lines.append("What fails, and what to do about it:")
             lines.append("")
             for r in failing.itertuples():
-                what = _RULE_WORDS.get(r.rule, r.rule)
-                col = f"`{r.column}`" if r.column else "the table"
+                what = _RULE_WORDS.get(r.rule) or esc(r.rule)
+                col = code(r.column) if r.column else "the table"
                 sev = " (warning)" if r.severity == "warn" else ""
                 note = f" ({r.note})" if r.note else ""
                 lines.append(
-                    f"- **{r.table}**: {col} {what}: {int(r.failed):,} of {int(r.checked):,} "
+                    f"- **{esc(r.table)}**: {col} {what}: {int(r.failed):,} of {int(r.checked):,} "
                     f"fail ({1 - float(r.pass_pct):.2%}; allowed {1 - float(r.threshold):.0%})"
                     f"{note}{sev}."
                 )

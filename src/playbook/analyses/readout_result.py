@@ -18,7 +18,7 @@ import pandas as pd
 
 from playbook.analyses.readout_spec import MetricDef
 from playbook.analyses.records import lead_with
-from playbook.report import interval, num, pct
+from playbook.report import esc, interval, num, pct
 from playbook.stats import SRMResult
 
 OUTCOME_FIELDS = ("lift_abs", "lift_rel", "ci_low", "ci_high", "p_value", "p_value_adj", "chance_to_win")
@@ -116,16 +116,18 @@ class ReadoutResult:
         return f"{row['arm']} {verb} {row['metric']} by {self._lift(row)}, {state}{g}"
 
     def summary(self) -> str:
-        """Prose for the stakeholder: the decision and its reasons, then the evidence, in Markdown."""
-        out = [f"**Decision: {self.decision}.** " + "; ".join(r[0].upper() + r[1:] for r in self.reasons) + "."]
-        srm = (f"Users per arm: {self._split()} (planned split {self._planned_split()}); the sample-ratio "
+        """Prose for the stakeholder: the decision and its reasons, then the evidence, in Markdown.
+        Names from data or the spec (arms, metrics, segments, units) are escaped (report.esc)."""
+        out = [f"**Decision: {esc(self.decision)}.** "
+               + "; ".join(esc(r[0].upper() + r[1:]) for r in self.reasons) + "."]
+        srm = (f"Users per arm: {esc(self._split())} (planned split {self._planned_split()}); the sample-ratio "
                f"check gives p {_p(self.srm.p_value)} against a threshold of {self.srm.alpha:g}")
         srm += ": **the split is broken, so assignment or logging must be fixed before any lift is read.**" \
             if self.srm.mismatch else ", consistent with the design."
         bad = self.segment_srm[self.segment_srm["mismatch"]] if len(self.segment_srm) else self.segment_srm
         if len(bad):
             srm += " The split is also off inside " + ", ".join(
-                f"{r.segment} = {r.level} (p {_p(r.p_value)})" for r in bad.itertuples()) + "."
+                f"{esc(r.segment)} = {esc(r.level)} (p {_p(r.p_value)})" for r in bad.itertuples()) + "."
         if self.excluded_multi_arm:
             srm += f" {num(self.excluded_multi_arm)} users seen in more than one arm were left out."
         out.append(srm)
@@ -139,16 +141,17 @@ class ReadoutResult:
             out.append(
                 f"Planned sample: {num(plan['planned_users_per_arm'])} users per arm to detect a "
                 f"{pct(mde, 1)} relative lift on the primary metric with {pct(self.settings.get('power', 0.8), 0)} "
-                f"power; the experiment has {num(self.counts[0])} in {self.control}, which gives "
+                f"power; the experiment has {num(self.counts[0])} in {esc(self.control)}, which gives "
                 f"{pct(plan['power_now'], 0)} power for that lift"
                 f"{' (planned sample reached)' if plan.get('reached') else ' (not reached yet)'}.")
         elif plan.get("planning_note"):
-            out.append(f"No power figure: {plan['planning_note']}.")
+            out.append(f"No power figure: {esc(plan['planning_note'])}.")
         if len(self.segments):
             sig = self.segments[self.segments["significant"]]
             if len(sig):
                 out.append("Segments where the lift differs from zero after correction: " + ", ".join(
-                    f"{r.segment} = {r.level} ({pct(r.lift_rel, 1, sign=True)})" for r in sig.itertuples()) + ".")
+                    f"{esc(r.segment)} = {esc(r.level)} ({pct(r.lift_rel, 1, sign=True)})"
+                    for r in sig.itertuples()) + ".")
             else:
                 out.append(f"No single segment ({len(self.segments)} tested) shows a lift on its own after "
                            "correction; segment results are for exploring, the decision is on the whole sample.")
@@ -156,14 +159,15 @@ class ReadoutResult:
 
     def _sentence(self, row: pd.Series) -> str:
         name, arm = row["metric"], row["arm"]
-        text = (f"**{name}** ({row['role']}): {self.value(name, row['control_mean'])} in {self.control} vs "
-                f"{self.value(name, row['arm_mean'])} in {arm}, a lift of {self._lift(row)}")
+        text = (f"**{esc(name)}** ({esc(row['role'])}): {esc(self.value(name, row['control_mean']))} in "
+                f"{esc(self.control)} vs {esc(self.value(name, row['arm_mean']))} in {esc(arm)}, "
+                f"a lift of {esc(self._lift(row))}")
         if row["degenerate"]:
-            return text + (f". The comparison is degenerate ({row['degenerate']}): no test is possible, "
+            return text + (f". The comparison is degenerate ({esc(row['degenerate'])}): no test is possible, "
                            "so its interval and p-value are left out of the outcome.")
         text += f", p {_p(row['p_value'])}"
         if row["in_family"] and self.settings.get("correction") != "none":
-            text += f" ({_p(row['p_value_adj'])} after {self.settings.get('correction')} correction)"
+            text += f" ({_p(row['p_value_adj'])} after {esc(self.settings.get('correction'))} correction)"
         text += f", chance to win {pct(row['chance_to_win'], 0)}"
         if row["cuped"] and _ok(row["variance_reduction"]):
             text += f"; CUPED removed {pct(row['variance_reduction'], 0)} of the variance"

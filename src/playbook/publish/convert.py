@@ -19,9 +19,16 @@ What a stakeholder sees, decided by :class:`StakeholderView` (one pass over the 
   says it, with a link), and its in-place marker cell is replaced by a plain one that keeps
   the ``papermill-error-cell`` anchor.
 
-Markdown and HTML outputs are not sanitized: notebooks are authored by our analysts and the
-tables they display are escaped by pandas. Values that come from a spec or data and are put
-into the page by ``site.py`` are escaped there.
+Escaping and sanitizing: the templates escape every value from data or a spec where they
+display it (``playbook.report``: ``table`` escapes every cell, label and caption, ``say``
+escapes the values it fills in, ``headline`` escapes its text; pandas' Styler escapes
+nothing by itself). As a backstop, the rendered body is then sanitized with nh3 (a binding of
+the Rust ammonia sanitizer) by :func:`sanitize`: an allow-list of tags and attributes, no
+``<script>``/``<style>`` elements (removed with their content), no event-handler or style
+attributes, links only to http(s), mailto and in-page anchors, ``data:`` URLs only as image
+sources. So a template written later that forgets to escape a value, in a Markdown cell, a
+Markdown output or an HTML output, still cannot run script in the archive. Values that
+``site.py`` puts around the body are escaped there (Jinja2 autoescape).
 """
 
 from __future__ import annotations
@@ -33,12 +40,13 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import nh3
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets.config import Config
 
 #: Bumped whenever what a converted report looks like changes, so that publish re-converts.
-CONVERT_VERSION = 2
+CONVERT_VERSION = 3
 
 SHOW_CODE_TAG = "show-code"
 HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "hide-in-archive"})
@@ -138,7 +146,40 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
+#: What a report body may hold after :func:`sanitize` (nh3's defaults, plus what the basic
+#: template and the report helpers emit: classes and ids for the stylesheet and anchors).
+ALLOWED_TAGS = frozenset(nh3.ALLOWED_TAGS | {"tfoot"})
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "*": {"class", "id", "title", "lang", "dir"},
+    "a": {"href", "hreflang"},
+    "img": {"src", "alt", "width", "height"},
+}
+_IMAGE_DATA_URL = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*\Z")
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    """``data:`` URLs only as the source of an image (the embedded charts)."""
+    if value.lstrip()[:5].lower() == "data:":
+        ok = tag == "img" and attribute == "src" and _IMAGE_DATA_URL.match(value.strip())
+        return value if ok else None
+    return value
+
+
+def sanitize(html: str) -> str:
+    """``html`` with only allowed tags, attributes and URL schemes (see the module docstring)."""
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags={"script", "style"},
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto", "data"},
+        attribute_filter=_attribute_filter,
+        link_rel="noopener noreferrer",
+    )
+
+
 def notebook_body(nb: nbformat.NotebookNode) -> str:
-    """The report body (HTML fragment) of an executed notebook."""
+    """The report body (HTML fragment) of an executed notebook, sanitized."""
     body, _ = exporter().from_notebook_node(nb)
-    return str(body)
+    return sanitize(str(body))
