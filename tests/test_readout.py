@@ -35,9 +35,11 @@ RATIO = {"name": "approval", "kind": "ratio", "numerator_event": "approve", "den
 
 
 def make_warehouse(root: Path, n: tuple[int, int] = (400, 400), lift: float = 0.0, seed: int = 1,
-                   base: float = 0.3, web_split: tuple[int, int] | None = None) -> pd.DataFrame:
+                   base: float = 0.3, web_split: tuple[int, int] | None = None,
+                   web_lift: float | None = None) -> pd.DataFrame:
     """Users in two arms, apply / approve / disburse events, a pre-period covariate, devices.
 
+    ``web_lift`` plants a different lift for web users (every third user) than ``lift`` for ios.
     Returns the per-user truth frame (arm, converted, revenue, approvals, applies, pre, device).
     """
     rng = np.random.default_rng(seed)
@@ -45,7 +47,8 @@ def make_warehouse(root: Path, n: tuple[int, int] = (400, 400), lift: float = 0.
     arm = np.array(["control"] * n[0] + ["treatment"] * n[1])
     z = rng.standard_normal(total)
     pre = 50 + 10 * (0.9 * z + 0.44 * rng.standard_normal(total))
-    p = np.clip(base * np.where(arm == "treatment", 1 + lift, 1.0) + 0.25 * z, 0.01, 0.99)
+    lifts = np.where((np.arange(total) % 3 == 0) & (web_lift is not None), web_lift or 0.0, lift)
+    p = np.clip(base * np.where(arm == "treatment", 1 + lifts, 1.0) + 0.25 * z, 0.01, 0.99)
     conv = rng.uniform(size=total) < p
     applies = np.where(conv, 1 + (rng.uniform(size=total) < 0.3), 0)
     approvals = np.minimum(applies, rng.binomial(applies, 0.6))
