@@ -156,7 +156,7 @@ class ReadoutResult:
                 f"Planned sample: {num(plan['planned_users_per_arm'])} users per arm to detect a "
                 f"{pct(mde, 1)} relative lift on the primary metric with {pct(self.settings.get('power', 0.8), 0)} "
                 f"power; the experiment has {num(self.counts[0])} in {self.control}, which gives "
-                f"{pct(plan['power_now'], 0)} power for that lift"
+                f"{pct(plan['power_now'], 0)} power for that lift at the control arm's variance"
                 f"{' (planned sample reached)' if plan.get('reached') else ' (not reached yet)'}.")
         elif plan.get("planning_note"):
             out.append(f"No power figure: {plan['planning_note']}.")
