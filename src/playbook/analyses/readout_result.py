@@ -190,7 +190,7 @@ class ReadoutResult:
             return ""
         tested = het[het["p_value"].notna()]
         parts = []
-        for seg, grp in het.groupby("segment", sort=False):
+        for seg in dict.fromkeys(het["segment"]):
             rows = tested[tested["segment"] == seg]
             if not len(rows):
                 parts.append(f"{seg}: fewer than two levels large enough to compare")

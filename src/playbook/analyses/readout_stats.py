@@ -36,13 +36,14 @@ from playbook.stats import (
 )
 from playbook.stats.bayesian import evaluate_posterior
 from playbook.stats.effects import EffectEstimate
+from playbook.stats.fieller import RelativeMethod
 from playbook.stats.frequentist import FrequentistResult, evaluate_estimate
 from playbook.stats.sequential import evaluate_sequence
 
 # Relative intervals and p-values by Fieller's method at every size (playbook.stats.fieller): the
 # delta method's type-I error is 0.060 at 200 users per arm on a 10% rate, Fieller's is the
 # absolute test's 0.050, and the two agree to the fourth decimal at growth-experiment sizes.
-RELATIVE_METHOD = "fieller"
+RELATIVE_METHOD: RelativeMethod = "fieller"
 
 METHODS = {"holm": "holm", "bh": "benjamini_hochberg", "bonferroni": "bonferroni", "none": None}
 SCOPES = ("primary", "all")

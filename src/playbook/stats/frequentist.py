@@ -43,7 +43,12 @@ from scipy import stats as st
 
 from playbook.errors import DataError
 from playbook.stats.effects import EffectEstimate, estimate_effect
-from playbook.stats.fieller import RelativeMethod, fieller_interval, fieller_statistic, supports_fieller
+from playbook.stats.fieller import (
+    RelativeMethod,
+    fieller_interval,
+    fieller_statistic,
+    supports_fieller,
+)
 from playbook.stats.suffstats import ArmStats, ProportionStats
 
 __all__ = [

@@ -67,8 +67,8 @@ from scipy import optimize
 from scipy import stats as st
 
 from playbook.errors import DataError
-from playbook.stats.power_model import _design, _solve_n
 from playbook.stats.effects import EffectEstimate
+from playbook.stats.power_model import _design, _solve_n
 from playbook.stats.sequential import DEFAULT_TUNING, critical_value
 from playbook.stats.suffstats import (
     ArmStats,

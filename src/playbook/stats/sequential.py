@@ -35,7 +35,12 @@ from typing import Any
 
 from playbook.errors import DataError
 from playbook.stats.effects import EffectEstimate, estimate_effect
-from playbook.stats.fieller import RelativeMethod, fieller_interval, fieller_statistic, supports_fieller
+from playbook.stats.fieller import (
+    RelativeMethod,
+    fieller_interval,
+    fieller_statistic,
+    supports_fieller,
+)
 from playbook.stats.frequentist import FrequentistResult, frequentist_result
 from playbook.stats.suffstats import ArmStats
 
