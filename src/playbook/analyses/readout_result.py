@@ -203,8 +203,10 @@ class ReadoutResult:
                              f"({r.level_max})")
             if not len(differs):
                 p = float(rows["p_value_adj"].min())
+                corrected = " after correction" if len(tested) > 1 and self.settings.get("correction") != "none" \
+                    else ""
                 parts.append(f"no evidence that the effect differs by {seg} (Cochran's Q p {_p(p)} over "
-                             f"{int(rows['levels'].max())} levels)")
+                             f"{int(rows['levels'].max())} levels{corrected})")
         text = "; ".join(parts)
         return ("Across segments: " + text + ". The decision is read on the whole sample; the segment lifts "
                 "are shown for exploring.")
