@@ -92,8 +92,11 @@ def test_rho_measured_in_a_past_experiment(tmp_path: Path) -> None:
 def test_bad_inputs(tmp_path: Path) -> None:
     history(tmp_path)
     wh = Warehouse(tmp_path)
-    with pytest.raises(DataError, match=r"events\.parquet: no user had a first 'signup' event"):
+    with pytest.raises(DataError, match=r"events\.parquet: column 'event' of table 'events' has no event 'signup' "
+                                        r"\(events present: apply, approve, disburse, verify_identity\)"):
         design_experiment(wh, [BINARY], eligible_event="signup", before=BEFORE)
+    with pytest.raises(DataError, match=r"events\.parquet: no user had a first 'verify_identity' event between"):
+        design_experiment(wh, [BINARY], before="2020-01-01")
     with pytest.raises(DataError, match=r"allocation: give 2 positive shares"):
         design_experiment(wh, [BINARY], before=BEFORE, allocation=[1.0])
     with pytest.raises(DataError, match="sequential must be"):
@@ -121,3 +124,56 @@ def test_spec_hypothesis(tmp_path: Path) -> None:
     (tmp_path / "s.yml").write_text("campaign: x\nhypothesis: >-\n  Banner lifts\n  applications\n")
     assert spec_hypothesis(str(tmp_path / "s.yml")) == "Banner lifts applications"
     assert spec_hypothesis("") == "" and spec_hypothesis(str(tmp_path / "missing.yml")) == ""
+
+
+def test_a_missing_event_names_the_metric_and_the_events_present(tmp_path: Path) -> None:
+    # before: "baseline rate must be strictly between 0 and 1, got 0.0", naming neither
+    history(tmp_path)
+    wh = Warehouse(tmp_path)
+    with pytest.raises(DataError, match=r"metric 'conv': .*events\.parquet: column 'event' of table 'events' has no "
+                                        r"event 'aply' \(events present: apply, approve, disburse, verify_identity\)"):
+        design_experiment(wh, [{**BINARY, "event": "aply"}], before=BEFORE, lookback_days=28)
+    # the event exists but no eligible user does it in the window: the metric and the users are named
+    short = {**BINARY, "event": "disburse", "window_days": 0.5}
+    with pytest.raises(DataError, match=r"metric 'conv' \(primary\): over the 560 users eligible between "
+                                        r"2026-08-04 and 2026-08-31, baseline rate must be strictly between 0 and 1"):
+        design_experiment(wh, [short], before=BEFORE, lookback_days=28)
+
+
+def _past_experiment(root: Path) -> None:
+    make_warehouse(root, n=(300, 300))
+    events = pd.read_parquet(root / "events.parquet")
+    extra = pd.DataFrame({"user_id": np.arange(1, 601), "ts": pd.Timestamp("2026-08-20"), "event": "verify_identity",
+                          "revenue": 0.0})
+    pd.concat([events, extra]).to_parquet(root / "events.parquet")
+
+
+def test_rho_experiment_that_does_not_exist_or_lacks_the_control_arm(tmp_path: Path) -> None:
+    # before: "experiment 'exp2' has no 'control' arm" for an experiment that does not exist
+    _past_experiment(tmp_path)
+    wh = Warehouse(tmp_path)
+    kw = dict(before="2026-09-01", lookback_days=28, mde_rel=0.2)
+    with pytest.raises(DataError, match=r"rho_experiment: .*assignments\.parquet: no experiment 'exp2' in column "
+                                        r"'experiment' \(experiments: exp\); .*or give rho"):
+        design_experiment(wh, [BINARY], rho_experiment="exp2", **kw)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"rho_experiment: .*experiment 'exp' has no arm 'base' in column 'variant' "
+                                        r"\(arms: control, treatment\)"):
+        design_experiment(wh, [BINARY], rho_experiment="exp", control="base", **kw)  # type: ignore[arg-type]
+
+
+def test_rho_experiment_without_pre_period_rows_is_not_measured(tmp_path: Path) -> None:
+    # before: reported as "measured in the control arm of exp" with rho 0
+    _past_experiment(tmp_path)
+    pre = pd.read_parquet(tmp_path / "metrics_pre.parquet")
+    pre.assign(experiment="other").to_parquet(tmp_path / "metrics_pre.parquet")
+    res = design_experiment(Warehouse(tmp_path), [BINARY], before="2026-09-01", lookback_days=28,
+                            rho_experiment="exp", mde_rel=0.2)
+    assert res.rho == 0.0 and res.variance_reduction == 0.0
+    assert res.rho_source.startswith("not measured: ") and "no pre-period rows for experiment 'exp'" in res.rho_source
+    assert "measured in the control arm" not in res.summary()
+    assert "No pre-period covariate is used: the correlation was not measured: " in res.summary()
+    assert res.details()["rho_source"] == res.rho_source
+    pre.assign(pre_value=1.0).to_parquet(tmp_path / "metrics_pre.parquet")  # rows, but a constant covariate
+    res = design_experiment(Warehouse(tmp_path), [BINARY], before="2026-09-01", lookback_days=28,
+                            rho_experiment="exp", mde_rel=0.2)
+    assert res.rho_source == "not measured: the pre-period covariate is constant in the control arm of exp"

@@ -35,9 +35,11 @@ RATIO = {"name": "approval", "kind": "ratio", "numerator_event": "approve", "den
 
 
 def make_warehouse(root: Path, n: tuple[int, int] = (400, 400), lift: float = 0.0, seed: int = 1,
-                   base: float = 0.3, web_split: tuple[int, int] | None = None) -> pd.DataFrame:
+                   base: float = 0.3, web_split: tuple[int, int] | None = None,
+                   web_lift: float | None = None) -> pd.DataFrame:
     """Users in two arms, apply / approve / disburse events, a pre-period covariate, devices.
 
+    ``web_lift`` plants a different lift for web users (every third user) than ``lift`` for ios.
     Returns the per-user truth frame (arm, converted, revenue, approvals, applies, pre, device).
     """
     rng = np.random.default_rng(seed)
@@ -45,7 +47,8 @@ def make_warehouse(root: Path, n: tuple[int, int] = (400, 400), lift: float = 0.
     arm = np.array(["control"] * n[0] + ["treatment"] * n[1])
     z = rng.standard_normal(total)
     pre = 50 + 10 * (0.9 * z + 0.44 * rng.standard_normal(total))
-    p = np.clip(base * np.where(arm == "treatment", 1 + lift, 1.0) + 0.25 * z, 0.01, 0.99)
+    lifts = np.where((np.arange(total) % 3 == 0) & (web_lift is not None), web_lift or 0.0, lift)
+    p = np.clip(base * np.where(arm == "treatment", 1 + lifts, 1.0) + 0.25 * z, 0.01, 0.99)
     conv = rng.uniform(size=total) < p
     applies = np.where(conv, 1 + (rng.uniform(size=total) < 0.3), 0)
     approvals = np.minimum(applies, rng.binomial(applies, 0.6))
@@ -94,23 +97,31 @@ def test_every_kind_matches_the_stats_engine_and_an_independent_computation(wh_t
     wh, truth = wh_truth
     res = analyze_experiment(wh, "exp", [BINARY, MEAN, RATIO], cuped=False, segments=[])
     c, t = truth[truth.arm == "control"], truth[truth.arm == "treatment"]
-    # binary: the engine, and the delta-method relative lift by hand
+    # binary: the engine, and Fieller's relative interval by hand: its bounds r are where the Welch
+    # statistic of pb - r pa = 0 reaches the critical value; its p-value is the absolute test's
     b = _row(res, "conv")
-    ref = ttest(ProportionStats.from_values(c.converted), ProportionStats.from_values(t.converted))
+    ref = ttest(ProportionStats.from_values(c.converted), ProportionStats.from_values(t.converted),
+                relative_method="fieller")
     assert b["lift_rel"] == pytest.approx(ref.effect, abs=1e-5)
     assert (b["ci_low"], b["ci_high"], b["p_value"]) == pytest.approx((ref.ci_low, ref.ci_high, ref.p_value), abs=1e-5)
     pa, pb = c.converted.mean(), t.converted.mean()
     va, vb = pa * (1 - pa) / len(c), pb * (1 - pb) / len(t)
-    se_rel = math.sqrt(vb / pa**2 + pb**2 * va / pa**4)
     assert b["lift_rel"] == pytest.approx(pb / pa - 1, abs=1e-9)
-    assert b["fixed_ci_high"] - b["lift_rel"] == pytest.approx(1.96 * se_rel, rel=2e-3)
+    welch_df = (va + vb) ** 2 / (va**2 / (len(c) - 1) + vb**2 / (len(t) - 1))
+    q = st.t.ppf(0.975, welch_df)
+    for bound in (b["fixed_ci_low"], b["fixed_ci_high"]):
+        r = 1 + bound
+        assert abs(pb - r * pa) / math.sqrt(vb + r * r * va) == pytest.approx(q, rel=1e-9)
+    assert b["fixed_p"] == pytest.approx(2 * st.t.sf(abs(pb - pa) / math.sqrt(va + vb), welch_df), rel=1e-9)
     # mean: Welch's test of scipy on the per-user values (absolute scale)
     m = _row(res, "rev")
     welch = st.ttest_ind(t.revenue, c.revenue, equal_var=False)
     ci = welch.confidence_interval(0.95)
     assert m["lift_abs"] == pytest.approx(t.revenue.mean() - c.revenue.mean(), abs=1e-6)
     assert (m["lift_abs_ci_low"], m["lift_abs_ci_high"]) == pytest.approx((ci.low, ci.high), abs=1e-5)
-    ref_m = ttest(SampleMeanStats.from_values(c.revenue), SampleMeanStats.from_values(t.revenue))
+    ref_m = ttest(SampleMeanStats.from_values(c.revenue), SampleMeanStats.from_values(t.revenue),
+                  relative_method="fieller")
+    assert m["p_value"] == pytest.approx(welch.pvalue, abs=1e-9)  # Fieller's test of no lift is Welch's
     assert m["p_value"] == pytest.approx(ref_m.p_value, abs=1e-5)
     # ratio: delta method by hand (linearized per-user contributions)
     r = _row(res, "approval")
@@ -124,7 +135,8 @@ def test_every_kind_matches_the_stats_engine_and_an_independent_computation(wh_t
     se = math.sqrt(var_ratio(c, ra) + var_ratio(t, rb))
     assert r["lift_abs"] == pytest.approx(rb - ra, abs=1e-9)
     assert r["lift_abs_ci_high"] - r["lift_abs"] == pytest.approx(st.norm.ppf(0.975) * se, rel=3e-3)
-    ref_r = ttest(RatioStats.from_values(c.approvals, c.applies), RatioStats.from_values(t.approvals, t.applies))
+    ref_r = ttest(RatioStats.from_values(c.approvals, c.applies), RatioStats.from_values(t.approvals, t.applies),
+                  relative_method="fieller")
     assert r["p_value"] == pytest.approx(ref_r.p_value, abs=1e-5)
     assert r["guardrail"] == "pass"  # margin 50%
 
@@ -160,7 +172,7 @@ def test_sequential_view_governs_when_asked(wh_truth) -> None:  # type: ignore[n
     s = _row(seq, "conv")
     c, t = truth[truth.arm == "control"], truth[truth.arm == "treatment"]
     ref = confidence_sequence_test(ProportionStats.from_values(c.converted), ProportionStats.from_values(t.converted),
-                                   tuning=seq.plan["tuning"])
+                                   tuning=seq.plan["tuning"], relative_method="fieller")
     assert (s["ci_low"], s["ci_high"], s["p_value"]) == pytest.approx((ref.ci_low, ref.ci_high, ref.p_value), abs=1e-9)
     assert s["ci_high"] - s["ci_low"] > fixed["ci_high"] - fixed["ci_low"]
     assert s["p_value"] >= fixed["p_value"]

@@ -153,3 +153,35 @@ def test_design_errors(kwargs: dict, message: str) -> None:
 def test_constant_baseline_is_rejected() -> None:
     with pytest.raises(DataError, match="constant metric"):
         MetricSpec.mean_metric(5.0, 0.0)
+
+
+def test_running_power_matches_statsmodels_normal_power_and_grows_at_the_current_split() -> None:
+    from playbook.stats import SampleMeanStats, estimate_effect, running_power
+    from playbook.stats.sequential import critical_value
+
+    # equal variances (sd 2): statsmodels' NormalIndPower for the same effect size and split
+    c = SampleMeanStats(400, 400 * 10.0, 400 * 100.0 + 399 * 4.0)  # per-unit variance exactly 4
+    t = SampleMeanStats(600, 600 * 10.0, 600 * 100.0 + 599 * 4.0)
+    est = estimate_effect(c, t)
+    r = running_power(est, 0.04, power=0.9)  # 4% of 10 = 0.2 sd
+    ref = NormalIndPower()
+    sd = math.sqrt(c.variance)
+    assert r.power == pytest.approx(ref.power(effect_size=0.4 / sd, nobs1=400, alpha=0.05, ratio=1.5), rel=1e-9)
+    n_needed = ref.solve_power(effect_size=0.4 / sd, alpha=0.05, power=0.9, ratio=1.5)
+    assert r.users_per_arm == math.ceil(n_needed)
+    assert r.more_users_per_arm == math.ceil(n_needed) - 400
+    assert r.more_users_total == math.ceil(math.ceil(n_needed) * 2.5) - 1000
+    # unequal variances: the treatment's own variance enters; the confidence sequence needs more users
+    wide = SampleMeanStats(600, 600 * 10.0, 600 * (100.0 + 16.0))
+    assert running_power(estimate_effect(c, wide), 0.04).power < running_power(est, 0.04).power
+    seq = running_power(est, 0.04, power=0.9, sequential="confidence_sequence", tuning=5000)
+    assert seq.users_per_arm > r.users_per_arm
+    k = seq.users_per_arm
+    se = est.absolute_se * math.sqrt(400 / k)
+    from scipy import stats as st
+
+    assert st.norm.sf(critical_value(k * 2.5, 0.05, 5000) - 0.4 / se) >= 0.9 - 1e-6
+    # enough already: no more users
+    assert running_power(est, 0.5).more_users_per_arm == 0
+    with pytest.raises(DataError, match="no standard error"):
+        running_power(estimate_effect(SampleMeanStats(10, 10.0, 10.0), SampleMeanStats(10, 10.0, 10.0)), 0.05)

@@ -18,7 +18,13 @@ traffic
 CUPED
     With ``cuped``, the variance reduction is rho^2 of the pre-period covariate: measured in
     the control arm of ``rho_experiment`` (a past experiment on the same population whose
-    ``metrics_pre`` covariate is available), or given as ``rho``. 0 without either.
+    ``metrics_pre`` covariate is available), or given as ``rho``. 0 without either, and 0 marked
+    "not measured" (with the reason, in ``rho_source`` and the summary) when that experiment
+    has no pre-period rows or a constant covariate. An experiment that does not exist, or has no
+    ``control`` arm, is an error listing what exists.
+
+Every metric's event is checked against the event log first (as the readout does), and a
+primary metric that is constant over the history (a rate of 0 or 1) is an error naming it.
 
 Then, for the primary metric: users per arm to detect ``mde_rel`` (relative) with ``power``
 at ``alpha`` (two-sided; Bonferroni over ``arms - 1`` comparisons; ``allocation`` gives unequal
@@ -41,7 +47,15 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.readout_spec import MetricDef, parse_day, parse_metrics
-from playbook.analyses.readout_sql import Columns, arm_aggregates, build_query
+from playbook.analyses.readout_sql import (
+    Columns,
+    arm_aggregates,
+    build_query,
+    check_covariate,
+    check_inputs,
+    check_metric_data,
+    experiments_in,
+)
 from playbook.analyses.readout_stats import arm_stats
 from playbook.errors import DataError
 from playbook.report import esc, num, pct
@@ -135,8 +149,10 @@ class DesignResult:
             out.append(f"CUPED with the pre-period covariate (correlation {self.rho:.2f}, {esc(self.rho_source)}) removes "
                        f"{pct(self.variance_reduction, 0)} of the variance, and the sample size shrinks by the same "
                        "share.")
+        elif self.rho_source.startswith("not measured"):
+            out.append(f"No pre-period covariate is used: the correlation was {self.rho_source}.")
         else:
-            out.append("No pre-period covariate is used (CUPED off or no correlation measured).")
+            out.append("No pre-period covariate is used (CUPED off, or neither rho nor rho_experiment given).")
         if self.decision == "too-long":
             out.append(f"At {self.max_days} days the experiment detects {pct(self.mde_at_max_days, 1, sign=True)}: "
                        "accept that larger lift, give the experiment more of the traffic, choose a metric closer to "
@@ -194,6 +210,7 @@ def _history(wh: Warehouse, defs: Sequence[MetricDef], cols: Columns, *, events_
                 wh.require(p.table, [c for c in dict.fromkeys(need) if c])
             except DataError as exc:
                 raise DataError(f"metric '{m.name}': {exc}") from None
+    check_metric_data(wh, defs)
     units = (f"(SELECT {q(cols.user)}, 'history' AS {q(cols.experiment)}, 'history' AS {q(cols.arm)}, "
              f"first_ts AS {q(cols.assigned_ts)} FROM (SELECT {q(cols.user)}, MIN(ts) AS first_ts "
              f"FROM {views[events_table]} WHERE event = {lit(eligible_event)} GROUP BY 1) "
@@ -206,23 +223,48 @@ def _history(wh: Warehouse, defs: Sequence[MetricDef], cols: Columns, *, events_
     df = wh.sql(sql)
     overall = df[(df["g_day"] == 1) & df["arm"].notna()]
     if overall.empty or int(overall["n"].iloc[0]) == 0:
+        present = [r[0] for r in wh.con.execute(f"SELECT DISTINCT CAST(event AS VARCHAR) AS e FROM "
+                                                f"{views[events_table]} WHERE event IS NOT NULL ORDER BY e").fetchall()]
+        if eligible_event not in present:
+            raise DataError(f"{wh.source(events_table).location}: column 'event' of table '{events_table}' has no "
+                            f"event '{eligible_event}' (events present: {', '.join(present) or 'none'}); set "
+                            "eligible_event to the event at which the experiment assigns users")
         raise DataError(f"{wh.source(events_table).location}: no user had a first '{eligible_event}' event between "
                         f"{start.date()} and {end.date()}; choose another eligible_event, before or lookback_days")
     return overall.iloc[0]
 
 
 def _rho(wh: Warehouse, defs: Sequence[MetricDef], i: int, cols: Columns, experiment: str, control: str,
-         window_days: float) -> float:
+         window_days: float, pre_table: str = "metrics_pre", assignments: str = "assignments") -> tuple[float, str]:
+    """(rho, where it comes from): measured in the control arm of ``experiment``, or 0 with the
+    reason it could not be measured (no pre-period rows, a constant covariate)."""
+    check_inputs(wh, [defs[i]], cols, assignments, pre_table, None, ())
+    found = experiments_in(wh, assignments, cols)
+    where = wh.source(assignments).location
+    if experiment not in found:
+        raise DataError(f"rho_experiment: {where}: no experiment '{experiment}' in column '{cols.experiment}' "
+                        f"(experiments: {', '.join(found) or 'none'}); name a past experiment on the same "
+                        "population, or give rho")
+    pre_rows = check_covariate(wh, pre_table, cols, experiment)
+    if not pre_rows:
+        return 0.0, (f"not measured: {wh.source(pre_table).location} has no pre-period rows for experiment "
+                     f"'{experiment}'")
     one = [defs[i]]
     aggs = arm_aggregates(wh, one, cols, experiment=experiment, window_days=window_days, cuped=[defs[i].name],
-                          segments=())
-    row = aggs[(aggs["set"] == "overall") & (aggs["arm"] == control)]
+                          segments=(), pre_table=pre_table, assignments=assignments)
+    overall = aggs[(aggs["set"] == "overall") & aggs["arm"].notna()]
+    row = overall[overall["arm"] == control]
     if row.empty:
-        raise DataError(f"rho_experiment: experiment '{experiment}' has no '{control}' arm to measure the "
-                        "pre-period correlation in; give rho instead")
+        raise DataError(f"rho_experiment: {where}: experiment '{experiment}' has no arm '{control}' in column "
+                        f"'{cols.arm}' (arms: {', '.join(map(str, overall['arm']))}); set control to its control "
+                        "arm, or give rho")
     stats = arm_stats(row.iloc[0], 0, one[0], True)
     assert isinstance(stats, RegressionAdjustedStats)
-    return stats.correlation
+    if stats.pre.variance <= 0:
+        return 0.0, f"not measured: the pre-period covariate is constant in the {control} arm of {experiment}"
+    if stats.post.variance <= 0:
+        return 0.0, f"not measured: {one[0].name} is constant in the {control} arm of {experiment}"
+    return stats.correlation, f"measured in the {control} arm of {experiment}"
 
 
 def design_experiment(
@@ -279,7 +321,12 @@ def design_experiment(
     pi = next(i for i, m in enumerate(defs) if m.role == "primary")
     primary = defs[pi]
     stats = arm_stats(row, pi, primary, False)
-    spec = MetricSpec.from_stats(stats)  # raises DataError on a constant baseline
+    try:
+        spec = MetricSpec.from_stats(stats)
+    except DataError as exc:  # a constant baseline: say which metric, over which users
+        raise DataError(f"metric '{primary.name}' (primary): over the {int(row['n']):,} users eligible between "
+                        f"{start.date()} and {(end - timedelta(days=1)).date()}, {exc}; check the metric's event and "
+                        "window against the history, or choose another primary metric") from None
     r, source = 0.0, "none"
     if cuped and rho is not None:
         r, source = float(rho), "given"
@@ -287,8 +334,7 @@ def design_experiment(
         if primary.kind == "ratio":
             raise DataError(f"rho_experiment: the primary metric '{primary.name}' is a ratio; CUPED here adjusts "
                             "binary and mean metrics, so set cuped to false or give rho")
-        r = _rho(warehouse, defs, pi, cols, rho_experiment, control, window_days)
-        source = f"measured in the {control} arm of {rho_experiment}"
+        r, source = _rho(warehouse, defs, pi, cols, rho_experiment, control, window_days)
     vr = min(r * r, 0.99)
     seq = sequential or None
     common: dict[str, Any] = dict(alpha=alpha, arms=arms, ratio=ratio, sequential=seq, looks=looks)

@@ -14,13 +14,23 @@ units
     column (``multiple_arms="exclude"`` leaves such users out and reports how many). Each metric
     counts rows in ``[assigned_ts, assigned_ts + window_days)``; a window that runs past the end
     of the data is truncated (the same in every arm).
+inputs
+    Before anything is computed, every metric's table, columns and events are checked against
+    the data: an event that never occurs in its column (a typo, or the sample warehouse's event
+    names left in the parameters) is an error naming the metric, the table, the column and the
+    events present, never a silent lift of 0. A NaN or infinite value in a value column (or in
+    the CUPED covariate) is an error naming the column; a null counts as 0, and the readout says
+    how many rows that was per metric (``null_counts``).
 SRM
     Chi-square test of users per arm against ``weights`` (default equal) at ``srm_alpha``
     (0.001), overall and inside each segment level (there at ``srm_alpha`` divided by the
-    number of levels tested, Bonferroni).
+    number of levels tested, Bonferroni). ``weights`` are keyed by arm name: a mapping
+    ``{arm: weight}``, or a list in the order of ``arms`` (without ``arms``: control first,
+    then the other arms by name, the order the readout reports them).
 lifts
-    Per metric and treatment arm against ``control``: relative lift (and absolute) with the
-    Welch t interval, CUPED-adjusted with the pre-period covariate for the primary metric by
+    Per metric and treatment arm against ``control``: relative lift with Fieller's interval
+    (:mod:`playbook.stats.fieller`; calibrated at small samples, its test of no lift is the
+    absolute one) and the absolute lift with the Welch t interval, CUPED-adjusted with the pre-period covariate for the primary metric by
     default (``cuped_metrics``), the Bayesian chance to win (flat prior, or normal with
     ``prior_sd``) and the confidence sequence (always valid under daily peeking).
     ``sequential=True`` makes the confidence sequence govern: its p-value and interval are the
@@ -31,13 +41,20 @@ correction
     ``ci_low``/``ci_high`` are recomputed at the corrected levels, so an interval excludes 0
     exactly when the adjusted p-value is below alpha. Segment results are corrected across all
     segment levels and arms.
+heterogeneity
+    Whether the effect differs between the levels of a breakdown (``segments``): Cochran's Q
+    over the levels' relative lifts and their variances, per breakdown and arm, corrected with
+    ``correction`` across them (:func:`~playbook.analyses.readout_stats.heterogeneity`). The
+    prose says "no evidence that the effect differs by <breakdown>" unless it does.
 guardrails
     Non-inferiority at the metric's relative ``margin``: one-sided at alpha, the guardrail
     passes when the bound of the effect stays above -margin (below +margin when lower is better).
 planned sample
     ``planned_users_per_arm``, or (0) the sample size that detects ``mde_rel`` on the primary
     metric with ``power``, at the observed control baseline and CUPED variance reduction; the
-    readout also reports the power the running experiment has for ``mde_rel``.
+    readout also reports the power the running experiment has for ``mde_rel`` from the
+    variances both arms show (:func:`playbook.stats.power.running_power`), and how many more
+    users reach ``power``: the summary says so when the decision is ``keep-running``.
 
 Decision (first rule that applies, per treatment arm; overall: ``ship`` if an arm ships (the
 one with the largest lift), else ``keep-running`` if an arm may still run, else ``no-ship``):
@@ -58,7 +75,7 @@ named in the prose, never NaN.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -66,14 +83,23 @@ import pandas as pd
 
 from playbook.analyses.readout_result import ReadoutResult
 from playbook.analyses.readout_spec import MetricDef, parse_day, parse_metrics
-from playbook.analyses.readout_sql import Columns, arm_aggregates, experiments_in
+from playbook.analyses.readout_sql import (
+    Columns,
+    arm_aggregates,
+    check_covariate,
+    check_inputs,
+    check_metric_data,
+    experiments_in,
+)
 from playbook.analyses.readout_stats import (
+    HETEROGENEITY_COLUMNS,
     METHODS,
     SCOPES,
     arm_stats,
     compare_metrics,
     compare_segments,
     cumulative,
+    heterogeneity,
 )
 from playbook.errors import DataError
 from playbook.sources import Warehouse
@@ -81,6 +107,7 @@ from playbook.stats import (
     MetricSpec,
     NormalPrior,
     power_at,
+    running_power,
     sample_size,
     srm_test,
     variance_reduction,
@@ -232,7 +259,7 @@ def analyze_experiment(
     *,
     control: str = "control",
     arms: Sequence[str] | None = None,
-    weights: Sequence[float] | None = None,
+    weights: Sequence[float] | Mapping[str, float] | None = None,
     window_days: float = 14.0,
     start: str | date | datetime | None = None,
     end: str | date | datetime | None = None,
@@ -261,6 +288,11 @@ def analyze_experiment(
     cols = columns or Columns()
     use_cuped = _cuped_names(defs, cuped, cuped_metrics)
     segments = list(segments or [])
+    check_inputs(warehouse, defs, cols, assignments_table, pre_table if use_cuped else None,
+                 users_table if segments else None, segments)
+    null_counts = check_metric_data(warehouse, defs)
+    if use_cuped and pre_table:
+        check_covariate(warehouse, pre_table, cols, experiment)
     aggs = arm_aggregates(warehouse, defs, cols, experiment=experiment, assignments=assignments_table,
                           window_days=window_days, start=parse_day(start, "start"), end=parse_day(end, "end"),
                           pre_table=pre_table, cuped=use_cuped, users_table=users_table, segments=segments)
@@ -280,7 +312,9 @@ def analyze_experiment(
     overall = aggs[aggs["set"] == "overall"]
     arm_list = _arms(overall, experiment, control, arms, where)
     counts = [int(overall.loc[overall["arm"] == a, "n"].iloc[0]) for a in arm_list]
-    srm = srm_test(counts, weights, srm_alpha)
+    named = _named_weights(weights, arm_list, arms)
+    w = [named[a] for a in arm_list] if named else None
+    srm = srm_test(counts, w, srm_alpha)
     pi = next(i for i, m in enumerate(defs) if m.role == "primary")
     primary = defs[pi]
     plan = _planning(overall, primary, pi, arm_list, primary.name in use_cuped, mde_rel=mde_rel, alpha=alpha,
@@ -291,13 +325,16 @@ def analyze_experiment(
                                   correction=correction, scope=correction_scope)
     seg = compare_segments(aggs, segments, primary, pi, arm_list, control, cuped=primary.name in use_cuped,
                            alpha=alpha, sequential=sequential, tuning=plan["tuning"], correction=correction,
-                           min_users=min_segment_users, weights=weights, srm_alpha=srm_alpha)
-    seg_srm = _segment_srm(aggs, segments, arm_list, weights, srm_alpha)
+                           min_users=min_segment_users, weights=w, srm_alpha=srm_alpha)
+    het = heterogeneity(seg, alpha, correction) if len(seg) else pd.DataFrame(columns=HETEROGENEITY_COLUMNS)
+    seg_srm = _segment_srm(aggs, segments, arm_list, w, srm_alpha)
     cum = cumulative(aggs, primary, pi, arm_list, control, cuped=primary.name in use_cuped, alpha=alpha,
                      tuning=plan["tuning"])
     invalid = srm.mismatch or bool(len(seg_srm) and seg_srm["mismatch"].any())
     decision, arm, reasons = decide(comparisons, invalid, plan["reached"], alpha)
-    settings = dict(control=control, weights=list(weights) if weights else None, window_days=window_days,
+    plan["running"] = _running(comparisons, mde_rel=mde_rel, power=power, alpha=alpha, arms=len(arm_list),
+                               sequential=sequential, tuning=plan["tuning"])
+    settings = dict(control=control, weights=named, window_days=window_days,
                     start=str(start or ""), end=str(end or ""), alpha=alpha, srm_alpha=srm_alpha,
                     correction=correction, correction_scope=correction_scope, cuped_metrics=use_cuped,
                     sequential=sequential, prior_sd=prior_sd, mde_rel=mde_rel, power=power,
@@ -306,8 +343,53 @@ def analyze_experiment(
         experiment=experiment, arms=tuple(arm_list), control=control, counts=tuple(counts), srm=srm,
         segment_srm=seg_srm, metric_defs=tuple(defs), comparisons=comparisons.drop(columns=["_est"]),
         segments=seg, cumulative=cum, decision=decision, decision_arm=arm, reasons=tuple(reasons),
-        plan=plan, excluded_multi_arm=n_multi, settings=settings,
+        plan=plan, excluded_multi_arm=n_multi, settings=settings, null_counts=tuple(null_counts),
+        heterogeneity=het,
     )
+
+
+def _named_weights(weights: Sequence[float] | Mapping[str, float] | None, arm_list: list[str],
+                   expected: Sequence[str] | None) -> dict[str, float] | None:
+    """The planned split keyed by arm name (see the module docstring); None for equal weights."""
+    if weights is None or len(weights) == 0:
+        return None
+    if isinstance(weights, Mapping):
+        missing = [a for a in arm_list if a not in weights]
+        unknown = [str(k) for k in weights if k not in arm_list]
+        if missing or unknown:
+            raise DataError(f"weights: give one weight per arm by name ({', '.join(arm_list)})"
+                            + (f"; missing: {', '.join(missing)}" if missing else "")
+                            + (f"; not an arm of the experiment: {', '.join(unknown)}" if unknown else ""))
+        named = {a: weights[a] for a in arm_list}
+    else:
+        order = list(expected) if expected else arm_list
+        if len(weights) != len(order):
+            raise DataError(f"weights: {len(weights)} weights for {len(order)} arms ({', '.join(order)}); give one "
+                            "per arm in the order of the arms parameter" + (
+                                "" if expected else " (without it: control first, then the other arms by name)"))
+        named = dict(zip(order, weights, strict=True))
+    bad = {a: v for a, v in named.items()
+           if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < float(v) < math.inf}
+    if bad:
+        raise DataError(f"weights: each arm's planned share must be a positive number, got {bad}")
+    return {a: float(v) for a, v in named.items()}
+
+
+def _running(comparisons: pd.DataFrame, *, mde_rel: float, power: float, alpha: float, arms: int,
+             sequential: bool, tuning: float) -> dict[str, dict[str, Any]]:
+    """Per treatment arm: power now for ``mde_rel`` on the primary metric from both arms' observed
+    variances, and the users still needed to reach ``power`` (or the reason there is no figure)."""
+    out: dict[str, dict[str, Any]] = {}
+    for _, row in comparisons[comparisons["role"] == "primary"].iterrows():
+        try:
+            r = running_power(row["_est"], mde_rel, power=power, alpha=alpha, arms=arms,
+                              sequential="confidence_sequence" if sequential else None, tuning=tuning)
+        except DataError as exc:
+            out[str(row["arm"])] = {"note": str(exc)}
+            continue
+        out[str(row["arm"])] = {"power": r.power, "users_per_arm": r.users_per_arm,
+                                "more_users_per_arm": r.more_users_per_arm, "more_users_total": r.more_users_total}
+    return out
 
 
 def _segment_srm(aggs: pd.DataFrame, segments: Sequence[str], arms: list[str], weights: Sequence[float] | None,

@@ -4,7 +4,9 @@ Outcome metric names (flat, finite numbers only): ``<metric>.<arm>.lift_abs``, `
 ``.ci_low`` / ``.ci_high`` (relative lift, at the corrected level; sequence bounds when
 ``sequential``), ``.p_value`` (governing test), ``.p_value_adj``, ``.chance_to_win``, and for
 CUPED metrics ``.variance_reduction``; ``srm.p_value``, ``users.<arm>``, ``planned_users_per_arm``
-and ``power_now``. A value that is not finite (an interval of a degenerate comparison) is left
+and ``power_now``; when the decision is keep-running, ``power_observed`` (for ``mde_rel``, from both
+arms' observed variances) and ``more_users_per_arm`` / ``more_users_total`` (to reach the target
+power). A value that is not finite (an interval of a degenerate comparison) is left
 out and the prose says why.
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.readout_spec import MetricDef
+from playbook.analyses.readout_sql import NullCount
 from playbook.analyses.records import lead_with
 from playbook.report import esc, interval, num, pct
 from playbook.stats import SRMResult
@@ -44,7 +47,11 @@ class ReadoutResult:
     ``segments``: the primary metric per segment level and arm (corrected across segments).
     ``segment_srm``: SRM p-value per segment level. ``cumulative``: day, arm, users, lift_rel,
     ci_low, ci_high (fixed), cs_low, cs_high (confidence sequence), users assigned up to the day.
-    ``plan``: planned_users_per_arm, power_now, reached, variance_reduction.
+    ``plan``: planned_users_per_arm, power_now (at the control baseline's variance), reached,
+    variance_reduction, running (per treatment arm: power, users_per_arm, more_users_per_arm,
+    more_users_total from both arms' observed variances). ``null_counts``: per metric value
+    column, the rows whose null counted as 0. ``heterogeneity``: Cochran's Q per breakdown and
+    arm (segment, arm, levels, q, df, i2, p_value, p_value_adj, differs, lift_min/max, level_min/max).
     """
 
     experiment: str
@@ -63,6 +70,8 @@ class ReadoutResult:
     plan: dict[str, Any] = field(default_factory=dict)
     excluded_multi_arm: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
+    null_counts: tuple[NullCount, ...] = ()
+    heterogeneity: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     # -- formatting helpers ---------------------------------------------------------------------
     def _def(self, name: str) -> MetricDef:
@@ -106,7 +115,11 @@ class ReadoutResult:
             return (f"{self.experiment}: invalid, the split was {actual} against a planned {self._planned_split()} "
                     f"(sample ratio mismatch, p {_p(self.srm.p_value)}); no lift can be trusted")
         row = self._primary_row()
-        verb = "lifts" if row["lift_rel"] > 0 else "lowers"
+        if row["degenerate"]:
+            return (f"{row['arm']} vs {self.control} on {row['metric']}: no test possible ({row['degenerate']}; "
+                    f"{self.value(row['metric'], row['control_mean'])} in {self.control}, "
+                    f"{self.value(row['metric'], row['arm_mean'])} in {row['arm']})")
+        verb = "lifts" if row["lift_rel"] > 0 else "lowers" if row["lift_rel"] < 0 else "leaves unchanged"
         state = "significant" if row["significant"] else "not significant"
         guards = self.comparisons[(self.comparisons["role"] == "guardrail") & (self.comparisons["arm"] == row["arm"])]
         g = ""
@@ -131,6 +144,9 @@ class ReadoutResult:
         if self.excluded_multi_arm:
             srm += f" {num(self.excluded_multi_arm)} users seen in more than one arm were left out."
         out.append(srm)
+        nulls = [c for c in self.null_counts if c.nulls]
+        if nulls:
+            out.append("Missing values counted as 0: " + "; ".join(c.describe() for c in nulls) + ".")
         if self.decision == "invalid":
             return "\n\n".join(out)
         for _, row in self.comparisons.iterrows():
@@ -142,20 +158,63 @@ class ReadoutResult:
                 f"Planned sample: {num(plan['planned_users_per_arm'])} users per arm to detect a "
                 f"{pct(mde, 1)} relative lift on the primary metric with {pct(self.settings.get('power', 0.8), 0)} "
                 f"power; the experiment has {num(self.counts[0])} in {esc(self.control)}, which gives "
-                f"{pct(plan['power_now'], 0)} power for that lift"
+                f"{pct(plan['power_now'], 0)} power for that lift at the control arm's variance"
                 f"{' (planned sample reached)' if plan.get('reached') else ' (not reached yet)'}.")
         elif plan.get("planning_note"):
             out.append(f"No power figure: {esc(plan['planning_note'])}.")
-        if len(self.segments):
-            sig = self.segments[self.segments["significant"]]
-            if len(sig):
-                out.append("Segments where the lift differs from zero after correction: " + ", ".join(
-                    f"{esc(r.segment)} = {esc(r.level)} ({pct(r.lift_rel, 1, sign=True)})"
-                    for r in sig.itertuples()) + ".")
+        running = self._running()
+        if self.decision == "keep-running" and running is not None:
+            arm, r = running
+            if "power" in r:
+                mde = pct(self.settings.get("mde_rel", 0.05), 1, sign=True)
+                target = pct(self.settings.get("power", 0.8), 0)
+                text = (f"With the variances both arms show so far, {esc(arm)} has {pct(r['power'], 0)} power for a {mde} "
+                        f"relative lift on the primary metric")
+                text += (f"; about {num(r['more_users_per_arm'])} more users per arm ({num(r['more_users_total'])} "
+                         f"in all) reach {target}." if r["more_users_per_arm"] else
+                         f", at or above the {target} wanted: the sample is large enough for that lift.")
+                out.append(text)
             else:
-                out.append(f"No single segment ({len(self.segments)} tested) shows a lift on its own after "
-                           "correction; segment results are for exploring, the decision is on the whole sample.")
+                out.append(f"No power figure for the running experiment: {esc(r['note'])}.")
+        het = self._heterogeneity_sentence()
+        if het:
+            out.append(het)
         return "\n\n".join(out)
+
+    def _running(self) -> tuple[str, dict[str, Any]] | None:
+        running = self.plan.get("running") or {}
+        arm = self.decision_arm if self.decision_arm in running else next(iter(running), None)
+        return (arm, running[arm]) if arm is not None else None
+
+    def _heterogeneity_sentence(self) -> str:
+        het = self.heterogeneity
+        if het is None or not len(het):
+            return ""
+        tested = het[het["p_value"].notna()]
+        parts = []
+        for seg in dict.fromkeys(het["segment"]):
+            rows = tested[tested["segment"] == seg]
+            if not len(rows):
+                parts.append(f"{esc(seg)}: fewer than two levels large enough to compare")
+                continue
+            differs = rows[rows["differs"]]
+            for r in differs.itertuples():
+                parts.append(f"**the effect differs by {esc(seg)}**{self._for_arm(r.arm)} (Cochran's Q p "
+                             f"{_p(r.p_value_adj)} over {r.levels} levels after correction): from "
+                             f"{pct(r.lift_min, 1, sign=True)} ({esc(r.level_min)}) to {pct(r.lift_max, 1, sign=True)} "
+                             f"({esc(r.level_max)})")
+            if not len(differs):
+                p = float(rows["p_value_adj"].min())
+                corrected = " after correction" if len(tested) > 1 and self.settings.get("correction") != "none" \
+                    else ""
+                parts.append(f"no evidence that the effect differs by {esc(seg)} (Cochran's Q p {_p(p)} over "
+                             f"{int(rows['levels'].max())} levels{corrected})")
+        text = "; ".join(parts)
+        return ("Across segments: " + text + ". The decision is read on the whole sample; the segment lifts "
+                "are shown for exploring.")
+
+    def _for_arm(self, arm: str) -> str:
+        return f" for {esc(arm)}" if len(self.arms) > 2 else ""
 
     def _sentence(self, row: pd.Series) -> str:
         name, arm = row["metric"], row["arm"]
@@ -231,6 +290,11 @@ class ReadoutResult:
         for k in ("planned_users_per_arm", "power_now"):
             if _ok(self.plan.get(k)):
                 out[k] = float(self.plan[k])
+        running = self._running()
+        if self.decision == "keep-running" and running is not None and "power" in running[1]:
+            out["power_observed"] = float(running[1]["power"])
+            out["more_users_per_arm"] = float(running[1]["more_users_per_arm"])
+            out["more_users_total"] = float(running[1]["more_users_total"])
         # the archive shows the first four as key metrics: the primary metric's relative lift,
         # corrected p-value and chance to win for the arm the decision is about, then SRM
         if len(self.primary):
@@ -257,4 +321,6 @@ class ReadoutResult:
                                                    for m in self.metric_defs],
             "comparisons": records(self.comparisons), "segments": records(self.segments),
             "segment_srm": records(self.segment_srm),
+            "heterogeneity": records(self.heterogeneity) if len(self.heterogeneity) else [],
+            "null_counts": [c.__dict__ for c in self.null_counts],
         }

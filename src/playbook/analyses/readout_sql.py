@@ -67,6 +67,84 @@ def _require(wh: Warehouse, table: str, cols: Sequence[str], what: str) -> None:
         raise DataError(f"{what}: {exc}") from None
 
 
+@dataclass(frozen=True)
+class NullCount:
+    """Rows of a metric's table whose value column is null: each counts as 0 in the readout."""
+
+    metric: str
+    table: str
+    column: str
+    event: str | None
+    rows: int
+    nulls: int
+
+    def describe(self) -> str:
+        rows = f"{self.rows:,} rows" + (f" with event '{self.event}'" if self.event else "")
+        return f"{self.nulls:,} of {rows} in table '{self.table}' have no '{self.column}' (metric {self.metric})"
+
+
+def _listing(values: Sequence[str], limit: int = 25) -> str:
+    shown = ", ".join(values[:limit])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "") if values else "none"
+
+
+def check_metric_data(wh: Warehouse, metrics: Sequence[MetricDef]) -> list[NullCount]:
+    """Every metric's table has rows and its events occur; value columns hold no NaN or infinity.
+
+    Run after the column checks. A metric whose event never occurs would read as a lift of 0 with
+    zero variance (a typo, or the sample warehouse's event names left in the parameters): the error
+    names the metric, the table, the column and the events present. Nulls in a value column count
+    as 0 (the readout's rule); their counts are returned so the readout can say how many.
+    """
+    nulls: list[NullCount] = []
+    present: dict[tuple[str, str], list[str]] = {}
+    for m in metrics:
+        for p in m.parts:
+            view = wh.view(p.table)
+            where = wh.source(p.table).location
+            if p.event:
+                key = (p.table, p.event_col)
+                if key not in present:
+                    present[key] = [r[0] for r in wh.con.execute(
+                        f"SELECT DISTINCT CAST({q(p.event_col)} AS VARCHAR) AS e FROM {view} "
+                        f"WHERE {q(p.event_col)} IS NOT NULL ORDER BY e").fetchall()]
+                if p.event not in present[key]:
+                    raise DataError(f"metric '{m.name}': {where}: column '{p.event_col}' of table '{p.table}' has "
+                                    f"no event '{p.event}' (events present: {_listing(present[key])}); fix the "
+                                    "metric's event name in the parameters")
+            elif not wh.con.execute(f"SELECT 1 FROM {view} LIMIT 1").fetchall():
+                raise DataError(f"metric '{m.name}': {where}: table '{p.table}' has no rows; export it again or "
+                                "point the metric at another table")
+            if p.value:
+                v = q(p.value)
+                cond = f" WHERE {q(p.event_col)} = {lit(p.event)}" if p.event else ""
+                rows, n_null, n_bad = wh.con.execute(
+                    f"SELECT COUNT(*), COUNT(*) FILTER (WHERE {v} IS NULL), "
+                    f"COUNT(*) FILTER (WHERE NOT isfinite(TRY_CAST({v} AS DOUBLE))) FROM {view}{cond}").fetchone() \
+                    or (0, 0, 0)
+                if n_bad:
+                    raise DataError(f"metric '{m.name}': {where}: column '{p.value}' of table '{p.table}' holds "
+                                    f"{n_bad:,} NaN or infinite values"
+                                    f"{f' in rows with event {p.event!r}' if p.event else ''}; a per-user sum over "
+                                    "them is undefined. Fix the export (write a null, which counts as 0, or a number)")
+                nulls.append(NullCount(m.name, p.table, p.value, p.event, int(rows), int(n_null)))
+    return nulls
+
+
+def check_covariate(wh: Warehouse, pre_table: str, cols: Columns, experiment: str) -> int:
+    """The pre-period covariate holds no NaN or infinity; returns its rows for ``experiment``."""
+    view = wh.view(pre_table)
+    v = q(cols.pre_value)
+    rows, n_bad = wh.con.execute(
+        f"SELECT COUNT(*), COUNT(*) FILTER (WHERE NOT isfinite(TRY_CAST({v} AS DOUBLE))) FROM {view} "
+        f"WHERE {q(cols.experiment)} = {lit(experiment)}").fetchone() or (0, 0)
+    if n_bad:
+        raise DataError(f"CUPED pre-period: {wh.source(pre_table).location}: column '{cols.pre_value}' holds "
+                        f"{n_bad:,} NaN or infinite values for experiment '{experiment}'; fix the export (a null "
+                        "counts as 0) or pass cuped=False")
+    return int(rows)
+
+
 def check_inputs(wh: Warehouse, metrics: Sequence[MetricDef], cols: Columns, assignments: str,
                  pre_table: str | None, users_table: str | None, segments: Sequence[str]) -> None:
     """Every table and column the query reads exists (errors name the file, column and metric)."""

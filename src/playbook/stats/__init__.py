@@ -12,7 +12,8 @@ Pure functions over frozen dataclasses; numpy and scipy only (no pandas, no I/O)
     spending     spending_bounds, group_sequential_test: Lan-DeMets alpha spending for planned looks
     srm          srm_test, srm_by_segment: sample ratio mismatch
     corrections  holm, benjamini_hochberg, correct: adjusted p-values and interval levels
-    power        sample_size, minimum_detectable_effect, power_at, duration_days
+    power        sample_size, minimum_detectable_effect, power_at, running_power, duration_days
+    fieller      Fieller's interval of the relative lift (the readout's, calibrated at small n)
     frame        arm_stats (pandas), sql_aggregates / stats_from_aggregates (DuckDB, warehouse)
 
 Each module's docstring states its conventions where tools differ (pooled vs unpooled
@@ -39,10 +40,12 @@ from playbook.stats.frequentist import (
 )
 from playbook.stats.power import (
     MetricSpec,
+    RunningPower,
     SampleSizeResult,
     duration_days,
     minimum_detectable_effect,
     power_at,
+    running_power,
     sample_size,
 )
 from playbook.stats.sequential import confidence_sequence_test
@@ -76,6 +79,7 @@ __all__ = [
     "RatioRegressionAdjustedStats",
     "RatioStats",
     "RegressionAdjustedStats",
+    "RunningPower",
     "SRMResult",
     "SampleMeanStats",
     "SampleSizeResult",
@@ -97,6 +101,7 @@ __all__ = [
     "non_inferiority_test",
     "power_at",
     "proportion_ztest",
+    "running_power",
     "sample_size",
     "spending_bounds",
     "srm_by_segment",

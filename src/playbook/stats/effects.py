@@ -13,6 +13,8 @@ variance model is the same everywhere, including in :mod:`playbook.stats.power`:
 * **Relative lift by the delta method.** rel = (mean_b - mean_a) / mean_a with
   Var(rel) ~ Var(diff)/mean_a^2 - 2 diff Cov(diff, mean_a)/mean_a^3 + diff^2 Var(mean_a)/mean_a^4,
   which for plain means reduces to gbstats' v_b/(n_b m_a^2) + v_a m_b^2/(n_a m_a^4).
+* **Fieller's interval** (:mod:`playbook.stats.fieller`) is the alternative to the delta
+  method for the relative lift at small samples; the estimate carries what it needs.
 * **Welch-Satterthwaite degrees of freedom**, df = (s_a + s_b)^2 / (s_a^2/(n_a-1) + s_b^2/(n_b-1))
   with s = v / n, used by t-based tests for both the absolute and the relative lift.
 
@@ -63,7 +65,10 @@ class EffectEstimate:
     ``control_mean``/``treatment_mean`` are the unadjusted arm means (rates, ratios);
     ``absolute``/``relative`` the (CUPED-adjusted, if ``theta`` is set) lift;
     ``df`` the Welch-Satterthwaite degrees of freedom; ``degenerate`` names why the absolute
-    lift could not be estimated (relative: see :meth:`on_scale`).
+    lift could not be estimated (relative: see :meth:`on_scale`). ``control_mean_se`` is the
+    standard error of ``control_mean`` (the relative lift's denominator) and
+    ``cov_absolute_control`` the covariance of ``absolute`` with it: what Fieller's interval of
+    the relative lift needs (:mod:`playbook.stats.fieller`); NaN where no estimate exists.
     """
 
     control_mean: float
@@ -77,6 +82,8 @@ class EffectEstimate:
     df: float
     degenerate: str | None = None
     theta: float | None = None
+    control_mean_se: float = math.nan
+    cov_absolute_control: float = 0.0
 
     def on_scale(self, relative: bool) -> tuple[float, float, str | None]:
         """(effect, standard error, degenerate reason) on the relative or absolute scale."""
@@ -206,4 +213,6 @@ def estimate_effect(control: ArmStats, treatment: ArmStats, theta: float | None 
         relative_se=rel_se,
         df=_welch_df(a, b),
         theta=theta,
+        control_mean_se=math.sqrt(max(a.mean_variance, 0.0) / a.n),
+        cov_absolute_control=-a.cov_estimate_mean / a.n,
     )

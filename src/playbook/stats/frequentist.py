@@ -17,6 +17,9 @@ Conventions, and why (other tools differ; see also :mod:`playbook.stats.effects`
   ``proportions_ztest`` gives 0.7996 (available here as :func:`proportion_ztest`).
 * **Relative lift** (``relative=True``, the default, as in gbstats) is (b - a) / a with a
   delta-method standard error; ``relative=False`` gives the absolute difference b - a.
+* **Fieller's interval** (``relative_method="fieller"``, :mod:`playbook.stats.fieller`) replaces
+  the delta method for the relative lift's interval and p-value; its test of "no lift" is the
+  absolute test. The default stays ``"delta"`` (gbstats' numbers); the readout uses Fieller.
 * **Margins** (non-inferiority, superiority, equivalence) are relative to the control mean
   by default (``relative_margin=True``: margin 0.02 means 2% of the control mean, as in
   Spotify confidence) whatever the scale of the reported effect; ``relative_margin=False``
@@ -40,6 +43,12 @@ from scipy import stats as st
 
 from playbook.errors import DataError
 from playbook.stats.effects import EffectEstimate, estimate_effect
+from playbook.stats.fieller import (
+    RelativeMethod,
+    fieller_interval,
+    fieller_statistic,
+    supports_fieller,
+)
 from playbook.stats.suffstats import ArmStats, ProportionStats
 
 __all__ = [
@@ -154,9 +163,16 @@ def evaluate_estimate(
     null_value: float = 0.0,
     distribution: Distribution = "t",
     test: str | None = None,
+    relative_method: RelativeMethod = "delta",
 ) -> FrequentistResult:
-    """Test an :class:`~playbook.stats.effects.EffectEstimate` (what :func:`ttest` does after estimating)."""
+    """Test an :class:`~playbook.stats.effects.EffectEstimate` (what :func:`ttest` does after estimating).
+
+    ``relative_method="fieller"`` gives the relative lift Fieller's interval and test
+    (:mod:`playbook.stats.fieller`); the absolute scale is the same either way.
+    """
     _check_alpha(alpha)
+    if relative_method not in ("delta", "fieller"):
+        raise DataError(f"relative_method must be 'delta' or 'fieller', got {relative_method!r}")
     if alternative not in ("two-sided", "greater", "less"):
         raise DataError(f"alternative must be 'two-sided', 'greater' or 'less', got {alternative!r}")
     effect, se, reason = est.for_test(relative)
@@ -167,6 +183,19 @@ def evaluate_estimate(
     if reason is not None:
         return frequentist_result(est, df=est.df, reason=reason, **design)
     dist = _dist(distribution, est.df)
+    df = math.inf if distribution == "z" else est.df
+    if relative and relative_method == "fieller" and supports_fieller(est):
+        stat = fieller_statistic(est, null_value)
+        if alternative == "two-sided":
+            p = 2.0 * float(dist.sf(abs(stat)))
+            low, high = fieller_interval(est, float(dist.ppf(1.0 - alpha / 2.0)))
+        elif alternative == "greater":
+            p = float(dist.sf(stat))
+            low, high = fieller_interval(est, float(dist.ppf(1.0 - alpha)))[0], math.inf
+        else:
+            p = float(dist.cdf(stat))
+            low, high = -math.inf, fieller_interval(est, float(dist.ppf(1.0 - alpha)))[1]
+        return frequentist_result(est, df=df, readout=(low, high, se, min(max(p, 0.0), 1.0), stat), **design)
     stat = (effect - null_value) / se
     if alternative == "two-sided":
         p = 2.0 * float(dist.sf(abs(stat)))
@@ -178,7 +207,6 @@ def evaluate_estimate(
     else:
         p = float(dist.cdf(stat))
         low, high = -math.inf, effect + float(dist.ppf(1.0 - alpha)) * se
-    df = math.inf if distribution == "z" else est.df
     return frequentist_result(est, df=df, readout=(low, high, se, min(max(p, 0.0), 1.0), stat), **design)
 
 def ttest(
@@ -191,15 +219,18 @@ def ttest(
     null_value: float = 0.0,
     distribution: Distribution = "t",
     theta: float | None = None,
+    relative_method: RelativeMethod = "delta",
 ) -> FrequentistResult:
     """Welch test of treatment vs control (any metric kind, CUPED if the stats carry a pre-period).
 
     ``alternative="greater"`` tests "treatment raises the metric". ``null_value`` is on the
     scale of the effect. ``theta`` overrides the CUPED slope (regression-adjusted stats only).
+    ``relative_method``: ``"delta"`` (gbstats) or ``"fieller"`` (calibrated at small n).
     """
     est = estimate_effect(control, treatment, theta=theta)
     return evaluate_estimate(
-        est, relative=relative, alternative=alternative, alpha=alpha, null_value=null_value, distribution=distribution
+        est, relative=relative, alternative=alternative, alpha=alpha, null_value=null_value, distribution=distribution,
+        relative_method=relative_method,
     )
 
 

@@ -4,6 +4,8 @@
     sample_size(metric, mde=0.10)                    units per arm for a 10% relative lift
     minimum_detectable_effect(metric, n_control=...) the lift detectable with the traffic at hand
     power_at(metric, mde=..., n_control=...)         power of a running or planned experiment
+    running_power(estimate, mde=0.05)                power from both arms' observed variances, and
+                                                     the users still needed for the target power
     duration_days(result.n_total, daily_units=...)   how long that takes
 
 **One variance model with the readout** (:mod:`playbook.stats.effects`): the variance of the
@@ -25,7 +27,9 @@ relative effect is read as absolute = relative * baseline. Per metric kind:
   a little more data than an absolute readout (about +5% for +10% on a 10% rate). The
   approximation ignores that the estimated standard error moves with the estimate; simulation
   (tests/stats/test_simulations.py) shows the real power 1-2 points above the design at a 10%
-  lift, i.e. conservative. An absolute MDE sizes an absolute readout.
+  lift, i.e. conservative. An absolute MDE sizes an absolute readout. The experiment readout
+  reads relative lifts with Fieller's interval (:mod:`playbook.stats.fieller`), whose test of
+  "no lift" is the absolute test: for it this model is conservative by those few percent.
 * means and ratios: the **noncentral t** with Welch-Satterthwaite df (R's ``power.t.test``
   and statsmodels' ``TTestIndPower`` for equal arms: n = 20, delta = sd gives power 0.8689528;
   power 0.9 needs 22.02110). Both arms are assumed to have the baseline's per-unit variance;
@@ -60,10 +64,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from scipy import optimize
+from scipy import stats as st
 
 from playbook.errors import DataError
+from playbook.stats.effects import EffectEstimate
 from playbook.stats.power_model import _design, _solve_n
-from playbook.stats.sequential import DEFAULT_TUNING
+from playbook.stats.sequential import DEFAULT_TUNING, critical_value
 from playbook.stats.suffstats import (
     ArmStats,
     ProportionStats,
@@ -76,8 +82,10 @@ __all__ = [
     "MetricSpec",
     "SampleSizeResult",
     "duration_days",
+    "RunningPower",
     "minimum_detectable_effect",
     "power_at",
+    "running_power",
     "sample_size",
 ]
 
@@ -271,3 +279,83 @@ def duration_days(n_total: float, daily_units: float, share: float = 1.0) -> int
     if not 0 < share <= 1:
         raise DataError(f"share (fraction of traffic in the experiment) must be in (0, 1], got {share!r}")
     return max(1, math.ceil(n_total / (daily_units * share) - 1e-9))
+
+
+@dataclass(frozen=True)
+class RunningPower:
+    """Power of a running experiment for an effect, from the variances both arms show so far.
+
+    ``power`` now; ``users_per_arm`` the control-arm size that reaches ``target`` (treatment arms
+    grow in the current ratio), ``more_users_per_arm`` beyond the current control size and
+    ``more_users_total`` over every arm (``arms`` in all); ``effect`` is absolute.
+    """
+
+    power: float
+    target: float
+    effect: float
+    n_control: int
+    users_per_arm: int
+    more_users_per_arm: int
+    more_users_total: int
+
+
+def running_power(
+    est: EffectEstimate,
+    mde: float,
+    *,
+    relative_mde: bool = True,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    arms: int = 2,
+    sequential: Sequential = None,
+    tuning: float = DEFAULT_TUNING,
+) -> RunningPower:
+    """Power now, and users to reach ``power``, for ``mde`` given an experiment's current estimate.
+
+    Unlike :func:`power_at`, which assumes the baseline's variance in every arm, this reads the
+    standard error of the running comparison (``est.absolute_se``: each arm's own observed,
+    CUPED-adjusted variance over its size) and scales it with the sample at the current split:
+    se(k) = se_now sqrt(n_control / k). Power is that of the absolute (equivalently, Fieller's
+    relative) two-sided test of no effect, normal approximation, at ``alpha / (arms - 1)``
+    (Bonferroni, as the design), with the confidence sequence's critical value at the grown
+    sample when ``sequential="confidence_sequence"``. The opposite tail is counted (it matters
+    only at power near alpha). ``mde`` is relative to the control mean unless ``relative_mde``.
+    """
+    if not 0 < power < 1:
+        raise DataError(f"power must be between 0 and 1, got {power!r}")
+    if not 0 < alpha < 1:
+        raise DataError(f"alpha must be between 0 and 1, got {alpha!r}")
+    if sequential not in (None, "confidence_sequence"):
+        raise DataError(f"running_power: sequential must be None or 'confidence_sequence', got {sequential!r}")
+    if est.degenerate is not None or not 0 < est.absolute_se < math.inf or est.n_control < 2:
+        raise DataError(f"the running comparison has no standard error ({est.degenerate or 'zero_variance'}); "
+                        "its power cannot be estimated yet")
+    delta = abs(mde * est.control_mean if relative_mde else mde)
+    if not delta > 0:
+        raise DataError("the effect to detect is 0 (a zero mde or a zero control mean); give a non-zero mde")
+    a = alpha / (arms - 1)
+    n_c = est.n_control
+    grow = (est.n_control + est.n_treatment) / n_c  # units of this comparison per control unit
+    per_unit = est.absolute_se**2 * n_c  # variance of the difference times the control size
+
+    def power_at_size(k: float) -> float:
+        se = math.sqrt(per_unit / k)
+        crit = critical_value(k * grow, a, tuning) if sequential else float(st.norm.isf(a / 2))
+        return float(st.norm.sf(crit - delta / se) + st.norm.cdf(-crit - delta / se))
+
+    now = power_at_size(n_c)
+    if now >= power:
+        need = n_c
+    else:
+        hi = 2.0 * n_c
+        while power_at_size(hi) < power:
+            hi *= 2
+            if hi > 1e13:
+                raise DataError("the users needed exceed 1e13; the effect is too small to detect")
+        need = math.ceil(optimize.brentq(lambda k: power_at_size(k) - power, n_c, hi, xtol=1e-6) - 1e-9)
+    more = max(need - n_c, 0)
+    total_now = n_c + (arms - 1) * est.n_treatment
+    ratio = est.n_treatment / n_c
+    more_total = max(math.ceil(need * (1 + (arms - 1) * ratio) - 1e-9) - total_now, 0)
+    return RunningPower(power=now, target=power, effect=delta, n_control=n_c, users_per_arm=need,
+                        more_users_per_arm=more, more_users_total=int(more_total))

@@ -35,6 +35,12 @@ from typing import Any
 
 from playbook.errors import DataError
 from playbook.stats.effects import EffectEstimate, estimate_effect
+from playbook.stats.fieller import (
+    RelativeMethod,
+    fieller_interval,
+    fieller_statistic,
+    supports_fieller,
+)
 from playbook.stats.frequentist import FrequentistResult, frequentist_result
 from playbook.stats.suffstats import ArmStats
 
@@ -69,9 +75,14 @@ def critical_value(n_total: float, alpha: float = 0.05, tuning: float = DEFAULT_
 
 
 def evaluate_sequence(
-    est: EffectEstimate, *, relative: bool = True, alpha: float = 0.05, tuning: float = DEFAULT_TUNING
+    est: EffectEstimate, *, relative: bool = True, alpha: float = 0.05, tuning: float = DEFAULT_TUNING,
+    relative_method: RelativeMethod = "delta",
 ) -> FrequentistResult:
-    """The confidence sequence and always-valid p-value for an effect estimate."""
+    """The confidence sequence and always-valid p-value for an effect estimate.
+
+    ``relative_method="fieller"``: the relative sequence is Fieller's interval at the sequence's
+    critical value and its p-value the absolute one (:mod:`playbook.stats.fieller`).
+    """
     effect, se, reason = est.for_test(relative)
     n_total = est.n_control + est.n_treatment
     design: dict[str, Any] = {
@@ -81,12 +92,17 @@ def evaluate_sequence(
     sequential_rho(alpha, tuning)  # validates alpha and tuning
     if reason is not None:
         return frequentist_result(est, reason=reason, **design)
-    half = critical_value(n_total, alpha, tuning) * se
-    z = effect / se
+    crit = critical_value(n_total, alpha, tuning)
+    if relative and relative_method == "fieller" and supports_fieller(est):
+        low, high = fieller_interval(est, crit)
+        z = fieller_statistic(est, 0.0)
+    else:
+        low, high = effect - crit * se, effect + crit * se
+        z = effect / se
     nr2 = n_total * sequential_rho(alpha, tuning) ** 2
     log_p = 0.5 * math.log(nr2 + 1.0) - nr2 * z * z / (2.0 * (nr2 + 1.0))
     p = 1.0 if log_p >= 0 else math.exp(log_p)
-    return frequentist_result(est, readout=(effect - half, effect + half, se, p, z), **design)
+    return frequentist_result(est, readout=(low, high, se, p, z), **design)
 
 
 def confidence_sequence_test(
@@ -97,7 +113,8 @@ def confidence_sequence_test(
     alpha: float = 0.05,
     tuning: float = DEFAULT_TUNING,
     theta: float | None = None,
+    relative_method: RelativeMethod = "delta",
 ) -> FrequentistResult:
     """Two-sided always-valid test of treatment vs control; safe to run after every day."""
     est = estimate_effect(control, treatment, theta=theta)
-    return evaluate_sequence(est, relative=relative, alpha=alpha, tuning=tuning)
+    return evaluate_sequence(est, relative=relative, alpha=alpha, tuning=tuning, relative_method=relative_method)
