@@ -80,3 +80,22 @@ def test_both_reports_in_the_archive(outcomes: tuple[Path, dict[str, dict]]) -> 
         (page,) = (root / "outputs" / "archive" / "reports" / "loan-journey-diagnosis").glob(f"*/{name}.html")
         html = page.read_text()
         assert "analyze_" not in html and "<img" in html
+
+
+def test_funnel_over_all_history(outcomes: tuple[Path, dict[str, dict]]) -> None:
+    """entry_start and entry_end empty are documented as "all history": no previous period."""
+    import yaml
+
+    root, _ = outcomes
+    spec = yaml.safe_load((root / SPEC).read_text())
+    spec["campaign"] = "all-history"
+    spec["runs"] = [{"template": "funnel_diagnosis", "parameters": {"entry_start": "", "entry_end": ""}}]
+    (root / "playbooks" / "all-history.yml").write_text(yaml.safe_dump(spec))
+    result = run_cli(root, "run", "--quiet", "playbooks/all-history.yml")
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (root / "outputs" / "runs" / "all-history").iterdir()
+    out = json.loads((run_dir / "funnel_diagnosis.outcome.json").read_text())
+    assert out["status"] == "ok", out.get("error")
+    assert out["details"]["previous"] is None
+    users = pd.read_parquet(root / "data" / "sample" / "events.parquet", columns=["user_id", "event"])
+    assert out["metrics"]["entrants"] == users.loc[users.event == "visit", "user_id"].nunique()
