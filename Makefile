@@ -54,7 +54,9 @@ test: $(STAMP) browser
 
 ## test-clock: the schedule and run-record tests with the clock set to FAKE_DATE (Debian's faketime)
 FAKE_DATE ?= 2031-06-01 12:00:00
-# the command's name (not FAKETIME: faketime sets that variable in the environment it fakes)
+# the command's name (not FAKETIME: faketime sets that variable in the environment it fakes).
+# NO_FAKE_STAT=1: libfaketime's faked stat() made file checks fail now and then in threaded runs
+# (2 of 2 whole-suite runs at 2035 had errors; 0 of 2 with it); only the clock is faked.
 FAKETIME_CMD ?= faketime
 test-clock: $(STAMP)
 	@command -v $(FAKETIME_CMD) >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || { \
@@ -63,7 +65,7 @@ test-clock: $(STAMP)
 	  || echo "could not install faketime"; }
 	@if command -v $(FAKETIME_CMD) >/dev/null 2>&1; then \
 	  echo "clock check: schedule and run-record tests at $(FAKE_DATE) (faketime)"; \
-	  $(FAKETIME_CMD) '$(FAKE_DATE)' $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/test_schedule.py tests/test_run.py; \
+	  NO_FAKE_STAT=1 $(FAKETIME_CMD) '$(FAKE_DATE)' $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/test_schedule.py tests/test_run.py; \
 	else \
 	  echo "clock check skipped: faketime is missing; install it with: sudo apt-get install faketime"; \
 	fi
