@@ -203,6 +203,10 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    from playbook.runner.papermill_io import install
+
+    install()  # papermill's own I/O would os.chdir, process-wide, around every read and write
+
     out_nb = _inside(run_dir, run_dir / f"{run.name}.ipynb")
     _inside(run_dir, outcome_path(run_dir, run.name))
     res = TemplateResult(
