@@ -89,3 +89,57 @@ def write_other_warehouse(sample: Path, out: Path, seed: int = 11) -> Path:
                             backlog=backlog).items():
         frame.to_parquet(out / f"{name}.parquet", index=False)
     return out
+
+
+#: The spec an analyst writes for this warehouse: parameters only, no code (README: "Your own
+#: warehouse" quotes it). ``exports/crm-2026-11`` is where the tests put the export.
+SPEC = """\
+campaign: crm-export-review
+title: CRM export review
+owner: growth-data
+hypothesis: >-
+  The November CRM export is fit to decide on; KYC loses the most new users, worst on desktop;
+  underwriting is the slowest step; the credit-line banner lifts loan requests.
+ice: {impact: 7, confidence: 5, ease: 8}
+tags: [diagnosis, experiment]
+data:
+  warehouse: exports/crm-2026-11
+  snapshot: "2026-11-24T06:00:00Z"
+runs:
+  - template: data_quality
+  - template: funnel_diagnosis
+    parameters:
+      steps: [landing, signup, kyc_passed, loan_request, loan_ok, cash_out]
+      entry_start: "2026-09-01"
+      entry_end: "2026-10-15"
+  - template: process_efficiency
+    parameters:
+      sla_hours: {intake: 1.0, docs: 4.0, underwriting: 24.0, decision: 4.0, funding: 2.0}
+  - template: experiment_design
+    parameters:
+      metrics:
+        - {name: request_rate, kind: binary, event: loan_request, role: primary}
+      eligible_event: kyc_passed
+      before: "2026-08-17"
+      rho_experiment: exp_credit_line_2026
+      control: A
+  - template: experiment_readout
+    name: credit_line
+    parameters:
+      experiment: exp_credit_line_2026
+      control: A
+      metrics:
+        - {name: request_rate, kind: binary, event: loan_request, role: primary}
+        - {name: approval_rate, kind: ratio, numerator_event: loan_ok,
+           denominator_event: loan_request, role: guardrail, margin: 0.1}
+      start: "2026-08-17"
+      end: "2026-11-09"
+      mde_rel: 0.08
+  - template: experiment_readout
+    name: welcome_text
+    parameters:
+      experiment: exp_welcome_text
+      control: A
+      metrics:
+        - {name: kyc_rate, kind: binary, event: kyc_passed, role: primary}
+"""

@@ -220,7 +220,7 @@ def test_bad_inputs_name_the_table_column_and_fix(tmp_path: Path) -> None:
     assert "metric 'rev'" in str(exc.value)
     with pytest.raises(DataError, match=r"arm 'b' of experiment 'exp' has no users in column 'variant'"):
         analyze_experiment(wh, "exp", [BINARY], arms=["control", "treatment", "b"])
-    with pytest.raises(DataError, match=r"no assignments for experiment 'nope'.*experiments: exp"):
+    with pytest.raises(DataError, match=r"no experiment 'nope' in column 'experiment' \(experiments: exp\); set the readout's experiment parameter"):
         analyze_experiment(wh, "nope", [BINARY])
     with pytest.raises(DataError, match=r"metrics\[0\] \(conv\): key 'evnt': unknown key"):
         analyze_experiment(wh, "exp", [{**BINARY, "evnt": "x"}])

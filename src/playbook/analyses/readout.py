@@ -290,6 +290,11 @@ def analyze_experiment(
     segments = list(segments or [])
     check_inputs(warehouse, defs, cols, assignments_table, pre_table if use_cuped else None,
                  users_table if segments else None, segments)
+    present = experiments_in(warehouse, assignments_table, cols)
+    if experiment not in present:  # first: a default left at another warehouse's name
+        raise DataError(f"{warehouse.source(assignments_table).location}: no experiment '{experiment}' in "
+                        f"column '{cols.experiment}' (experiments: {', '.join(present) or 'none'}); set "
+                        "the readout's experiment parameter")
     null_counts = check_metric_data(warehouse, defs)
     if use_cuped and pre_table:
         check_covariate(warehouse, pre_table, cols, experiment)
