@@ -631,8 +631,12 @@ def test_format_metric(name, value, text):
 def test_decision_classes():
     assert decision_class("Ship") == "good"
     assert decision_class("no_ship") == "bad"
-    assert decision_class("keep running") == "wait"
+    assert decision_class("keep running") == "neutral"
+    assert decision_class("invalid") == "invalid"
     assert decision_class(None) == "neutral"
+    # every template's words have a tone: act, no-action, feasible and too-long were all grey
+    assert [decision_class(w) for w in ("act", "no-action", "feasible", "too-long")] == \
+        ["bad", "good", "good", "bad"]
 
 
 def test_empty_runs_folder_gives_an_empty_archive(tmp_path):

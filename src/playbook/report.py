@@ -35,11 +35,8 @@ if TYPE_CHECKING:  # pandas is imported lazily: a template that records only num
     import pandas as pd
 
 OUTCOME_SUFFIX = ".outcome.json"
-DECISION_STYLE = {
-    "pass": "#1a7f37", "ship": "#1a7f37", "ok": "#1a7f37",
-    "fail": "#cf222e", "no-ship": "#cf222e", "invalid": "#cf222e",
-    "keep-running": "#9a6700",
-}
+#: Badge colour of each decision tone (the tones: playbook.analyses.base.TONES).
+TONE_COLOURS = {"good": "#1a7f37", "bad": "#cf222e", "invalid": "#6e1d1d", "neutral": "#57606a"}
 
 
 def setup() -> None:
@@ -206,7 +203,9 @@ def headline(text: str, decision: str | None = None) -> None:
 
     badge = ""
     if decision:
-        color = DECISION_STYLE.get(decision, "#57606a")
+        from playbook.analyses.base import tone
+
+        color = TONE_COLOURS[tone(decision)]
         badge = (
             f'<span style="background:{color};color:#fff;border-radius:4px;padding:2px 10px;'
             f'font-size:0.8em;margin-left:10px;text-transform:uppercase">{escape(decision)}</span>'

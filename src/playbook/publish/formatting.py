@@ -7,7 +7,7 @@ relative lifts (``lift_rel``, ``*_rel``) are signed percentages; ``p_value`` kee
 separators; anything else 3 significant digits. The first four metrics of an outcome are its
 key metrics (:data:`KEY_METRICS`).
 
-Decisions get a badge colour from :data:`DECISION_CLASSES` (:func:`decision_class`).
+Decisions get a badge by their tone (:func:`decision_class`, from :data:`playbook.analyses.base.TONES`).
 """
 
 from __future__ import annotations
@@ -21,12 +21,6 @@ from typing import Any
 KEY_METRICS = 4
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
-#: Decision words and their badge colour; anything else is shown neutral.
-DECISION_CLASSES = {
-    "good": {"pass", "ship", "go", "win", "met", "keep", "scale", "ok"},
-    "bad": {"fail", "no-ship", "invalid", "stop", "no-go", "kill", "rollback", "missed", "srm"},
-    "wait": {"keep-running", "inconclusive", "continue", "wait", "extend", "warn", "iterate"},
-}
 
 
 def format_metric(name: str, value: Any) -> str:
@@ -52,8 +46,11 @@ def format_metric(name: str, value: Any) -> str:
 
 
 def decision_class(decision: Any) -> str:
-    word = re.sub(r"[\s_]+", "-", str(decision or "").strip().lower())
-    return next((cls for cls, words in DECISION_CLASSES.items() if word in words), "neutral")
+    """The badge class of a decision: its tone (good, bad, neutral, invalid), from the one
+    table of decisions (:data:`playbook.analyses.base.TONES`)."""
+    from playbook.analyses.base import tone
+
+    return str(tone(decision))
 
 
 def _show_time(moment: datetime | None, fallback: str) -> str:
@@ -81,4 +78,4 @@ def _show_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-__all__ = ["DECISION_CLASSES", "KEY_METRICS", "decision_class", "format_metric"]
+__all__ = ["KEY_METRICS", "decision_class", "format_metric"]
