@@ -33,3 +33,34 @@ def test_report_and_archive_read_the_same_table() -> None:
     for word, t in TONES.items():
         assert tone(word) == t and decision_class(word) == t.value
     assert tone("Keep running") == Tone.NEUTRAL and tone("unheard-of") == Tone.NEUTRAL
+
+
+def _results(sample):  # type: ignore[no-untyped-def]
+    import yaml
+
+    from playbook.analyses.design import design_experiment
+    from playbook.analyses.quality import check_warehouse
+    from playbook.analyses.readout import analyze_experiment
+    from playbook.sources import Warehouse
+
+    spec = yaml.safe_load((ROOT / "playbooks" / "limit-banner-experiment.yml").read_text())
+    design, readout = (r["parameters"] for r in spec["runs"])
+    yield check_warehouse(Warehouse(sample))
+    yield design_experiment(Warehouse(sample), readout["metrics"], **design)
+    yield analyze_experiment(Warehouse(sample), readout.pop("experiment"), readout.pop("metrics"), **readout)
+
+
+def test_results_implement_the_contract(sample) -> None:  # type: ignore[no-untyped-def]
+    from playbook.analyses.base import Metric, Result
+
+    for result in _results(sample):
+        assert isinstance(result, Result), type(result)
+        assert result.decision in TONES
+        assert all(len(t.columns) for t in result.tables().values())
+        info = {m.name: m for m in result.metric_info()}
+        missing = set(result.metrics()) - set(info)
+        assert not missing, (type(result).__name__, sorted(missing))
+        for m in info.values():
+            assert isinstance(m, Metric) and m.label and m.kind
+            if m.low is not None:
+                assert m.high is not None and m.level is not None and m.low <= m.high

@@ -120,7 +120,7 @@ def test_summary_metrics_and_headline(result: QualityResult) -> None:
 
 def test_subset_of_tables_and_clean_decision(sample: Path) -> None:
     res = check_warehouse(Warehouse(sample), tables=["events", "tickets"])
-    assert res.tables == ["events", "tickets"] and res.decision == "pass"
+    assert res.table_names == ["events", "tickets"] and res.decision == "pass"
     assert res.headline().startswith("Data is fit to decide on: all ")
 
 

@@ -39,7 +39,7 @@ def test_inferred_rules_find_exactly_the_planted_defects(other: Path) -> None:
     res = check_warehouse(Warehouse(other), now=NOW)
     assert _failing(res) == DEFECTS
     assert res.inferred and res.rules_file == INFERRED and not res.snapshot
-    assert set(res.tables) == {p.stem for p in other.glob("*.parquet")}
+    assert set(res.table_names) == {p.stem for p in other.glob("*.parquet")}
     dup = res.rules[(res.rules.rule == "uniqueness") & (res.rules.table == "orders")].iloc[0]
     assert dup["note"] == "40 duplicated ids in 80 rows"
     summary = res.summary()

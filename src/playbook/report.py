@@ -34,6 +34,8 @@ from playbook.runner.clock import kernel_clock
 if TYPE_CHECKING:  # pandas is imported lazily: a template that records only numbers starts faster
     import pandas as pd
 
+    from playbook.analyses.base import Result
+
 OUTCOME_SUFFIX = ".outcome.json"
 #: Badge colour of each decision tone (the tones: playbook.analyses.base.TONES).
 TONE_COLOURS = {"good": "#1a7f37", "bad": "#cf222e", "invalid": "#6e1d1d", "neutral": "#57606a"}
@@ -351,20 +353,44 @@ def record_outcome(
     report_name: str | None = None,
     status: str = "ok",
     error: str | None = None,
+    metric_info: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Outcome:
-    """Validate and write the outcome JSON; returns the outcome (a dict that displays nothing)."""
+    """Validate and write the outcome JSON; returns the outcome (a dict that displays nothing).
+
+    ``metric_info`` gives metrics their label, unit, kind and interval (``record`` fills it
+    from the result); the decision's tone is written beside it."""
+    from playbook.analyses.base import tone
+
     outcome: dict[str, Any] = {
         "template": template,
         "campaign": campaign,
         "run_id": run_id,
         "status": status,
         "headline": headline,
-        "decision": decision,
+        "decision": None if decision is None else str(decision),
+        "tone": None if decision is None else str(tone(decision)),
         "metrics": _check_metrics(metrics),
         "details": dict(details or {}),
         "recorded_at": kernel_clock().now().isoformat(timespec="seconds"),
     }
+    if metric_info:
+        outcome["metric_info"] = {k: dict(v) for k, v in metric_info.items() if k in outcome["metrics"]}
     if error:
         outcome["error"] = error
     write_json_atomic(outcome_path(output_dir, report_name or template), outcome)
     return Outcome(outcome)
+
+
+def record(result: Result, *, template: str, campaign: str, run_id: str, output_dir: str | Path,
+           report_name: str | None = None, details: Mapping[str, Any] | None = None) -> Outcome:
+    """End a template: write the outcome of ``result`` (any :class:`~playbook.analyses.base.Result`)
+    with its headline, decision and tone, metrics with their labels, units and intervals, and
+    details (``details`` adds to the result's own). The other arguments are the notebook's
+    campaign context."""
+    info = {m.name: m.as_dict() for m in result.metric_info()}
+    for m in info.values():
+        m.pop("name", None)
+    return record_outcome(template=template, campaign=campaign, run_id=run_id, output_dir=output_dir,
+                          report_name=report_name, headline=result.headline(), decision=result.decision,
+                          metrics=result.metrics(), details={**result.details(), **(details or {})},
+                          metric_info=info)

@@ -46,6 +46,7 @@ from typing import Any
 
 import pandas as pd
 
+from playbook.analyses.base import DesignDecision, Metric, MetricKind
 from playbook.analyses.readout_spec import MetricDef, parse_day, parse_metrics
 from playbook.analyses.readout_sql import (
     Columns,
@@ -111,8 +112,30 @@ class DesignResult:
     unit: str = ""
 
     @property
-    def decision(self) -> str:
-        return "feasible" if self.duration_days <= self.max_days else "too-long"
+    def decision(self) -> DesignDecision:
+        """``feasible`` when the planned duration is within ``max_days``, else ``too-long``."""
+        return DesignDecision.FEASIBLE if self.duration_days <= self.max_days else DesignDecision.TOO_LONG
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"options": self.options, "curve": self.curve, "metrics": self.metrics_table}
+
+    def metric_info(self) -> list[Metric]:
+        """Label, unit and kind of each metric in :meth:`metrics`."""
+        baseline = (Metric("baseline", f"Baseline {self.primary}", MetricKind.SHARE) if self.kind == "binary"
+                    else Metric("baseline", f"Baseline {self.primary}", MetricKind.RATIO, self.unit))
+        return [
+            Metric("sample_size_per_arm", "Users per arm", MetricKind.COUNT, "users"),
+            Metric("duration_days", "Duration", MetricKind.DURATION, "days"),
+            Metric("mde_rel", "Smallest lift detected", MetricKind.LIFT),
+            Metric("users_total", "Users in all", MetricKind.COUNT, "users"),
+            baseline,
+            Metric("baseline_variance", "Baseline variance", MetricKind.RATIO),
+            Metric("daily_traffic", "Eligible users per day", MetricKind.COUNT, "users/day"),
+            Metric("variance_reduction", "Variance reduction (CUPED)", MetricKind.SHARE),
+            Metric("rho", "Pre-period correlation", MetricKind.RATIO),
+            Metric("history_users", "Users in the history", MetricKind.COUNT, "users"),
+            Metric("mde_at_max_days", "Smallest lift detected in max_days", MetricKind.LIFT),
+        ]
 
     def _value(self, x: float) -> str:
         return pct(x, 1) if self.kind == "binary" else num(x, 3 if abs(x) < 10 else 1, f" {self.unit}".rstrip())

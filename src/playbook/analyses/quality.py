@@ -65,6 +65,7 @@ from typing import Any
 
 import pandas as pd
 
+from playbook.analyses.base import QualityDecision
 from playbook.analyses.quality_infer import generic_rules
 from playbook.analyses.quality_result import QualityResult
 from playbook.analyses.quality_rules import load_rules, pandera_schema, validate_rules
@@ -386,14 +387,14 @@ def check_warehouse(warehouse: Warehouse, tables: list[str] | None = None,
     judged = frame[frame["verdict"] != "skipped"]
     pass_rate = float(judged["pass_pct"].mean()) if len(judged) else 1.0
     errors = ((frame["verdict"] == "fail") & (frame["severity"] == "error")).any()
-    decision = "pass" if (coverage >= coverage_target and pass_rate >= pass_target
-                          and not errors) else "fail"
+    decision = QualityDecision.PASS if (coverage >= coverage_target and pass_rate >= pass_target
+                                        and not errors) else QualityDecision.FAIL
     volume = (pd.concat(volumes, ignore_index=True) if volumes else
               pd.DataFrame(columns=["table", "day", "rows", "expected", "z", "anomaly"]))
     return QualityResult(rules=frame, coverage=coverage, pass_rate=pass_rate,
                          coverage_target=coverage_target, pass_target=pass_target,
                          decision=decision, failing_samples=samples, daily_volume=volume,
-                         tables=list(tables), as_of=when, rules_file=where,
+                         table_names=list(tables), as_of=when, rules_file=where,
                          inferred=bool(rules.get("__inferred__")), snapshot=snapshot)
 
 

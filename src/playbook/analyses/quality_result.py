@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from playbook.analyses.base import Metric, MetricKind, QualityDecision
 from playbook.report import code, esc
 
 
@@ -25,10 +26,10 @@ class QualityResult:
     pass_rate: float
     coverage_target: float
     pass_target: float
-    decision: str
+    decision: QualityDecision
     failing_samples: dict[str, pd.DataFrame] = field(repr=False)
     daily_volume: pd.DataFrame = field(repr=False)
-    tables: list[str]
+    table_names: list[str]  # the tables checked
     as_of: datetime
     rules_file: str = ""
     inferred: bool = False  # no rules file: the rules that hold for any data (quality_infer)
@@ -49,6 +50,24 @@ class QualityResult:
         """The failing rules, errors first."""
         f = self.rules[self.rules["verdict"] == "fail"]
         return f.sort_values(["severity", "table", "rule"], kind="stable")
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"rules": self.rules, "failing": self.failing, "daily_volume": self.daily_volume,
+                **{f"sample: {k}": v for k, v in self.failing_samples.items()}}
+
+    def metric_info(self) -> list[Metric]:
+        """Label, unit and kind of each metric in :meth:`metrics`."""
+        out = [Metric("coverage", "Coverage of required values", MetricKind.SHARE),
+               Metric("pass_rate", "Rules' mean pass rate", MetricKind.SHARE),
+               Metric("rules.total", "Rules checked", MetricKind.COUNT, "rules"),
+               Metric("rules.failed", "Rules failing", MetricKind.COUNT, "rules"),
+               Metric("rules.skipped", "Rules not checked", MetricKind.COUNT, "rules"),
+               Metric("rules.failed_error", "Rules failing with severity error", MetricKind.COUNT, "rules"),
+               Metric("volume.anomalies", "Days with abnormal volume", MetricKind.COUNT, "days")]
+        out += [Metric(f"fail.{r.table}.{r.rule}.{r.column}",
+                       f"Failing share: {r.table} {r.rule} {r.column}".rstrip(), MetricKind.SHARE)
+                for r in self.failing.itertuples()]
+        return out
 
     def metrics(self) -> dict[str, float]:
         """Flat metrics for the outcome: summary numbers and the failed share of failing rules."""
@@ -86,7 +105,7 @@ class QualityResult:
         when = (f"as of the snapshot time {self.as_of:%Y-%m-%d %H:%M}" if self.snapshot
                 else f"against the clock at {self.as_of:%Y-%m-%d %H:%M} (no snapshot time)")
         lines = [
-            f"We checked **{len(self.judged)} rules** on **{len(self.tables)} tables** {when}. "
+            f"We checked **{len(self.judged)} rules** on **{len(self.table_names)} tables** {when}. "
             f"Collection coverage is **{self.coverage:.1%}** "
             f"(target {self.coverage_target:.0%}) and the overall pass rate is "
             f"**{self.pass_rate:.1%}** (target {self.pass_target:.0%}).",
@@ -131,7 +150,7 @@ class QualityResult:
             "snapshot": self.snapshot,
             "rules_file": self.rules_file,
             "rules_inferred": self.inferred,
-            "tables": list(self.tables),
+            "tables": list(self.table_names),
             "not_checked": [{"table": r.table, "rule": r.rule, "column": r.column, "why": r.note}
                             for r in self.skipped.itertuples()],
             "failing_rules": [

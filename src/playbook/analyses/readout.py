@@ -81,6 +81,7 @@ from typing import Any
 
 import pandas as pd
 
+from playbook.analyses.base import ReadoutDecision
 from playbook.analyses.readout_result import ReadoutResult
 from playbook.analyses.readout_spec import MetricDef, parse_day, parse_metrics
 from playbook.analyses.readout_sql import (
@@ -347,7 +348,7 @@ def analyze_experiment(
     return ReadoutResult(
         experiment=experiment, arms=tuple(arm_list), control=control, counts=tuple(counts), srm=srm,
         segment_srm=seg_srm, metric_defs=tuple(defs), comparisons=comparisons.drop(columns=["_est"]),
-        segments=seg, cumulative=cum, decision=decision, decision_arm=arm, reasons=tuple(reasons),
+        segments=seg, cumulative=cum, decision=ReadoutDecision(decision), decision_arm=arm, reasons=tuple(reasons),
         plan=plan, excluded_multi_arm=n_multi, settings=settings, null_counts=tuple(null_counts),
         heterogeneity=het,
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from playbook.analyses.base import Metric, MetricKind, ReadoutDecision
 from playbook.analyses.readout_spec import MetricDef
 from playbook.analyses.readout_sql import NullCount
 from playbook.analyses.records import lead_with
@@ -64,7 +65,7 @@ class ReadoutResult:
     comparisons: pd.DataFrame = field(repr=False)
     segments: pd.DataFrame = field(repr=False)
     cumulative: pd.DataFrame = field(repr=False)
-    decision: str = "keep-running"
+    decision: ReadoutDecision = ReadoutDecision.KEEP_RUNNING
     decision_arm: str | None = None
     reasons: tuple[str, ...] = ()
     plan: dict[str, Any] = field(default_factory=dict)
@@ -272,6 +273,43 @@ class ReadoutResult:
         return pd.DataFrame(rows)
 
     # -- the outcome ------------------------------------------------------------------------------
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"metrics": self.table(), "segments": self.segment_table(),
+                "comparisons": self.comparisons, "cumulative": self.cumulative}
+
+    def metric_info(self) -> list[Metric]:
+        """Label, unit and kind of each metric in :meth:`metrics`; lifts carry their interval."""
+        out = [Metric("srm.p_value", "Sample ratio mismatch p-value", MetricKind.P_VALUE)]
+        out += [Metric(f"users.{a}", f"Users in {a}", MetricKind.COUNT, "users") for a in self.arms]
+        for _, r in self.comparisons.iterrows():
+            base, name = f"{r['metric']}.{r['arm']}", str(r["metric"]).replace("_", " ")
+            unit = self._def(str(r["metric"])).unit if r["kind"] != "binary" else ""
+            low, high = (float(r["ci_low"]), float(r["ci_high"])) if _ok(r["ci_low"]) and _ok(r["ci_high"]) \
+                else (None, None)
+            level = float(r["ci_level"]) if _ok(r["ci_level"]) and low is not None else None
+            out += [
+                Metric(f"{base}.lift_rel", f"{name.capitalize()}, {r['arm']} vs {self.control}", MetricKind.LIFT,
+                       low=low, high=high, level=level),
+                Metric(f"{base}.lift_abs", f"{name.capitalize()} difference, {r['arm']} vs {self.control}",
+                       MetricKind.SHARE if r["kind"] == "binary" else MetricKind.RATIO, unit),
+                Metric(f"{base}.ci_low", f"{name.capitalize()} lift, lower bound", MetricKind.LIFT),
+                Metric(f"{base}.ci_high", f"{name.capitalize()} lift, upper bound", MetricKind.LIFT),
+                Metric(f"{base}.p_value", f"{name.capitalize()} p-value", MetricKind.P_VALUE),
+                Metric(f"{base}.p_value_adj", f"{name.capitalize()} p-value (corrected)", MetricKind.P_VALUE),
+                Metric(f"{base}.chance_to_win", f"Chance that {r['arm']} beats {self.control} on {name}",
+                       MetricKind.SHARE),
+                Metric(f"{base}.variance_reduction", f"{name.capitalize()} variance reduction (CUPED)",
+                       MetricKind.SHARE),
+            ]
+        out += [Metric("planned_users_per_arm", "Planned users per arm", MetricKind.COUNT, "users"),
+                Metric("power_now", "Power for the planned lift", MetricKind.SHARE),
+                Metric("power_observed", "Power with the observed variances", MetricKind.SHARE),
+                Metric("more_users_per_arm", "More users per arm to reach the target power", MetricKind.COUNT,
+                       "users"),
+                Metric("more_users_total", "More users in all to reach the target power", MetricKind.COUNT,
+                       "users")]
+        return out
+
     def metrics(self) -> dict[str, float]:
         """Flat outcome metrics (see the module docstring); non-finite values are left out."""
         out: dict[str, float] = {"srm.p_value": self.srm.p_value}
