@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from tests.conftest import run_cli
 
+from playbook.errors import DataError
 from playbook.warehouse import (
     AS_OF,
     EVENTS_PER_SCALE,
@@ -107,9 +109,13 @@ def test_rows_scale_linearly(small: Path, sample: Path) -> None:
     assert a["campaigns"] == b["campaigns"] == 30 and a["backlog"] == b["backlog"] == 25
 
 
-def test_bad_scale() -> None:
-    with pytest.raises(ValueError, match="scale must be > 0"):
-        generate("unused", scale=0)
+def test_bad_scale(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="--scale: must be above 0, got 0"):
+        generate(tmp_path / "unused", scale=0)
+    result = run_cli(tmp_path, "demo-data", "--scale", "0", "--out", "wh")
+    assert result.exit_code == 2 and not (tmp_path / "wh").exists()
+    assert result.output == ("error: --scale: must be above 0, got 0.0; 1 is the demo's size "
+                             "(20,000 users)\n")
 
 
 # -- planted effects, checked with plain pandas --------------------------------------------------

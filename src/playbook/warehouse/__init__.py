@@ -60,6 +60,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from playbook.errors import DataError
 from playbook.warehouse import params as P
 from playbook.warehouse.params import AS_OF, GENERATOR_VERSION, START, USERS_PER_SCALE
 from playbook.warehouse.simulate import simulate_block
@@ -221,7 +222,7 @@ def generate(out_dir: str | Path, scale: float = 1.0, seed: int = 7, progress: b
     temporary names and renamed at the end, so an interrupted run leaves no half-written table.
     """
     if not scale > 0:
-        raise ValueError(f"scale must be > 0, got {scale}")
+        raise DataError(f"--scale: must be above 0, got {scale}; 1 is the demo's size (20,000 users)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     n_users = max(1, int(round(USERS_PER_SCALE * scale)))
