@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pandas is imported lazily: a template that records only num
     from playbook.analyses.base import Result
 
 OUTCOME_SUFFIX = ".outcome.json"
+SCHEMA_VERSION = 1  # of outcomes and run records (playbook.outcome, which checks it is the same)
 #: Badge colour of each decision tone (the tones: playbook.analyses.base.TONES).
 TONE_COLOURS = {"good": "#1a7f37", "bad": "#cf222e", "invalid": "#6e1d1d", "neutral": "#57606a"}
 
@@ -362,6 +363,7 @@ def record_outcome(
     from playbook.analyses.base import tone
 
     outcome: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
         "template": template,
         "campaign": campaign,
         "run_id": run_id,
@@ -377,8 +379,21 @@ def record_outcome(
         outcome["metric_info"] = {k: dict(v) for k, v in metric_info.items() if k in outcome["metrics"]}
     if error:
         outcome["error"] = error
+    _check_outcome(outcome)
     write_json_atomic(outcome_path(output_dir, report_name or template), outcome)
     return Outcome(outcome)
+
+
+def _check_outcome(outcome: dict[str, Any]) -> None:
+    """Validate against :class:`playbook.outcome.Outcome` (details stay as given: any JSON)."""
+    from pydantic import ValidationError
+
+    from playbook.outcome import Outcome
+
+    try:
+        Outcome.model_validate({**outcome, "details": {}})
+    except ValidationError as exc:
+        raise RunError(f"outcome of {outcome.get('template')}: {exc}") from None
 
 
 def record(result: Result, *, template: str, campaign: str, run_id: str, output_dir: str | Path,
