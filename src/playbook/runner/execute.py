@@ -101,6 +101,8 @@ def input_fingerprints(cs: CampaignSpec) -> dict[str, Any]:
             continue
         if isinstance(src, str):
             files[name] = Path(src)
+        elif "path" in src:  # a CSV with its encoding
+            files[name] = Path(src["path"])
         elif isinstance(src["connection"], dict):
             env = src["connection"]["env"]
             files[name], named[name] = Path(os.environ.get(env, "")).expanduser(), env

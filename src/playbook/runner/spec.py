@@ -16,6 +16,7 @@ templates run with which parameters::
       timezone: Europe/Berlin              #   zone of naive timestamps (default UTC)
       snapshot: "2026-11-24T06:00:00Z"     #   when the export was taken (freshness)
       orders: exports/orders.csv           #   one table from a file
+      refunds: {path: exports/refunds.csv, encoding: latin-1}  # a CSV that is not UTF-8
       tickets: {sql: "select * from tickets", connection: crm.duckdb}
       deals: {sql: "select * from deals", connection: {env: CRM_DB}}  # path in $CRM_DB
     runs:
@@ -112,6 +113,7 @@ class SqlSource(_Strict):
 
 class PathSource(_Strict):
     path: str
+    encoding: str | None = None  # of a CSV file: utf-8 (default), utf-16 or latin-1
 
 
 DataEntry = Annotated[
@@ -515,5 +517,21 @@ def _check_data(spec: Spec, root: Path) -> tuple[dict[str, Any], list[str]]:
             problems.append(f"data.{name}: {_outside(rel, file, roots)}")
         elif not file.exists():
             problems.append(f"data.{name}: file '{rel}' not found; fix the path or export the table there")
-        sources[name] = str(file)
+        encoding = value.encoding if isinstance(value, PathSource) else None
+        sources[name] = str(file) if encoding is None else _with_encoding(name, file, encoding, problems)
     return sources, problems
+
+
+def _with_encoding(name: str, file: Path, encoding: str, problems: list[str]) -> dict[str, str]:
+    """The source entry of a CSV with a declared encoding (its name checked)."""
+    from playbook.sources import check_encoding
+
+    if file.suffix.lower() not in (".csv", ".tsv"):
+        problems.append(f"data.{name}.encoding: only a CSV file takes an encoding (Parquet "
+                        "records its own); remove the key")
+        return {"path": str(file)}
+    try:
+        return {"path": str(file), "encoding": check_encoding(encoding, f"data.{name}.encoding")}
+    except DataError as exc:
+        problems.append(str(exc))
+        return {"path": str(file)}
