@@ -45,7 +45,7 @@ from playbook.redact import Redactor, env_secrets
 from playbook.report import outcome_path, record_outcome, write_json_atomic
 from playbook.runner.clock import SYSTEM_CLOCK, Clock, FixedClock, kernel_env
 from playbook.runner.kernels import engine_options
-from playbook.runner.spec import SLUG, CampaignSpec, ResolvedRun, load_spec
+from playbook.runner.spec import SLUG, CampaignSpec, ResolvedRun, load_specs
 from playbook.zones import DATA_SETTINGS, DEFAULT_TIMEZONE
 
 RUNS_DIR = Path("outputs/runs")
@@ -372,11 +372,12 @@ def run_campaign(
 def run_specs(paths: Iterable[str | Path], *, runs_dir: Path = RUNS_DIR, root: Path = Path("."),
               jobs: int | None = None, progress: bool = True, clock: Clock = SYSTEM_CLOCK,
               slot: datetime | None = None) -> list[RunRecord]:
-    """Validate every spec first (nothing starts if one is invalid), then run them in turn.
+    """Validate every spec first (nothing starts if one is invalid; the problems of every spec
+    are reported together), then run them in turn.
 
     ``clock`` stamps the runs; ``slot`` is the cron slot they serve (see :func:`run_campaign`).
     """
-    specs = [load_spec(p, root=root) for p in paths]
+    specs = load_specs(paths, root=root)
     total = sum(len(cs.runs) for cs in specs)
     records = []
     bar = None
