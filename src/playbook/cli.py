@@ -101,7 +101,10 @@ def run(specs: tuple[Path, ...], jobs: int | None, publish: bool, quiet: bool) -
 def _publish(force: bool) -> None:
     from playbook.publish import publish as do_publish
 
-    result = do_publish(force=force)
+    try:
+        result = do_publish(force=force)
+    except PlaybookError as exc:
+        _fail(exc)
     click.echo(f"published {result.converted} new report(s), {result.skipped} unchanged")
     click.echo(f"archive: {Path(result.index).resolve()}")
 

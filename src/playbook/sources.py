@@ -32,10 +32,22 @@ four numeric columns is ~32 MB); aggregate in the query when the table is large.
 
 A connection named by an environment variable (``{env: CRM_DB}``) is read in this process; the
 variable's value is never put in a message: errors say ``$CRM_DB`` instead.
+
+**Encodings and unreadable files.** A CSV is UTF-8 unless its entry names another encoding
+(``orders: {path: exports/orders.csv, encoding: latin-1}``); DuckDB's reader handles
+:data:`CSV_ENCODINGS` itself (utf-8, utf-16, latin-1; its ``encodings`` extension, which
+would add more, is downloaded on demand and so is not used). The first read of a table
+(:meth:`Warehouse.view`, and so ``columns``, ``df``, ``require``) checks that a UTF-8 CSV is
+UTF-8 from its first byte to its last (DuckDB itself samples the first rows only; the check
+streams the file once per process, about as fast as the disk) and that a Parquet file is
+whole (DuckDB reads its footer). A file that fails is a :class:`DataError` naming the file,
+the table, the ``data.<name>`` key when the spec named the file, and the fix; so is a DuckDB
+read error that names one of the warehouse's files in :meth:`Warehouse.sql` or ``df``.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Mapping
@@ -52,6 +64,28 @@ from playbook.zones import DATA_SETTINGS, DEFAULT_TIMEZONE, check_timezone
 
 SQL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: Encodings DuckDB's CSV reader handles without an extension: the names accepted (lower case,
+#: ``_`` read as ``-``) and DuckDB's name for each.
+CSV_ENCODINGS: dict[str, str] = {
+    "utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8",
+    "utf-16": "utf-16", "utf16": "utf-16",
+    "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1", "iso8859-1": "latin-1",
+}
+
+
+def check_encoding(value: Any, key: str) -> str:
+    """DuckDB's name of the CSV encoding ``value``; a :class:`DataError` naming ``key`` if it
+    is not one DuckDB reads without an extension (:data:`CSV_ENCODINGS`)."""
+    name = str(value).strip().lower().replace("_", "-")
+    if isinstance(value, str) and name in CSV_ENCODINGS:
+        return CSV_ENCODINGS[name]
+    raise DataError(
+        f"{key}: encoding {value!r} is not one the CSV reader knows: use utf-8, utf-16 or "
+        "latin-1; convert a file in any other encoding to UTF-8 first "
+        "(e.g. `iconv -f cp1252 -t utf-8 orders.csv > orders-utf8.csv`)"
+    )
+
 
 #: Settings of a SQL source's connection: nothing outside the database file is reachable.
 SANDBOX: dict[str, str | bool] = {
@@ -116,13 +150,15 @@ class Source:
     sql: str | None = None
     connection: str | None = None
     env: str | None = None
+    encoding: str | None = None  # of a CSV file (DuckDB's name); None is UTF-8
 
     def scan_sql(self) -> str:
         """A DuckDB SQL expression that yields the table's rows."""
         if self.kind == "parquet":
             return f"read_parquet({_quote(self.path)})"
         if self.kind == "csv":
-            return f"read_csv_auto({_quote(self.path)})"
+            enc = f", encoding = '{self.encoding}'" if self.encoding else ""  # checked name
+            return f"read_csv_auto({_quote(self.path)}{enc})"
         if self.kind == "duckdb":  # registered under its name by Warehouse.view
             return f'"{self.name}"'
         raise DataError(f"source '{self.name}': unknown kind '{self.kind}'")  # pragma: no cover
@@ -160,6 +196,50 @@ def _quote(path: Path | None) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+_UTF8_CHECKED: dict[tuple[str, int, int], tuple[int, int] | None] = {}
+
+
+def utf8_problem(path: Path) -> tuple[int, int] | None:
+    """``(line, byte)`` of the first byte of ``path`` that is not UTF-8, or ``None`` when the
+    whole file is UTF-8. Streams the file in 1 MiB chunks; memoised on path, size and mtime."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key in _UTF8_CHECKED:
+        return _UTF8_CHECKED[key]
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    done, lines, found = 0, 0, None  # bytes fed to the decoder, newlines in them
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            pending = decoder.getstate()[0]  # an incomplete character carried over
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                data = pending + chunk
+                found = (lines - pending.count(b"\n") + data.count(b"\n", 0, exc.start) + 1,
+                         data[exc.start])
+                break
+            done += len(chunk)
+            lines += chunk.count(b"\n")
+        else:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:  # the file ends inside a character
+                found = (lines + 1, (decoder.getstate()[0] or b"\0")[0])
+    _UTF8_CHECKED[key] = found
+    return found
+
+
+def _duck_reason(exc: Exception) -> str:
+    """The first line of a DuckDB error, without its kind ("Invalid Input Error: ")."""
+    text = str(exc).strip().split("\n\nLINE ")[0]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    first = re.sub(r"^[A-Za-z ]*Error: ", "", lines[0]) if lines else type(exc).__name__
+    if first.startswith("CSV Error on Line") and len(lines) > 1:  # the reason is further down
+        reason = next((ln for ln in lines[1:] if not ln.startswith("Original Line")), "")
+        first = f"{first.removeprefix('CSV Error on ').lower()}: {reason}"
+    return first
+
+
 def find_upwards(path: Path, levels: int = 2) -> Path:
     """A relative path that is missing here may be relative to the project root: a notebook
     opened in JupyterLab runs in notebooks/, one level below it. Look up to ``levels`` up."""
@@ -172,8 +252,10 @@ def find_upwards(path: Path, levels: int = 2) -> Path:
 
 
 def source_from_spec(name: str, value: str | Mapping[str, Any], base: Path | None = None) -> Source:
-    """Build a :class:`Source` from a spec's ``data`` entry (a path, ``{path}`` or
-    ``{sql, connection}``, the connection a path or ``{env: NAME}``); SQL is checked here."""
+    """Build a :class:`Source` from a spec's ``data`` entry (a path, ``{path}``, ``{path,
+    encoding}`` or ``{sql, connection}``, the connection a path or ``{env: NAME}``); SQL and
+    the encoding are checked here."""
+    encoding: str | None = None
     if isinstance(value, Mapping):
         if "sql" in value:
             sql = str(value["sql"])
@@ -190,15 +272,20 @@ def source_from_spec(name: str, value: str | Mapping[str, Any], base: Path | Non
             if base is not None and not conn_path.is_absolute():
                 conn_path = base / conn_path
             return Source(name, "duckdb", sql=sql, connection=str(conn_path))
+        if value.get("encoding") is not None:
+            encoding = check_encoding(value["encoding"], f"data.{name}.encoding")
         value = str(value.get("path", ""))
     path = Path(value)
     if base is not None and not path.is_absolute():
         path = base / path
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
+        if encoding is not None:
+            raise DataError(f"data.{name}.encoding: only a CSV file takes an encoding "
+                            f"('{value}' is Parquet, which records its own); remove the key")
         return Source(name, "parquet", path=path)
     if suffix in (".csv", ".tsv"):
-        return Source(name, "csv", path=path)
+        return Source(name, "csv", path=path, encoding=encoding)
     raise DataError(
         f"data.{name}: '{value}' is neither a .parquet nor a .csv file; "
         "give a file path or {sql: ..., connection: file.duckdb}"
@@ -231,6 +318,7 @@ class Warehouse:
         self._sources = {k: source_from_spec(k, v) for k, v in given.items() if k not in DATA_SETTINGS}
         self._con: duckdb.DuckDBPyConnection | None = None
         self._loaded: set[str] = set()  # SQL sources already materialised into the connection
+        self._files: dict[str, Source] = {}  # file sources whose view exists, checked once
 
     @property
     def marker(self) -> dict[str, Any]:
@@ -307,8 +395,70 @@ class Warehouse:
                 self.con.register(table, self._run_sql_source(src))
                 self._loaded.add(table)
         else:
-            self.con.execute(f"CREATE OR REPLACE VIEW \"{table}\" AS SELECT * FROM {src.scan_sql()}")
+            if table not in self._files:
+                self._check_file(src)
+            try:
+                self.con.execute(f"CREATE OR REPLACE VIEW \"{table}\" AS SELECT * FROM {src.scan_sql()}")
+            except duckdb.Error as exc:
+                raise self._read_error(src, exc) from None
+            self._files[table] = src
         return f'"{table}"'
+
+    # -- files that cannot be read ---------------------------------------------------------
+    def _where(self, src: Source) -> str:
+        key = f" (data.{src.name})" if src.name in self._sources else ""
+        return f"{src.path}: table '{src.name}'{key}"
+
+    def _check_file(self, src: Source) -> None:
+        """Before the first read of a UTF-8 CSV: every byte of it is UTF-8 (module docstring)."""
+        if src.kind != "csv" or src.encoding not in (None, "utf-8") or src.path is None:
+            return
+        try:
+            bad = utf8_problem(src.path)
+        except OSError as exc:
+            raise DataError(f"{self._where(src)}: cannot read the file ({exc.strerror})") from None
+        if bad is None:
+            return
+        line, byte = bad
+        with src.path.open("rb") as fh:
+            head = fh.read(2)
+        if head in (b"\xff\xfe", b"\xfe\xff"):
+            what, encoding = "it starts with a UTF-16 byte-order mark", "utf-16"
+        else:
+            what, encoding = f"byte 0x{byte:02x} on line {line} is not UTF-8", "latin-1"
+        raise DataError(
+            f"{self._where(src)}: not UTF-8 text ({what}); name the file's encoding in the "
+            f"spec's data section: {src.name}: {{path: {src.path}, encoding: {encoding}}} (the "
+            "CSV reader takes utf-8, utf-16 and latin-1; convert any other encoding to UTF-8 "
+            "first, e.g. `iconv -f cp1252 -t utf-8`)"
+        )
+
+    def _read_error(self, src: Source, exc: Exception) -> DataError:
+        """A DuckDB error reading ``src``'s file, as a :class:`DataError` that says what to do."""
+        reason = _duck_reason(exc)
+        if src.kind == "parquet":
+            return DataError(
+                f"{self._where(src)}: not a whole Parquet file ({reason}); it was cut short or "
+                "damaged (an interrupted copy or export?) or is not Parquet: copy or export it again"
+            )
+        if "unicode" in reason.lower() or "encoded" in str(exc):
+            enc = src.encoding or "utf-8"
+            return DataError(
+                f"{self._where(src)}: cannot be read as {enc} text ({reason}); name the file's "
+                f"encoding in the spec's data section: {src.name}: {{path: {src.path}, encoding: "
+                "...} (utf-8, utf-16 or latin-1)"
+            )
+        return DataError(f"{self._where(src)}: cannot be read as CSV ({reason}); fix the file "
+                         "or export it again")
+
+    def _blame(self, exc: duckdb.Error) -> DataError | None:
+        """The :class:`DataError` for ``exc`` if it is about one of this warehouse's files."""
+        text = str(exc)
+        for src in self._files.values():
+            if src.path is not None and (f"'{src.path}'" in text or f'"{src.path}"' in text
+                                         or f"file = {src.path}\n" in text):
+                return self._read_error(src, exc)
+        return None
 
     def _run_sql_source(self, src: Source) -> Any:
         """Run a SQL source on its own sandboxed connection; its rows as an Arrow table."""
@@ -331,7 +481,7 @@ class Warehouse:
     def columns(self, table: str) -> dict[str, str]:
         """Column name → DuckDB type of ``table``."""
         name = self.view(table)
-        rows = self.con.execute(f"DESCRIBE SELECT * FROM {name}").fetchall()
+        rows = self._execute(f"DESCRIBE SELECT * FROM {name}").fetchall()
         return {r[0]: r[1] for r in rows}
 
     def require(self, table: str, columns: list[str]) -> None:
@@ -346,8 +496,25 @@ class Warehouse:
             )
 
     def sql(self, query: str, params: list[Any] | None = None) -> pd.DataFrame:
-        """Run ``query`` with DuckDB and return a DataFrame. Call :meth:`view` for each table first."""
-        return self.con.execute(query, params or []).df()
+        """Run ``query`` with DuckDB and return a DataFrame. Call :meth:`view` for each table first.
+
+        A read error in one of the warehouse's files is a :class:`DataError` naming it."""
+        try:
+            return self.con.execute(query, params or []).df()
+        except duckdb.Error as exc:
+            err = self._blame(exc)
+            if err is None:
+                raise
+            raise err from None
+
+    def _execute(self, query: str) -> duckdb.DuckDBPyConnection:
+        try:
+            return self.con.execute(query)
+        except duckdb.Error as exc:
+            err = self._blame(exc)
+            if err is None:
+                raise
+            raise err from None
 
     def df(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
         """The whole table (or ``columns``) as a pandas DataFrame. For small tables only."""
@@ -355,10 +522,11 @@ class Warehouse:
         if columns:
             self.require(table, columns)
         cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-        return self.con.execute(f"SELECT {cols} FROM {name}").df()
+        return self.sql(f"SELECT {cols} FROM {name}")
 
     def close(self) -> None:
         if self._con is not None:
             self._con.close()
             self._con = None
             self._loaded.clear()
+            self._files.clear()

@@ -56,6 +56,7 @@ import jinja2
 from markupsafe import Markup
 
 from playbook import __version__
+from playbook.errors import PublishError, write_problem
 from playbook.publish import convert
 from playbook.publish.campaign_view import campaign_view
 from playbook.publish.catalog import catalog_json
@@ -107,12 +108,18 @@ def _page_digest() -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+
+    A write that fails (a full disk, a folder not writable) leaves ``path`` as it was and no
+    temporary file, and is a :class:`PublishError` saying what to do."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
+    except OSError as exc:
+        raise PublishError(write_problem(path, exc, "write the archive") + "; the archive is "
+                           "left as the last publish wrote it") from None
     finally:
         with suppress(FileNotFoundError):
             tmp.unlink()
@@ -219,7 +226,10 @@ def publish(
     state: dict[str, str] = {}
     converted = skipped = 0
 
-    archive_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        archive_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PublishError(write_problem(archive_dir, exc, "create the archive folder")) from None
     _copy_static(archive_dir)
     for report in _progress(reports, progress):
         fingerprint = _fingerprint(report)

@@ -16,6 +16,12 @@ is passed to the kernel as ``{"env": NAME}`` and fingerprinted as ``$NAME``, and
 replaced by ``$NAME`` in every error, notebook and outcome of the run (:mod:`playbook.redact`);
 errors are recorded without this machine's paths.
 
+A run folder that cannot be made (outputs/ not writable, a full disk) is a :class:`RunError`
+before anything starts. A full disk during a run fails the template that could not write (a
+notebook left half-written is removed, never published), the run is recorded as failed
+(``run.json`` is replaced by a failed record prepared at the start, should the final record
+not fit) and ends with a :class:`RunError` that says to free space.
+
 Times (the run id, ``started_at``, ``finished_at``, the ``slot`` a run serves) come from one
 injectable :class:`~playbook.runner.clock.Clock`. Every file the runner writes is resolved and
 refused unless it lies in the run's own folder, and a run folder is always new: run ids are
@@ -24,28 +30,31 @@ slugs, suffixed (``-1``, ``-2``) rather than reused when one exists.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import platform
 import re
+import shutil
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from playbook.errors import RunError
+from playbook.errors import DISK_FULL, RunError, write_problem
 from playbook.redact import Redactor, env_secrets
 from playbook.report import outcome_path, record_outcome, write_json_atomic
 from playbook.runner.clock import SYSTEM_CLOCK, Clock, FixedClock, kernel_env
 from playbook.runner.kernels import engine_options
-from playbook.runner.spec import SLUG, CampaignSpec, ResolvedRun, load_spec
+from playbook.runner.spec import SLUG, CampaignSpec, ResolvedRun, load_specs
 from playbook.zones import DATA_SETTINGS, DEFAULT_TIMEZONE
 
 RUNS_DIR = Path("outputs/runs")
@@ -101,6 +110,8 @@ def input_fingerprints(cs: CampaignSpec) -> dict[str, Any]:
             continue
         if isinstance(src, str):
             files[name] = Path(src)
+        elif "path" in src:  # a CSV with its encoding
+            files[name] = Path(src["path"])
         elif isinstance(src["connection"], dict):
             env = src["connection"]["env"]
             files[name], named[name] = Path(os.environ.get(env, "")).expanduser(), env
@@ -126,14 +137,17 @@ def new_run_dir(runs_dir: Path, campaign: str, run_id: str | None = None,
     parent = runs_dir / campaign
     if not SLUG.match(campaign) or parent.resolve().parent != runs_dir.resolve():
         raise RunError(f"campaign '{campaign}' would write outside {runs_dir}; campaigns are slugs")
-    parent.mkdir(parents=True, exist_ok=True)
-    for i in range(1000):
-        rid = base if i == 0 else f"{base}-{i}"
-        try:
-            (parent / rid).mkdir()
-        except FileExistsError:
-            continue
-        return rid, parent / rid
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        for i in range(1000):
+            rid = base if i == 0 else f"{base}-{i}"
+            try:
+                (parent / rid).mkdir()
+            except FileExistsError:
+                continue
+            return rid, parent / rid
+    except OSError as exc:
+        raise RunError(write_problem(parent, exc, "create the run folder")) from None
     raise RunError(f"{parent}: could not allocate a run folder for {base}")  # pragma: no cover
 
 
@@ -238,11 +252,18 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
         res.error = {"ename": exc.ename, "evalue": redactor.error(exc.evalue),
                      "traceback": redactor.error(_strip_ansi("\n".join(exc.traceback))),
                      "cell": str(exc.exec_count)}
-    except Exception as exc:  # kernel died, notebook unreadable, ...: recorded, never lost
+    except Exception as exc:  # kernel died, notebook unreadable, disk full...: recorded, never lost
         res.status = "failed"
         res.error = {"ename": type(exc).__name__, "evalue": redactor.error(str(exc)),
                      "traceback": redactor.error("".join(traceback.format_exception(exc)))}
-    redactor.notebook(out_nb)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            res.error["errno"] = errno.errorcode.get(exc.errno, str(exc.errno))
+    try:
+        redactor.notebook(out_nb)
+    except OSError:  # could not rewrite it: an unredacted notebook must not stay
+        out_nb.unlink(missing_ok=True)
+    if res.status == "failed":
+        _drop_partial(out_nb)
     res.duration_s = round(time.perf_counter() - t0, 4)
     res.finished_at = _iso(clock.now())
     res.timings = _timings(out_nb)
@@ -261,16 +282,31 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
                      "outcome; end the template with playbook.report.record_outcome(...)", "traceback": ""}
     if res.status != "ok":
         err = res.error or {}
-        record_outcome(
-            template=run.template.name, campaign=cs.spec.campaign, run_id=run_id, output_dir=run_dir,
-            report_name=run.name, status="failed",
-            headline=(outcome or {}).get("headline") or f"{run.template.name} failed: {err.get('ename')}",
-            decision=None, metrics={}, details={},
-            error=f"{err.get('ename')}: {err.get('evalue')}",
-        )
+        try:
+            record_outcome(
+                template=run.template.name, campaign=cs.spec.campaign, run_id=run_id, output_dir=run_dir,
+                report_name=run.name, status="failed",
+                headline=(outcome or {}).get("headline") or f"{run.template.name} failed: {err.get('ename')}",
+                decision=None, metrics={}, details={},
+                error=f"{err.get('ename')}: {err.get('evalue')}",
+            )
+        except OSError as exc:  # the run record (run.json) still says it failed, and why
+            if res.error is not None and exc.errno is not None:
+                res.error.setdefault("errno", errno.errorcode.get(exc.errno, str(exc.errno)))
     elif outcome is not None:
         res.headline, res.decision = outcome.get("headline"), outcome.get("decision")
     return res
+
+
+def _drop_partial(nb_path: Path) -> None:
+    """Remove an executed notebook that is not whole JSON (a write cut short by a full disk):
+    the archive then shows the failure from run.json instead of half a notebook."""
+    try:
+        json.loads(nb_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        nb_path.unlink(missing_ok=True)
 
 
 def _in_worker(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path,
@@ -340,7 +376,17 @@ def run_campaign(
         raise
     inputs = input_fingerprints(cs)
     pending = [TemplateResult(r.name, r.template.name, str(r.notebook), dict(r.parameters)) for r in cs.runs]
-    write_json_atomic(run_dir / "run.json", _manifest(cs, rid, "running", started, pending, inputs, slot=slot))
+    manifest, fallback = run_dir / "run.json", run_dir / FAILED_RECORD
+    try:
+        write_json_atomic(manifest, _manifest(cs, rid, "running", started, pending, inputs, slot=slot))
+        write_json_atomic(fallback, _manifest(cs, rid, "failed", started, [
+            TemplateResult(r.name, r.template.name, str(r.notebook), dict(r.parameters), status="failed",
+                           error={"ename": "RunError", "evalue": "the run could not record its result "
+                                  "(outputs/ full or not writable)", "traceback": ""})
+            for r in cs.runs], inputs, slot=slot))
+    except OSError as exc:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise RunError(write_problem(manifest, exc, "record the run")) from None
 
     results: dict[str, TemplateResult] = {}
     workers = max(1, min(jobs or os.cpu_count() or 1, len(cs.runs)))
@@ -362,19 +408,50 @@ def run_campaign(
         ordered = [results.get(r.name) or TemplateResult(r.name, r.template.name, str(r.notebook), {},
                                                            status="failed") for r in cs.runs]
         status = "ok" if all(r.status == "ok" for r in ordered) else "failed"
-        write_json_atomic(run_dir / "run.json",
-                          _manifest(cs, rid, status, started, ordered, inputs, clock.now(), slot=slot))
+        unwritten = _record(manifest, fallback, _manifest(cs, rid, status, started, ordered, inputs,
+                                                          clock.now(), slot=slot))
+    full = [t.name for t in ordered if (t.error or {}).get("errno") in _FULL_NAMES]
+    if unwritten is not None or full:
+        raise RunError(_unwritten_message(run_dir, full, unwritten))
     return RunRecord(cs.spec.campaign, rid, run_dir, status, ordered)
+
+
+#: The failed record prepared at the start of a run, moved over run.json should the final one
+#: not fit on the disk (a rename needs no room).
+FAILED_RECORD = ".run.failed.json"
+_FULL_NAMES = {errno.errorcode[e] for e in DISK_FULL}
+
+
+def _record(manifest: Path, fallback: Path, data: dict[str, Any]) -> OSError | None:
+    """Write the final run.json; on failure put the prepared failed record in its place."""
+    try:
+        write_json_atomic(manifest, data)
+    except OSError as exc:
+        with suppress(OSError):  # else run.json says "running": never published as a result
+            os.replace(fallback, manifest)
+        return exc
+    fallback.unlink(missing_ok=True)
+    return None
+
+
+def _unwritten_message(run_dir: Path, full: list[str], unwritten: OSError | None) -> str:
+    if unwritten is not None:
+        return write_problem(run_dir / "run.json", unwritten, "record the run's result") + (
+            "; the run is recorded as failed")
+    names = ", ".join(full)
+    return write_problem(run_dir, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+                         f"write the results of {names}") + "; the run is recorded as failed"
 
 
 def run_specs(paths: Iterable[str | Path], *, runs_dir: Path = RUNS_DIR, root: Path = Path("."),
               jobs: int | None = None, progress: bool = True, clock: Clock = SYSTEM_CLOCK,
               slot: datetime | None = None) -> list[RunRecord]:
-    """Validate every spec first (nothing starts if one is invalid), then run them in turn.
+    """Validate every spec first (nothing starts if one is invalid; the problems of every spec
+    are reported together), then run them in turn.
 
     ``clock`` stamps the runs; ``slot`` is the cron slot they serve (see :func:`run_campaign`).
     """
-    specs = [load_spec(p, root=root) for p in paths]
+    specs = load_specs(paths, root=root)
     total = sum(len(cs.runs) for cs in specs)
     records = []
     bar = None

@@ -16,6 +16,7 @@ templates run with which parameters::
       timezone: Europe/Berlin              #   zone of naive timestamps (default UTC)
       snapshot: "2026-11-24T06:00:00Z"     #   when the export was taken (freshness)
       orders: exports/orders.csv           #   one table from a file
+      refunds: {path: exports/refunds.csv, encoding: latin-1}  # a CSV that is not UTF-8
       tickets: {sql: "select * from tickets", connection: crm.duckdb}
       deals: {sql: "select * from deals", connection: {env: CRM_DB}}  # path in $CRM_DB
     runs:
@@ -26,7 +27,11 @@ templates run with which parameters::
         notebook: playbooks/x/dq.ipynb     #   optional forked copy, inside the project
 
 Every problem is reported with the file and the key (``playbooks/x.yml: runs[0].parameters:
-unknown parameter 'min_user' for funnel_diagnosis (did you mean 'min_users'?)``), all at once.
+unknown parameter 'min_user' for funnel_diagnosis (did you mean 'min_users'?)``), all at once,
+and :func:`load_specs` reports those of every spec given together. A spec is UTF-8 YAML; a key
+given twice in one mapping is an error naming both lines (YAML itself would keep the last
+silently), and a number YAML 1.1 reads as text (``1e12``: no dot, no exponent sign) is named
+as such where a parameter expects a number.
 Paths in ``data`` are relative to the project root (the folder ``playbook`` runs from) and must
 stay inside it or under a folder listed in ``PLAYBOOK_DATA_ROOTS`` (``os.pathsep``-separated):
 an absolute path elsewhere, a ``..`` that leads out or a symlink that points out is refused.
@@ -39,8 +44,10 @@ instead (``connection: {env: NAME}``), whose value is read but never recorded.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -112,6 +119,7 @@ class SqlSource(_Strict):
 
 class PathSource(_Strict):
     path: str
+    encoding: str | None = None  # of a CSV file: utf-8 (default), utf-16 or latin-1
 
 
 DataEntry = Annotated[
@@ -249,19 +257,90 @@ def _check_value(template: Template, key: str, value: Any) -> str | None:
         return (
             f"parameter '{key}' of {template.name} expects {param.type_name}, got {value!r} "
             f"({type(value).__name__}); default is {param.default_source}"
+            f"{_number_hint(param.type_name, value)}"
         )
     return None
 
 
+_EXPONENT = re.compile(r"([-+]?)(\d*)(?:\.(\d*))?[eE]([-+]?)(\d+)")
+
+
+def _number_hint(type_name: str, value: Any) -> str:
+    """Why ``value`` is text when it looks like a number (for a parameter that expects one)."""
+    if not isinstance(value, str) or not re.search(r"\b(int|float)\b", type_name):
+        return ""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    wants_float = re.search(r"\bfloat\b", type_name) is not None
+    exp = _EXPONENT.fullmatch(value.strip().replace("_", ""))
+    if exp and (wants_float or not number.is_integer()):
+        sign, whole, frac, esign, digits = exp.groups()
+        return f"; YAML reads {value} as text: write {sign}{whole or '0'}.{frac or '0'}e{esign or '+'}{digits}"
+    if exp:
+        return f"; YAML reads {value} as text: write {int(number)}"
+    if math.isfinite(number):  # a number in quotes
+        return f"; '{value}' is quoted, so YAML reads it as text: write {value.strip()} without quotes"
+    return ""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader that records every key given twice in one mapping (YAML 1.1 and
+    PyYAML keep the last one silently). Merge keys (``<<``) may be overridden, as YAML says."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, str]] = []  # (line, problem)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: SafeLoader's own error follows
+                continue
+            if first is None:
+                seen[key] = line
+            else:
+                self.duplicates.append((line, f"line {line}: key '{key}' is given twice in the same "
+                                              f"mapping (first on line {first}); keep one"))
+        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
+    """A spec file's mapping; a :class:`SpecError` naming the file (and the line) otherwise."""
     if not path.exists():
         raise SpecError(f"{path}: spec file not found")
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder, not a spec; give a spec file (e.g. {path}/<campaign>.yml) "
+                        f"or several: playbook run {path}/*.yml")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SpecError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); save the spec "
+            f"as UTF-8 (your editor's 'save with encoding', or `iconv -f latin1 -t utf-8`)"
+        ) from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the spec ({exc.strerror}); check its permissions") from None
+    loader = _UniqueKeyLoader(text)
+    try:
+        raw = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise SpecError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise SpecError("\n".join(f"{path}: {d}" for _, d in sorted(loader.duplicates)))
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: a spec is a YAML mapping with keys campaign, title, owner, ... runs")
     return raw
@@ -359,6 +438,21 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks", root: s
     if problems:
         raise SpecError("\n".join(problems))
     return CampaignSpec(path=path, spec=spec, data_dir=data_dir, sources=sources, runs=runs, raw=raw)
+
+
+def load_specs(paths: Iterable[str | Path], notebooks_dir: str | Path = "notebooks",
+               root: str | Path = ".") -> list[CampaignSpec]:
+    """Load every spec of ``paths``; one :class:`SpecError` listing the problems of all of them."""
+    specs: list[CampaignSpec] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            specs.append(load_spec(path, notebooks_dir, root))
+        except SpecError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise SpecError("\n".join(problems))
+    return specs
 
 
 # ----------------------------------------------------------------------------- data section
@@ -515,5 +609,21 @@ def _check_data(spec: Spec, root: Path) -> tuple[dict[str, Any], list[str]]:
             problems.append(f"data.{name}: {_outside(rel, file, roots)}")
         elif not file.exists():
             problems.append(f"data.{name}: file '{rel}' not found; fix the path or export the table there")
-        sources[name] = str(file)
+        encoding = value.encoding if isinstance(value, PathSource) else None
+        sources[name] = str(file) if encoding is None else _with_encoding(name, file, encoding, problems)
     return sources, problems
+
+
+def _with_encoding(name: str, file: Path, encoding: str, problems: list[str]) -> dict[str, str]:
+    """The source entry of a CSV with a declared encoding (its name checked)."""
+    from playbook.sources import check_encoding
+
+    if file.suffix.lower() not in (".csv", ".tsv"):
+        problems.append(f"data.{name}.encoding: only a CSV file takes an encoding (Parquet "
+                        "records its own); remove the key")
+        return {"path": str(file)}
+    try:
+        return {"path": str(file), "encoding": check_encoding(encoding, f"data.{name}.encoding")}
+    except DataError as exc:
+        problems.append(str(exc))
+        return {"path": str(file)}
