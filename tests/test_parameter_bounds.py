@@ -1,4 +1,4 @@
-"""Parameter bounds: ``# help [> 0, <= 87600]`` at the end of a parameter's comment in the
+"""Parameter bounds: ``# help [> 0, max 87600]`` at the end of a parameter's comment in the
 notebook's parameters cell is read with the template and checked before any kernel starts."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def no_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 BOUNDED = {
-    "# how often": "# how often [>= 1, <= 10]",
+    "# how often": "# how often [min 1, max 10]",
     "# a share": "# a share [> 0, < 1]",
     "# what to say": "# what to say [one of hello, hi, \"\"]",
 }
@@ -48,8 +48,8 @@ def bounded_template(project: Path, replace: dict[str, str] = BOUNDED,
 def test_bound_is_read_from_the_end_of_the_comment(project: Path) -> None:
     tpl = load_template(bounded_template(project))
     times, ratio, greeting = (tpl.parameters[k] for k in ("times", "ratio", "greeting"))
-    assert times.bound is not None and times.bound.text == ">= 1, <= 10"
-    assert times.help == "how often [>= 1, <= 10]"  # shown as written by `playbook list`
+    assert times.bound is not None and times.bound.text == "min 1, max 10"
+    assert times.help == "how often [min 1, max 10]"  # shown as written by `playbook list`
     assert times.default == 3 and ratio.default == 0.5 and greeting.default == "hello"
     assert ratio.bound == parse_bound("> 0, < 1")
     assert greeting.bound is not None and greeting.bound.choices == ("hello", "hi", "")
@@ -57,13 +57,13 @@ def test_bound_is_read_from_the_end_of_the_comment(project: Path) -> None:
 
 
 @pytest.mark.parametrize("text, value, why", [
-    (">= 1", 0, "must be >= 1"),
-    ("> 0, <= 87600", 1.0e12, "must be <= 87600"),
+    ("min 1", 0, "must be at least 1"),
+    ("> 0, max 87600", 1.0e12, "must be at most 87600"),
     ("> 0", math.inf, "must be a finite number"),
     ("> 0", math.nan, "must be a finite number"),
-    ("len >= 2", ["visit"], "needs at least 2 items"),
+    ("len min 2", ["visit"], "needs at least 2 items"),
     ("each > 0", {"submit": 1.0, "review": -2.0}, "every value must be > 0, got -2.0 for 'review'"),
-    ("each > 0, each <= 10", [1, None, 11], "every value must be <= 10, got 11 at position 2"),
+    ("each > 0, each max 10", [1, None, 11], "every value must be at most 10, got 11 at position 2"),
     ("one of ordered, strict, any", "orderd", "must be one of 'ordered', 'strict', 'any'"),
 ])
 def test_bound_check_says_why(text: str, value: object, why: str) -> None:
@@ -71,14 +71,14 @@ def test_bound_check_says_why(text: str, value: object, why: str) -> None:
 
 
 @pytest.mark.parametrize("text, value", [
-    (">= 1", 1), ("> 0, <= 87600", 87600.0), ("len >= 2", ["a", "b"]),
+    ("min 1", 1), ("> 0, max 87600", 87600.0), ("len min 2", ["a", "b"]),
     ("each > 0", {"a": 0.5}), ("each > 0", [None, 2.0]), ("one of a, \"\"", ""),
 ])
 def test_bound_check_accepts_values_inside(text: str, value: object) -> None:
     assert parse_bound(text).check(value) is None
 
 
-@pytest.mark.parametrize("text", ["> zero", "=> 1", "between 1 and 2", "len > x", "one of", ""])
+@pytest.mark.parametrize("text", ["> zero", "=> 1", ">= 1", "<= 2", "between 1 and 2", "len > x", "one of", ""])
 def test_malformed_bound_is_a_template_error(project: Path, text: str) -> None:
     path = bounded_template(project, {"# how often": f"# how often [{text}]"})
     with pytest.raises(TemplateError, match=r"bounded.ipynb: parameter 'times': cannot read the bound"):
@@ -90,9 +90,9 @@ def test_bound_that_does_not_fit_the_type_or_the_default_is_a_template_error(pro
     with pytest.raises(TemplateError, match=r"parameter 'greeting': the bound \[> 0\] compares "
                                             r"numbers, but greeting is a str"):
         load_template(path)
-    path = bounded_template(project, {"# how often": "# how often [>= 5]"})
+    path = bounded_template(project, {"# how often": "# how often [min 5]"})
     with pytest.raises(TemplateError, match=r"parameter 'times': its default 3 breaks its own bound "
-                                            r"\[>= 5\]: must be >= 5"):
+                                            r"\[min 5\]: must be at least 5"):
         load_template(path)
 
 
@@ -104,8 +104,8 @@ def test_out_of_bound_values_fail_before_any_kernel(project: Path, no_kernel: No
         load_spec("playbooks/bad.yml")
     lines = str(err.value).splitlines()
     assert lines == [
-        "playbooks/bad.yml: runs[0].parameters.times: -2 is outside the bound [>= 1, <= 10] of "
-        "bounded's parameter 'times' (notebooks/bounded.ipynb): must be >= 1; default is 3",
+        "playbooks/bad.yml: runs[0].parameters.times: -2 is outside the bound [min 1, max 10] of "
+        "bounded's parameter 'times' (notebooks/bounded.ipynb): must be at least 1; default is 3",
         "playbooks/bad.yml: runs[0].parameters.ratio: 1000000000000.0 is outside the bound "
         "[> 0, < 1] of bounded's parameter 'ratio' (notebooks/bounded.ipynb): must be < 1; "
         "default is 0.5",
@@ -136,9 +136,9 @@ def real_project(project: Path) -> Path:
 
 @pytest.mark.parametrize("key, value, message", [
     ("window_hours", 1.0e12, "runs[0].parameters.window_hours: 1000000000000.0 is outside the bound "
-                             "[> 0, <= 87600] of funnel_diagnosis's parameter 'window_hours'"),
-    ("min_segment_users", -5, "runs[0].parameters.min_segment_users: -5 is outside the bound [>= 1]"),
-    ("steps", ["visit"], "runs[0].parameters.steps: ['visit'] is outside the bound [len >= 2]"),
+                             "[> 0, max 87600] of funnel_diagnosis's parameter 'window_hours'"),
+    ("min_segment_users", -5, "runs[0].parameters.min_segment_users: -5 is outside the bound [min 1]"),
+    ("steps", ["visit"], "runs[0].parameters.steps: ['visit'] is outside the bound [len min 2]"),
     ("order", "orderd", "runs[0].parameters.order: 'orderd' is outside the bound [one of ordered, "
                         "strict, any] of funnel_diagnosis's parameter 'order' "
                         "(notebooks/funnel_diagnosis.ipynb): must be one of 'ordered', 'strict', 'any'"),
@@ -174,5 +174,19 @@ def test_playbook_list_shows_the_bounds(real_project: Path) -> None:
 
     out = run_cli(real_project, "list").output
     assert "window_hours: float = 720.0  # hours allowed from entry to each step; 720 h is 30 days " \
-           "[> 0, <= 87600]" in out
-    assert "min_segment_users: int = 30  # smallest segment that is tested [>= 1]" in out
+           "[> 0, max 87600]" in out
+    assert "min_segment_users: int = 30  # smallest segment that is tested [min 1]" in out
+
+
+def test_papermill_reads_every_bounded_parameter_line(caplog: pytest.LogCaptureFixture) -> None:
+    """papermill inspects the parameters cell again at run time: a line it cannot read (a second
+    '=') is logged as 'Unable to parse' and its parameter as 'unknown' in every run."""
+    from papermill.translators import PythonTranslator
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        with caplog.at_level("WARNING", logger="papermill"):
+            names = {p.name for p in PythonTranslator.inspect(cell)}
+        assert names == set(load_template(path).parameters), path.name
+    assert "Unable to parse" not in caplog.text

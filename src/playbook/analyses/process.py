@@ -58,7 +58,7 @@ import pandas as pd
 from playbook.analyses.funnel_stats import wilson_interval
 from playbook.analyses.process_sql import CI_QUANTILES, ProcessSQL
 from playbook.analyses.records import lead_with, records
-from playbook.errors import DataError
+from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as quote
 from playbook.stats.trend import mann_kendall
@@ -175,9 +175,14 @@ def analyze_process(
     """Durations, waits, SLA breaches, WIP, weekly trends and segments of a case log.
 
     ``steps`` orders the steps (default: by the median time from the case's start). Raises
-    :class:`DataError` for a missing table or column, or an SLA for a step that is not in the log.
+    :class:`ParameterError` (a ``ValueError``) for an SLA that is not a positive number of hours
+    or ``min_week_rows`` below 1, and :class:`DataError` for a missing table or column, a start
+    column null in every row, or an SLA for a step that is not in the log.
     """
-    sla = {str(k): float(v) for k, v in (sla_hours or {}).items()}
+    sla = _check_sla(sla_hours)
+    if isinstance(min_week_rows, bool) or not isinstance(min_week_rows, int) or min_week_rows < 1:
+        raise ParameterError(f"min_week_rows={min_week_rows!r}: give a whole number of rows >= 1 "
+                             "(weeks with fewer rows of a step are left out of its trend)")
     cols = [case_col, step_col, start_col, end_col] + ([segment_col] if segment_col else [])
     warehouse.require(table, cols)
     where = warehouse.source(table).location
@@ -189,9 +194,6 @@ def analyze_process(
     if segments is not None and not {"case_id", "segment"} <= set(segments.columns):
         raise DataError("segments: expected a DataFrame with columns 'case_id' and 'segment' "
                         f"(it has {', '.join(map(str, segments.columns))})")
-    for name, v in sla.items():
-        if not v > 0:
-            raise ValueError(f"sla_hours['{name}'] = {v!r}: give a positive number of hours")
     view, con = warehouse.view(table), warehouse.con
     tag = uuid.uuid4().hex[:8]
     seg_view = f"_pr_seg_{tag}"
@@ -209,6 +211,8 @@ def analyze_process(
     log = ProcessSQL(con, tag)
     try:
         present = log.create_source(rows)
+        if not present:
+            _check_start(con, view, where, table, start_col)
         names = ", ".join(s for s in present if s is not None)  # sorted
         unknown = sorted(set(sla) - set(present))
         if unknown:
@@ -226,6 +230,26 @@ def analyze_process(
         log.drop()
         if segments is not None and not segment_col:
             con.unregister(seg_view)
+
+
+def _check_sla(sla_hours: dict[str, float] | None) -> dict[str, float]:
+    out = {}
+    for name, v in (sla_hours or {}).items():
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < math.inf
+        if not ok:
+            raise ParameterError(f"sla_hours['{name}'] = {v!r}: give a positive number of hours")
+        out[str(name)] = float(v)
+    return out
+
+
+def _check_start(con: Any, view: str, where: str, table: str, start_col: str) -> None:
+    """No row with a start: an empty log is fine (no step), a start column null in every row
+    is not."""
+    row = con.execute(f"SELECT count(*) FROM {view}").fetchone()
+    if row and row[0]:
+        raise DataError(f"{where}: column '{start_col}' of table '{table}' is null in all "
+                        f"{row[0]:,} rows; fix the export, or pass the column that holds each "
+                        "step's start as start_col")
 
 
 def _summarize(log: ProcessSQL, sla: dict[str, float], order: list[str] | None,

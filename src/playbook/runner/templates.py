@@ -8,18 +8,20 @@ A parameter's comment may end with a **bound** in square brackets, checked again
 value before any kernel starts (:func:`playbook.runner.spec.load_spec`) and shown by
 ``playbook list``::
 
-    window_hours: float = 720.0  # hours allowed from entry to each step [> 0, <= 87600]
-    min_segment_users: int = 30  # smallest segment that is tested [>= 1]
-    steps: list = ["visit", "apply"]  # funnel events, in order [len >= 2]
+    window_hours: float = 720.0  # hours allowed from entry to each step [> 0, max 87600]
+    min_segment_users: int = 30  # smallest segment that is tested [min 1]
+    steps: list = ["visit", "apply"]  # funnel events, in order [len min 2]
     sla_hours: dict = {"submit": 1.0}  # SLA per step, hours [each > 0]
     order: str = "ordered"  # how steps follow each other [one of ordered, strict, any]
 
-A bound is comma-separated conditions ``OP NUMBER`` (OP one of ``>``, ``>=``, ``<``, ``<=``) on
-the value of an ``int`` or ``float`` parameter (which must then be finite), ``len OP NUMBER`` on
-the length of a ``list``, ``dict`` or ``str``, ``each OP NUMBER`` on every item of a list or
-value of a dict (``None`` items are skipped: "no limit"); or ``one of A, B, ...`` for a ``str``
-(``""`` is the empty string). A bracket that does not read as a bound, does not fit the type, or
-that the default breaks is a :class:`TemplateError` when the template is read.
+A bound is comma-separated conditions ``OP NUMBER``: ``> x`` (above x), ``< x`` (below x),
+``min x`` (x or more), ``max x`` (x or less), on the value of an ``int`` or ``float`` parameter
+(which must then be finite); ``len OP NUMBER`` on the length of a ``list``, ``dict`` or ``str``;
+``each OP NUMBER`` on every item of a list or value of a dict (``None`` items are skipped: "no
+limit"). Or ``one of A, B, ...`` for a ``str`` (``""`` is the empty string). ``>=`` and ``<=``
+are not used: papermill cannot read a parameter line with a second ``=``. A bracket that does
+not read as a bound, does not fit the type, or that the default breaks is a
+:class:`TemplateError` when the template is read.
 
 Some parameters carry the campaign's context and are injected by the runner, never set in a
 spec: :data:`CONTEXT_PARAMETERS`.
@@ -60,8 +62,9 @@ NOTEBOOKS_DIR = Path("notebooks")
 
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
-_CONDITION = re.compile(r"^(?:(len|each)\s+)?(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)$")
+    "min": operator.ge, "max": operator.le, ">": operator.gt, "<": operator.lt}
+_PHRASE = {"min": "at least", "max": "at most", ">": ">", "<": "<"}
+_CONDITION = re.compile(r"^(?:(len|each)\s+)?(min|max|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)$")
 _BOUND_AT_END = re.compile(r"\s*\[([^\[\]]*)\]\s*$")
 _NUMBER_TYPES = ("int", "float")
 _SIZED_TYPES = ("list", "dict", "str", "tuple")
@@ -100,7 +103,7 @@ class Bound:
                 if not math.isfinite(value):
                     return "must be a finite number"
                 if not _OPS[op](value, limit):
-                    return f"must be {op} {_number(limit)}"
+                    return f"must be {_PHRASE[op]} {_number(limit)}"
             elif subject == "len":
                 if not hasattr(value, "__len__"):
                     continue
@@ -115,13 +118,14 @@ class Bound:
                     at = f"for {where!r}" if isinstance(value, dict) else f"at position {where}"
                     number = isinstance(item, int | float) and not isinstance(item, bool)
                     if not number or not math.isfinite(item) or not _OPS[op](item, limit):
-                        return f"every value must be {op} {_number(limit)}, got {item!r} {at}"
+                        return (f"every value must be {_PHRASE[op]} {_number(limit)}, got "
+                                f"{item!r} {at}")
         return None
 
 
 def _length_phrase(op: str, limit: float, n: int) -> str:
     k = int(limit)
-    want = {">=": f"at least {k}", ">": f"more than {k}", "<=": f"at most {k}",
+    want = {"min": f"at least {k}", ">": f"more than {k}", "max": f"at most {k}",
             "<": f"fewer than {k}"}[op]
     return f"needs {want} items (has {n})"
 
@@ -134,12 +138,15 @@ def parse_bound(text: str) -> Bound:
         if not words or not all(words):
             raise ValueError("give the choices after 'one of', separated by commas")
         return Bound(body, choices=tuple("" if w in ('""', "''") else w for w in words))
+    if "=" in body:
+        raise ValueError("write 'min x' for '>= x' and 'max x' for '<= x' (papermill cannot read "
+                         "a parameter line with a second '=')")
     conditions = []
     for part in body.split(","):
         m = _CONDITION.match(part.strip())
         if not m:
-            raise ValueError(f"'{part.strip()}' is not a condition such as '> 0', '<= 87600', "
-                             "'len >= 2', 'each > 0' (or write 'one of a, b')")
+            raise ValueError(f"'{part.strip()}' is not a condition such as '> 0', 'max 87600', "
+                             "'len min 2', 'each > 0' (or write 'one of a, b')")
         conditions.append((m.group(1) or "value", m.group(2), float(m.group(3))))
     return Bound(body, conditions=tuple(conditions))
 
