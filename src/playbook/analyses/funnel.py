@@ -41,7 +41,9 @@ conversion
     entrants; Wilson 95% intervals. Abandonment at step k = users at k-1 who did not reach k.
 bottlenecks
     ``bottleneck_loss``: the step (k >= 1) losing the most users from the step before (ties: the
-    earlier step); ``bottleneck_time``: the step with the slowest median time from the step before.
+    earlier step), reported as ``bottleneck.*`` (its users lost, share lost, conversion);
+    ``slowest_step``: the step with the slowest median time from the step before, reported as
+    ``slowest_step.median_h`` with its interval. They are often different steps.
 step times
     Hours from the previous step (and from entry) of the users reaching a step: median and p90
     (``quantile_cont``, linear interpolation). The median from the previous step carries a
@@ -330,5 +332,5 @@ def analyze_funnel(
         funnel=funnel, time_histogram=hist, segments=segments, previous=previous,
         prev_entrants=prev_entrants,
         bottleneck_loss=steps[loss_i] if loss_i else None,
-        bottleneck_time=steps[slow_i] if slow_i else None,
+        slowest_step=steps[slow_i] if slow_i else None,
         weakest=weakest_segment(segments), alpha=alpha, correction=correction)
