@@ -379,7 +379,7 @@ def test_step_times_match_numpy(tmp_path: Path) -> None:
     assert f.loc["register", "median_h"] == pytest.approx(np.median(a), abs=1e-6)
     assert f.loc["apply", "p90_h"] == pytest.approx(np.percentile(b, 90), abs=1e-6)
     assert f.loc["apply", "median_from_entry_h"] == pytest.approx(np.median(a + b), abs=1e-6)
-    assert r.bottleneck_time == "apply"
+    assert r.slowest_step == "apply"
     h = r.time_histogram
     h = h[(h["step"] == "apply") & (h["basis"] == "from_previous")]
     assert h["users"].sum() == 50
@@ -420,7 +420,7 @@ def test_planted_bottleneck_and_weak_segment(tmp_path: Path) -> None:
     r = analyze_funnel(wh, steps, window_hours=24 * 30, breakdowns=["device", "channel"],
                        entry_start="2026-03-02", entry_end="2026-04-30")
     assert r.bottleneck_loss == "verify_identity"
-    assert r.bottleneck_time == "approve"
+    assert r.slowest_step == "approve"
     assert (r.weakest["breakdown"], r.weakest["segment"], r.weakest["scope"]) == (
         "device", "web", "bottleneck")
     assert not r.segments[r.segments["breakdown"] == "channel"]["significant"].any()
@@ -431,6 +431,18 @@ def test_planted_bottleneck_and_weak_segment(tmp_path: Path) -> None:
     assert all(isinstance(v, float) and math.isfinite(v) for v in m.values())
     json.dumps(r.details(), allow_nan=False)
     assert r.details()["bottleneck_loss"] == "verify_identity"
+    assert r.details()["slowest_step"] == "approve" and "bottleneck_time" not in r.details()
+    # each metric named for what it measures: bottleneck.* is the step losing the most users,
+    # slowest_step.* the step with the slowest median time (bottleneck.median_h mixed the two)
+    f = r.funnel.set_index("step")
+    assert m["bottleneck.conv"] == pytest.approx(f.loc["verify_identity", "conv"], abs=1e-6)
+    assert m["bottleneck.loss_users"] == f.loc["verify_identity", "abandoned_users"]
+    assert m["slowest_step.median_h"] == pytest.approx(f.loc["approve", "median_h"], abs=1e-6)
+    assert m["slowest_step.median_h_ci_low"] <= m["slowest_step.median_h"] \
+        <= m["slowest_step.median_h_ci_high"]
+    assert {k for k in m if k.startswith("bottleneck.")} == {
+        "bottleneck.loss_users", "bottleneck.loss_share", "bottleneck.conv"}
+    assert "the slowest step is 'approve' (median" in head
 
 
 # -- the sample warehouse: the entry definition on real-looking data ---------------------------------

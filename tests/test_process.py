@@ -319,5 +319,15 @@ def test_repeated_step_takes_the_window(tmp_path: Path) -> None:
 
 
 def test_log_without_rows(tmp_path: Path) -> None:
-    r = analyze_process(write_log(tmp_path, [(1, "a", None, 1.0), (2, "b", None, None)]))
+    empty = pd.DataFrame(columns=["case_id", "step", "s", "e"]).astype(
+        {"case_id": "int64", "step": object, "s": float, "e": float})
+    r = analyze_process(write_log(tmp_path, list(empty.itertuples(index=False))))
     assert r.cases == 0 and r.steps.empty and r.step_to_fix is None
+
+
+def test_log_whose_start_column_is_all_null_is_a_data_error(tmp_path: Path) -> None:
+    """Rows without a start are left out; when that is every row, say so (it was reported as
+    a log without rows: 'No completed step', a silent wrong answer)."""
+    with pytest.raises(DataError, match=r"column 'start_ts' of table 'process_log' is null in "
+                                        r"all 2 rows"):
+        analyze_process(write_log(tmp_path, [(1, "a", None, 1.0), (2, "b", None, None)]))

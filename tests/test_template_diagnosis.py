@@ -70,6 +70,11 @@ def test_funnel_names_the_planted_bottleneck_and_segment(outcomes: tuple[Path, d
     lo, hi = fun["metrics"]["overall.conv_ci_low"], fun["metrics"]["overall.conv_ci_high"]
     assert lo < fun["metrics"]["overall.conv"] < hi
     assert list(fun["metrics"])[:4] == ["overall.conv", "entrants", "bottleneck.loss_users", "bottleneck.loss_share"]
+    # the slowest step's time is named for it, not filed under the loss bottleneck
+    slowest = fun["details"]["slowest_step"]
+    row = next(r for r in fun["details"]["funnel"] if r["step"] == slowest)
+    assert fun["metrics"]["slowest_step.median_h"] == pytest.approx(row["median_h"], abs=1e-6)
+    assert not any(k.startswith("bottleneck.") and "median" in k for k in fun["metrics"])
 
 
 def test_both_reports_in_the_archive(outcomes: tuple[Path, dict[str, dict]]) -> None:

@@ -7,6 +7,7 @@ growth analyst can act on it without reading a traceback.
     ├── SpecError            a playbooks/*.yml spec is malformed or refers to something missing
     ├── TemplateError        a notebook template is missing or its parameters cell is unusable
     ├── DataError            an input table or column is missing or unusable
+    ├── ParameterError       an analysis was given a parameter outside its range (a ValueError too)
     ├── RunError             a run could not be executed or recorded
     └── PublishError         the archive could not be written
 """
@@ -31,6 +32,11 @@ class TemplateError(PlaybookError):
 
 class DataError(PlaybookError):
     """An input table, file or column is missing or unusable."""
+
+
+class ParameterError(PlaybookError, ValueError):
+    """A parameter of an analysis is outside its range or of the wrong kind; the message names
+    the parameter, the value and what to give instead. Also a ``ValueError``."""
 
 
 class RunError(PlaybookError):

@@ -41,7 +41,9 @@ conversion
     entrants; Wilson 95% intervals. Abandonment at step k = users at k-1 who did not reach k.
 bottlenecks
     ``bottleneck_loss``: the step (k >= 1) losing the most users from the step before (ties: the
-    earlier step); ``bottleneck_time``: the step with the slowest median time from the step before.
+    earlier step), reported as ``bottleneck.*`` (its users lost, share lost, conversion);
+    ``slowest_step``: the step with the slowest median time from the step before, reported as
+    ``slowest_step.median_h`` with its interval. They are often different steps.
 step times
     Hours from the previous step (and from entry) of the users reaching a step: median and p90
     (``quantile_cont``, linear interpolation). The median from the previous step carries a
@@ -66,6 +68,7 @@ previous period
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -83,13 +86,15 @@ from playbook.analyses.funnel_tables import (
     step_table,
     weakest_segment,
 )
-from playbook.errors import DataError
+from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as _q
 
 ORDERS = ("ordered", "strict", "any")
 ENTRIES = ("first_ever", "first_in_period")
 ATTRIBUTIONS = ("first_touch",)
+#: The longest conversion window (10 years): microseconds of a longer one overflow timestamps.
+MAX_WINDOW_HOURS = 87_600.0
 
 
 # -- parameters ---------------------------------------------------------------------------------
@@ -102,10 +107,13 @@ def _bound(value: str | date | datetime | None, name: str, end: bool) -> datetim
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day) + (timedelta(days=1) if end else
                                                                 timedelta(0))
+    if not isinstance(value, str):
+        raise ParameterError(f"{name}={value!r} is not an ISO date (YYYY-MM-DD) or datetime; "
+                             "write it as a quoted string, e.g. '2026-09-01'")
     try:
         parsed = datetime.fromisoformat(str(value))
     except ValueError as exc:
-        raise ValueError(f"{name}={value!r} is not an ISO date (YYYY-MM-DD) or datetime") from exc
+        raise ParameterError(f"{name}={value!r} is not an ISO date (YYYY-MM-DD) or datetime") from exc
     if end and len(str(value).strip()) <= 10:
         parsed += timedelta(days=1)
     return parsed.replace(tzinfo=None)
@@ -121,34 +129,55 @@ def _sq(text: str) -> str:
 
 def _check_params(steps: list[str], window_hours: float, step_windows_hours: Any, order: str,
                   exclusions: list[str], attribution: str) -> tuple[int | None, ...]:
+    if not all(isinstance(s, str) and s for s in steps + exclusions):
+        raise ParameterError(f"steps={steps!r}: give event names (strings), in order"
+                             + (f"; exclusions={exclusions!r}" if exclusions else ""))
     if len(steps) < 2:
-        raise ValueError(f"steps={steps!r}: a funnel needs at least two steps")
+        raise ParameterError(f"steps={steps!r}: a funnel needs at least two steps")
     if len(set(steps)) != len(steps):
-        raise ValueError(f"steps={steps!r}: each step may appear once")
+        raise ParameterError(f"steps={steps!r}: each step may appear once")
     overlap = set(steps) & set(exclusions)
     if overlap:
-        raise ValueError(f"exclusions: {sorted(overlap)} are also funnel steps; remove them")
+        raise ParameterError(f"exclusions: {sorted(overlap)} are also funnel steps; remove them")
     if order not in ORDERS:
-        raise ValueError(f"order={order!r} is not one of {', '.join(ORDERS)}")
+        raise ParameterError(f"order={order!r} is not one of {', '.join(ORDERS)}")
     if attribution not in ATTRIBUTIONS:
-        raise ValueError(f"attribution={attribution!r}: only 'first_touch' (the users table's "
+        raise ParameterError(f"attribution={attribution!r}: only 'first_touch' (the users table's "
                          "columns) is supported")
-    if not window_hours or window_hours <= 0:
-        raise ValueError(f"window_hours={window_hours!r}: give a positive number of hours")
+    if not _is_number(window_hours) or not 0 < window_hours < math.inf:
+        raise ParameterError(f"window_hours={window_hours!r}: give a positive number of hours")
+    if window_hours > MAX_WINDOW_HOURS:
+        raise ParameterError(f"window_hours={window_hours!r}: give at most {MAX_WINDOW_HOURS:g} "
+                             "hours (10 years)")
     if step_windows_hours is None:
         return (None,) * len(steps)
     if order == "any":
-        raise ValueError("step_windows_hours needs order 'ordered' or 'strict'; with 'any' the "
+        raise ParameterError("step_windows_hours needs order 'ordered' or 'strict'; with 'any' the "
                          "steps have no previous step")
     if len(step_windows_hours) != len(steps) - 1:
-        raise ValueError(f"step_windows_hours has {len(step_windows_hours)} values; give one per "
+        raise ParameterError(f"step_windows_hours has {len(step_windows_hours)} values; give one per "
                          f"step after the first ({len(steps) - 1}), None for no limit")
     out: list[int | None] = [None]
     for w in step_windows_hours:
-        if w is not None and w <= 0:
-            raise ValueError(f"step_windows_hours: {w!r} is not a positive number of hours")
+        if w is not None and not (_is_number(w) and 0 < w <= MAX_WINDOW_HOURS):
+            raise ParameterError(f"step_windows_hours: {w!r} is not a number of hours between 0 "
+                                 f"and {MAX_WINDOW_HOURS:g} (None for no limit)")
         out.append(None if w is None else round(w * fs.HOUR_US))
     return tuple(out)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and not math.isnan(x)
+
+
+def _check_test_params(alpha: Any, min_segment_users: Any) -> None:
+    if not _is_number(alpha) or not 0 < alpha < 1:
+        raise ParameterError(f"alpha={alpha!r}: give a significance level between 0 and 1 "
+                             "(e.g. 0.05)")
+    if isinstance(min_segment_users, bool) or not isinstance(min_segment_users, int) \
+            or min_segment_users < 1:
+        raise ParameterError(f"min_segment_users={min_segment_users!r}: give a whole number of "
+                             "users >= 1 (segments smaller than it are not tested)")
 
 
 def _check_columns(warehouse: Warehouse, table: str, cols: list[str], ts_col: str) -> None:
@@ -222,8 +251,10 @@ def analyze_funnel(
     """Funnel conversion, abandonment, bottlenecks, segments and the previous period.
 
     Definitions are in the module docstring. ``exact=True`` skips the summary pass and computes
-    every user from full event lists (slower; the result is identical). Raises ``ValueError``
-    for invalid parameters and :class:`DataError` for a missing table, column or event name.
+    every user from full event lists (slower; the result is identical). Raises
+    :class:`ParameterError` (a ``ValueError``) for a parameter outside its range and
+    :class:`DataError` for a missing table, column or event name, or a ``ts_col`` that is null in
+    every row.
     """
     exclusions = list(exclusions or [])
     breakdowns = list(breakdowns or [])
@@ -231,16 +262,17 @@ def analyze_funnel(
     step_w = _check_params(steps, window_hours, step_windows_hours, order, exclusions,
                            attribution)
     if entry not in ENTRIES:
-        raise ValueError(f"entry={entry!r} is not one of {', '.join(ENTRIES)}")
+        raise ParameterError(f"entry={entry!r} is not one of {', '.join(ENTRIES)}")
     if correction not in CORRECTIONS:
-        raise ValueError(f"correction={correction!r} is not one of {', '.join(CORRECTIONS)}")
+        raise ParameterError(f"correction={correction!r} is not one of {', '.join(CORRECTIONS)}")
+    _check_test_params(alpha, min_segment_users)
     adjust = correction
     _check_columns(warehouse, events_table, [user_col, ts_col, event_col], ts_col)
     if breakdowns:
         warehouse.require(users_table, [users_user_col, *breakdowns])
     lo, hi = _bound(entry_start, "entry_start", False), _bound(entry_end, "entry_end", True)
     if lo is not None and hi is not None and hi <= lo:
-        raise ValueError(f"entry_end={entry_end!r} is before entry_start={entry_start!r}")
+        raise ParameterError(f"entry_end={entry_end!r} is before entry_start={entry_start!r}")
     prev = (lo - (hi - lo), lo) if compare_previous and lo is not None and hi is not None else None
     window_us = round(window_hours * fs.HOUR_US)
     spec = fs.FunnelSpec(len(steps), len(exclusions), order, window_us, step_w)
@@ -300,5 +332,5 @@ def analyze_funnel(
         funnel=funnel, time_histogram=hist, segments=segments, previous=previous,
         prev_entrants=prev_entrants,
         bottleneck_loss=steps[loss_i] if loss_i else None,
-        bottleneck_time=steps[slow_i] if slow_i else None,
+        slowest_step=steps[slow_i] if slow_i else None,
         weakest=weakest_segment(segments), alpha=alpha, correction=correction)

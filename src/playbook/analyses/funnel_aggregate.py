@@ -54,6 +54,12 @@ def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
     n, con = len(steps), warehouse.con
     row = con.execute(f"SELECT max({q(ts_col)})::TIMESTAMP FROM {view}").fetchone()
     data_end = row[0] if row else None
+    if data_end is None:  # no timestamp at all: an empty table, or a column null in every row
+        total = con.execute(f"SELECT count(*) FROM {view}").fetchone()
+        if total and total[0]:
+            raise DataError(f"{warehouse.source(events_table).location}: column '{ts_col}' of "
+                            f"table '{events_table}' is null in all {total[0]:,} rows; fix the "
+                            "export, or pass the column that holds the event time as ts_col")
     end_us = us(data_end) if data_end is not None else 0
     ok = "NOT excluded"
     cnt = ", ".join(f"count(t{k}) FILTER (WHERE {ok}) AS n{k}" for k in range(n))

@@ -48,7 +48,7 @@ class FunnelResult:
     previous: pd.DataFrame | None = field(repr=False)
     prev_entrants: int | None
     bottleneck_loss: str | None
-    bottleneck_time: str | None
+    slowest_step: str | None
     weakest: dict[str, Any] | None
     alpha: float
     correction: str
@@ -83,13 +83,17 @@ class FunnelResult:
                 out[f"{p}.{col}"] = getattr(r, col)
             out[f"{p}.median_h_ci_low"] = r.median_ci_low
             out[f"{p}.median_h_ci_high"] = r.median_ci_high
-        loss, slow = self._row(self.bottleneck_loss), self._row(self.bottleneck_time)
+        # bottleneck.*: the step losing the most users; slowest_step.*: the step with the
+        # slowest median time from the step before (often another step)
+        loss, slow = self._row(self.bottleneck_loss), self._row(self.slowest_step)
         if loss is not None:
             out["bottleneck.loss_users"] = loss["abandoned_users"]
             out["bottleneck.loss_share"] = loss["abandoned_share"]
             out["bottleneck.conv"] = loss["conv"]
         if slow is not None:
-            out["bottleneck.median_h"] = slow["median_h"]
+            out["slowest_step.median_h"] = slow["median_h"]
+            out["slowest_step.median_h_ci_low"] = slow["median_ci_low"]
+            out["slowest_step.median_h_ci_high"] = slow["median_ci_high"]
         if self.weakest is not None:
             for k in ("conv", "rest_conv", "diff", "p_adjusted", "users_base"):
                 out[f"segment.weakest.{k}"] = self.weakest[k]
@@ -122,10 +126,10 @@ class FunnelResult:
             where = f"at '{w['step']}'" if w["scope"] == "bottleneck" else "overall"
             parts.append(f"weakest segment {w['breakdown']}={w['segment']} converts "
                          f"{w['conv']:.1%} vs {w['rest_conv']:.1%} for the rest {where}")
-        if self.bottleneck_time is not None and self.bottleneck_time != self.bottleneck_loss:
-            slow = self._row(self.bottleneck_time)
+        if self.slowest_step is not None and self.slowest_step != self.bottleneck_loss:
+            slow = self._row(self.slowest_step)
             assert slow is not None
-            parts.append(f"the slowest step is '{self.bottleneck_time}' "
+            parts.append(f"the slowest step is '{self.slowest_step}' "
                          f"(median {slow['median_h']:.1f} h)")
         if self.previous is not None:
             last = self.previous.iloc[-1]
@@ -140,7 +144,7 @@ class FunnelResult:
                 "entry": self.entry,
                 "period": list(self.period),
                 "previous_period": list(self.previous_period) if self.previous_period else None,
-                "bottleneck_loss": self.bottleneck_loss, "bottleneck_time": self.bottleneck_time,
+                "bottleneck_loss": self.bottleneck_loss, "slowest_step": self.slowest_step,
                 "weakest": {k: plain(v) for k, v in self.weakest.items()}
                 if self.weakest else None,
                 "alpha": self.alpha, "correction": self.correction,

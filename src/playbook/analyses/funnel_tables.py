@@ -63,12 +63,21 @@ SEGMENT_COLUMNS = ["breakdown", "segment", "scope", "step", "users_base", "users
                    "p_adjusted", "significant"]
 
 
+def empty_segments() -> pd.DataFrame:
+    """The segment table without rows, typed as a full one (``significant`` is bool, so
+    ``segments[segments.significant]`` selects rows, not columns)."""
+    text = {"breakdown", "segment", "scope", "step"}
+    return pd.DataFrame({c: pd.Series(dtype=object if c in text else
+                                      bool if c == "significant" else float)
+                         for c in SEGMENT_COLUMNS})
+
+
 def segment_table(raw: pd.DataFrame | None, breakdowns: list[str], loss_i: int | None,
                   steps: list[str], min_users: int, correction: str,
                   alpha: float) -> pd.DataFrame:
     """Each segment against the rest, at the loss bottleneck and overall (see funnel.py)."""
     if raw is None or not len(raw) or not breakdowns:
-        return pd.DataFrame(columns=SEGMENT_COLUMNS)
+        return empty_segments()
     n = len(steps)
     scopes = [("overall", 0, n - 1)]
     if loss_i is not None:

@@ -247,17 +247,24 @@ def _type_adapter(type_name: str) -> TypeAdapter[Any] | None:
 
 
 def _check_value(template: Template, key: str, value: Any) -> str | None:
+    """Why ``value`` does not fit the parameter's type hint or its bound (the ``[...]`` at the
+    end of its comment, :mod:`playbook.runner.templates`), or None."""
     param = template.parameters[key]
     adapter = _type_adapter(param.type_name)
-    if adapter is None:
-        return None
-    try:
-        adapter.validate_python(value)
-    except ValidationError:
+    if adapter is not None:
+        try:
+            adapter.validate_python(value)
+        except ValidationError:
+            return (
+                f"parameter '{key}' of {template.name} expects {param.type_name}, got {value!r} "
+                f"({type(value).__name__}); default is {param.default_source}"
+                f"{_number_hint(param.type_name, value)}"
+            )
+    why = param.bound.check(value) if param.bound is not None else None
+    if param.bound is not None and why:
         return (
-            f"parameter '{key}' of {template.name} expects {param.type_name}, got {value!r} "
-            f"({type(value).__name__}); default is {param.default_source}"
-            f"{_number_hint(param.type_name, value)}"
+            f"{value!r} is outside the bound [{param.bound.text}] of {template.name}'s parameter "
+            f"'{key}' ({template.path.as_posix()}): {why}; default is {param.default_source}"
         )
     return None
 
