@@ -48,6 +48,20 @@ def _results(sample):  # type: ignore[no-untyped-def]
     yield check_warehouse(Warehouse(sample))
     yield design_experiment(Warehouse(sample), readout["metrics"], **design)
     yield analyze_experiment(Warehouse(sample), readout.pop("experiment"), readout.pop("metrics"), **readout)
+    yield from _diagnoses(sample)
+
+
+def _diagnoses(sample):  # type: ignore[no-untyped-def]
+    import yaml
+
+    from playbook.analyses.funnel import analyze_funnel
+    from playbook.analyses.process import analyze_process
+    from playbook.sources import Warehouse
+
+    spec = yaml.safe_load((ROOT / "playbooks" / "loan-journey-diagnosis.yml").read_text())
+    funnel, process = (r["parameters"] for r in spec["runs"])
+    yield analyze_funnel(Warehouse(sample), funnel.pop("steps"), **funnel)
+    yield analyze_process(Warehouse(sample), **process)
 
 
 def test_results_implement_the_contract(sample) -> None:  # type: ignore[no-untyped-def]
@@ -64,3 +78,23 @@ def test_results_implement_the_contract(sample) -> None:  # type: ignore[no-unty
             assert isinstance(m, Metric) and m.label and m.kind
             if m.low is not None:
                 assert m.high is not None and m.level is not None and m.low <= m.high
+
+
+def test_diagnosis_decision_rules_live_in_the_results(sample) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from playbook.analyses.base import FunnelDecision, ProcessDecision
+
+    funnel, process = _diagnoses(sample)
+    assert funnel.decision is FunnelDecision.ACT and funnel.bottleneck_loss == "verify_identity"
+    assert replace(funnel, bottleneck_loss=None).decision is FunnelDecision.NO_ACTION
+    assert process.decision is ProcessDecision.ACT and process.step_to_fix == "manual_review"
+    assert replace(process, step_to_fix=None).decision is ProcessDecision.NO_ACTION
+    # the tones the archive shows: something to fix is bad news
+    assert [TONES[d] for d in (funnel.decision, process.decision)] == [Tone.BAD, Tone.BAD]
+
+
+def test_summaries_escape_names_from_data(sample) -> None:  # type: ignore[no-untyped-def]
+    for result in _results(sample):
+        text = result.summary()
+        assert text and "<script" not in text

@@ -14,7 +14,47 @@ from typing import Any
 
 import pandas as pd
 
+from playbook.analyses.base import FunnelDecision, Metric, MetricKind
 from playbook.analyses.records import lead_with, plain, records
+from playbook.report import esc
+
+#: Kind, unit and label of each per-step metric ``step.<step>.<suffix>``.
+STEP_METRICS: dict[str, tuple[MetricKind, str, str]] = {
+    "users": (MetricKind.COUNT, "users", "users reaching {step}"),
+    "conv": (MetricKind.SHARE, "", "share of the step before reaching {step}"),
+    "conv_ci_low": (MetricKind.SHARE, "", "share reaching {step}, lower bound"),
+    "conv_ci_high": (MetricKind.SHARE, "", "share reaching {step}, upper bound"),
+    "conv_overall": (MetricKind.SHARE, "", "share of entrants reaching {step}"),
+    "abandoned_users": (MetricKind.COUNT, "users", "users lost before {step}"),
+    "abandoned_share": (MetricKind.SHARE, "", "share lost before {step}"),
+    "median_h": (MetricKind.DURATION, "h", "median time to {step} from the step before"),
+    "median_h_ci_low": (MetricKind.DURATION, "h", "median time to {step}, lower bound"),
+    "median_h_ci_high": (MetricKind.DURATION, "h", "median time to {step}, upper bound"),
+    "p90_h": (MetricKind.DURATION, "h", "p90 time to {step} from the step before"),
+}
+OTHER_METRICS: dict[str, tuple[MetricKind, str, str]] = {
+    "entrants": (MetricKind.COUNT, "users", "Entrants"),
+    "excluded_users": (MetricKind.COUNT, "users", "Users excluded"),
+    "censored_users": (MetricKind.COUNT, "users", "Entrants whose window is still open"),
+    "overall.users": (MetricKind.COUNT, "users", "Users reaching the last step"),
+    "overall.conv_ci_low": (MetricKind.SHARE, "", "Overall conversion, lower bound"),
+    "overall.conv_ci_high": (MetricKind.SHARE, "", "Overall conversion, upper bound"),
+    "bottleneck.loss_users": (MetricKind.COUNT, "users", "Users lost at the biggest drop"),
+    "bottleneck.loss_share": (MetricKind.SHARE, "", "Share lost at the biggest drop"),
+    "bottleneck.conv": (MetricKind.SHARE, "", "Conversion into the biggest drop's step"),
+    "slowest_step.median_h_ci_low": (MetricKind.DURATION, "h", "Slowest step's median, lower bound"),
+    "slowest_step.median_h_ci_high": (MetricKind.DURATION, "h", "Slowest step's median, upper bound"),
+    "segment.weakest.conv": (MetricKind.SHARE, "", "Weakest segment's conversion"),
+    "segment.weakest.rest_conv": (MetricKind.SHARE, "", "Conversion of the rest"),
+    "segment.weakest.diff": (MetricKind.SHARE, "", "Weakest segment's gap (points)"),
+    "segment.weakest.p_adjusted": (MetricKind.P_VALUE, "", "Weakest segment's p-value (corrected)"),
+    "segment.weakest.users_base": (MetricKind.COUNT, "users", "Users in the weakest segment"),
+    "segment.significant": (MetricKind.COUNT, "segments", "Segments that differ significantly"),
+    "prev.entrants": (MetricKind.COUNT, "users", "Entrants in the previous period"),
+    "prev.overall.conv": (MetricKind.SHARE, "", "Overall conversion in the previous period"),
+    "prev.delta": (MetricKind.SHARE, "", "Change in overall conversion (points)"),
+    "prev.p_value": (MetricKind.P_VALUE, "", "p-value of the change"),
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +92,51 @@ class FunnelResult:
     weakest: dict[str, Any] | None
     alpha: float
     correction: str
+
+    # -- the contract (playbook.analyses.base) ----------------------------------------------------
+    @property
+    def decision(self) -> FunnelDecision:
+        """``act`` when a step loses users (the bottleneck is named), else ``no-action``."""
+        return FunnelDecision.ACT if self.bottleneck_loss else FunnelDecision.NO_ACTION
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        out = {"funnel": self.funnel, "segments": self.segments, "time_histogram": self.time_histogram}
+        return out | ({"previous": self.previous} if self.previous is not None else {})
+
+    def summary(self) -> str:
+        """Markdown for a stakeholder: where users drop and who drops most (names escaped)."""
+        if self.entrants == 0:
+            return f"No user entered the funnel at {esc(self.steps[0])} in the entry period."
+        o = self.overall
+        text = (f"**{o['conv']:.1%}** of {self.entrants:,} entrants reach {esc(self.steps[-1])} "
+                f"(95% CI {o['ci_low']:.1%} to {o['ci_high']:.1%}).")
+        loss = self._row(self.bottleneck_loss)
+        if loss is not None:
+            text += (f" The biggest drop is before **{esc(self.bottleneck_loss)}**: "
+                     f"{int(loss['abandoned_users']):,} users ({loss['abandoned_share']:.1%}) are lost there.")
+        if self.weakest is not None:
+            w = self.weakest
+            text += (f" The weakest segment is {esc(w['breakdown'])} = {esc(w['segment'])} "
+                     f"({w['conv']:.1%} against {w['rest_conv']:.1%} for the rest).")
+        return text
+
+    def metric_info(self) -> list[Metric]:
+        """Label, unit and kind of each metric in :meth:`metrics`; conversions carry intervals."""
+        o = self.overall
+        out = [Metric("overall.conv", "Overall conversion", MetricKind.SHARE, low=o["ci_low"],
+                      high=o["ci_high"], level=0.95)
+               if math.isfinite(o["ci_low"]) else Metric("overall.conv", "Overall conversion", MetricKind.SHARE)]
+        out += [Metric(k, label, kind, unit) for k, (kind, unit, label) in OTHER_METRICS.items()]
+        slow = self._row(self.slowest_step)
+        if slow is not None and math.isfinite(slow["median_ci_low"]):
+            out.append(Metric("slowest_step.median_h", "Slowest step's median time", MetricKind.DURATION, "h",
+                              low=float(slow["median_ci_low"]), high=float(slow["median_ci_high"]), level=0.95))
+        else:
+            out.append(Metric("slowest_step.median_h", "Slowest step's median time", MetricKind.DURATION, "h"))
+        for step in self.steps:
+            for suffix, (kind, unit, label) in STEP_METRICS.items():
+                out.append(Metric(f"step.{step}.{suffix}", label.format(step=step).capitalize(), kind, unit))
+        return out
 
     # -- accessors ------------------------------------------------------------------------------
     def _row(self, step: str | None) -> pd.Series | None:

@@ -54,124 +54,20 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from playbook.analyses.funnel_stats import wilson_interval
+from playbook.analyses.process_result import Q_NAMES, ProcessResult
 from playbook.analyses.process_sql import CI_QUANTILES, ProcessSQL
-from playbook.analyses.records import lead_with, records
 from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as quote
 from playbook.stats.trend import TREND_CORRECTIONS, trend_tests
 
 CI_COLUMNS = tuple(f"{c}_ci_{s}" for c in CI_QUANTILES for s in ("low", "high"))
-Q_NAMES = ("p50_h", "p75_h", "p90_h", "p95_h", "p99_h")
-
-
-@dataclass(frozen=True)
-class ProcessResult:
-    """The outcome of :func:`analyze_process` (module docstring: how each number is defined).
-
-    ``steps``: step, rows, open_rows, mean_h, p50_h .. p99_h, p50_ci_low, p50_ci_high,
-    p90_ci_low, p90_ci_high, total_h, wait_p50_h, wait_p90_h,
-    wait_total_h, sla_h, breaches, sla_breach, sla_breach_ci_low, sla_breach_ci_high,
-    hours_at_stake. ``wip``: day, open_cases. ``weekly``: step, week, rows, median_h.
-    ``trend``: step, weeks, tau, p_value, p_adjusted, significant, trend (slower, faster, none,
-    too few weeks), slope_h_per_week. ``segments``: segment, step, rows,
-    p50_h, p90_h, breaches, sla_breach (empty without a segment).
-    """
-
-    steps: pd.DataFrame = field(repr=False)
-    wip: pd.DataFrame = field(repr=False)
-    weekly: pd.DataFrame = field(repr=False)
-    trend: pd.DataFrame = field(repr=False)
-    segments: pd.DataFrame = field(repr=False)
-    cases: int
-    closed_cases: int
-    cycle_p50_h: float
-    cycle_p90_h: float
-    invalid_rows: int
-    slowest_step: str | None
-    step_to_fix: str | None
-    sla_hours: dict[str, float]
-    alpha: float = 0.05
-    trend_correction: str = "holm"
-
-    def metrics(self) -> dict[str, float]:
-        """Flat numbers for the outcome; non-finite values are left out."""
-        out: dict[str, Any] = {
-            "overall.cases": self.cases, "overall.closed_cases": self.closed_cases,
-            "overall.cycle_p50_h": self.cycle_p50_h, "overall.cycle_p90_h": self.cycle_p90_h,
-            "overall.invalid_rows": self.invalid_rows,
-            "overall.hours_at_stake": float(np.nansum(self.steps["hours_at_stake"]))
-            if self.sla_hours else np.nan,
-        }
-        with_sla = self.steps[self.steps["sla_h"].notna()]
-        if len(with_sla) and with_sla["rows"].sum():
-            out["overall.sla_breach"] = with_sla["breaches"].sum() / with_sla["rows"].sum()
-        for r in self.steps.itertuples():
-            p = f"step.{r.step}"
-            for col in ("rows", *Q_NAMES, "mean_h", "wait_p50_h", "wait_p90_h", "sla_breach",
-                        "sla_breach_ci_low", "sla_breach_ci_high", "hours_at_stake"):
-                out[f"{p}.{col}"] = getattr(r, col)
-            for col in ("p50", "p90"):
-                for side in ("low", "high"):
-                    out[f"{p}.{col}_h_ci_{side}"] = getattr(r, f"{col}_ci_{side}")
-        for r in self.trend.itertuples():
-            out[f"step.{r.step}.trend_slope_h_per_week"] = r.slope_h_per_week
-            out[f"step.{r.step}.trend_p_value"] = r.p_value
-            out[f"step.{r.step}.trend_p_adjusted"] = r.p_adjusted
-        if len(self.wip):
-            out["wip.last"] = self.wip["open_cases"].iloc[-1]
-            out["wip.max"] = self.wip["open_cases"].max()
-        fix = self._step(self.step_to_fix)
-        if fix is not None:
-            out["fix.hours_at_stake"] = fix["hours_at_stake"]
-            out["fix.p50_h"] = fix["p50_h"]
-        clean = {k: round(float(v), 6) for k, v in out.items() if v is not None and math.isfinite(float(v))}
-        return lead_with(clean, ["fix.hours_at_stake", "overall.sla_breach", "overall.cycle_p50_h", "overall.cases"])
-
-    def _step(self, name: str | None) -> pd.Series | None:
-        return None if name is None else self.steps.set_index("step").loc[name]
-
-    def headline(self) -> str:
-        """One sentence naming the step to fix and the hours at stake."""
-        fix = self._step(self.step_to_fix)
-        if fix is None:
-            return "No completed step in the process log."
-        parts = []
-        if math.isfinite(fix["hours_at_stake"]) and fix["hours_at_stake"] > 0:
-            parts.append(f"Fix '{self.step_to_fix}': {fix['sla_breach']:.0%} of its "
-                         f"{int(fix['rows']):,} runs breach the {fix['sla_h']:g} h SLA, "
-                         f"{fix['hours_at_stake']:,.0f} hours above SLA "
-                         f"(median {fix['p50_h']:.1f} h, p90 {fix['p90_h']:.1f} h)")
-        else:
-            parts.append(f"'{self.step_to_fix}' takes the most time: median {fix['p50_h']:.1f} h, "
-                         f"p90 {fix['p90_h']:.1f} h over {int(fix['rows']):,} runs"
-                         + (", all within SLA" if math.isfinite(fix["sla_h"]) else ""))
-        if self.slowest_step and self.slowest_step != self.step_to_fix:
-            parts.append(f"the slowest step is '{self.slowest_step}'")
-        for t in self.trend[self.trend["significant"]].itertuples():
-            parts.append(f"'{t.step}' is getting {t.trend} ({t.slope_h_per_week:+.2g} h per week, "
-                         f"p = {t.p_adjusted:.2g} corrected across {self._tested()} steps)")
-        if math.isfinite(self.cycle_p50_h):
-            parts.append(f"cases take {self.cycle_p50_h:.1f} h end to end (median)")
-        return "; ".join(parts) + "."
-
-    def _tested(self) -> int:
-        return int(self.trend["p_value"].notna().sum()) if len(self.trend) else 0
-
-    def details(self) -> dict[str, Any]:
-        """JSON-able details: names and every table as records."""
-        return {"slowest_step": self.slowest_step, "step_to_fix": self.step_to_fix,
-                "sla_hours": dict(self.sla_hours), "alpha": self.alpha,
-                "trend_correction": self.trend_correction, "steps": records(self.steps),
-                "wip": records(self.wip), "weekly": records(self.weekly),
-                "trend": records(self.trend), "segments": records(self.segments)}
 
 
 def analyze_process(
