@@ -4,6 +4,7 @@ Pure functions over frozen dataclasses; numpy and scipy only (no pandas, no I/O)
 :mod:`playbook.stats.frame`, which builds the dataclasses from a DataFrame or as SQL.
 
     suffstats    ProportionStats, SampleMeanStats, RatioStats, RegressionAdjustedStats, ...
+                 (suffstats_plain, suffstats_cuped; their shared checks and sums in sums)
     effects      estimate_effect: lift, delta-method relative lift, Welch df; Degenerate reasons
     frequentist  ttest, non_inferiority_test, superiority_test, equivalence_test, proportion_ztest
     cuped        cuped_theta, variance_reduction (regression adjustment with a pre-period covariate)
