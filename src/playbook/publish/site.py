@@ -55,12 +55,12 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+import playbook.publish.convert as convert
 from playbook import __version__
-from playbook.publish import convert
 from playbook.publish.campaign_view import campaign_view
 from playbook.publish.catalog import catalog_json
-from playbook.publish.formatting import _show_value, decision_class, format_metric
-from playbook.publish.model import PublishFailure, Report, Run, _read_json, read_runs
+from playbook.publish.formatting import decision_class, format_metric, show_value
+from playbook.publish.model import PublishFailure, Report, Run, read_json_object, read_runs
 
 HERE = Path(__file__).parent
 STATE_FILE = ".published.json"
@@ -92,7 +92,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["url"] = lambda path: quote(str(path))
     env.filters["decision_class"] = decision_class
-    env.filters["show"] = _show_value
+    env.filters["show"] = show_value
     env.filters["css_token"] = lambda s: re.sub(r"[^a-z0-9-]", "-", str(s).lower())
     return env
 
@@ -183,7 +183,7 @@ def _progress(items: list[Report], enabled: bool) -> Iterable[Report]:
 
 def _load_state(archive_dir: Path) -> dict[str, str]:
     try:
-        state = _read_json(archive_dir / STATE_FILE)
+        state = read_json_object(archive_dir / STATE_FILE)
     except (OSError, ValueError):
         return {}
     reports = state.get("reports")
