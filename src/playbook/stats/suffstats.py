@@ -2,8 +2,8 @@
 
 Every test in :mod:`playbook.stats` works from counts, sums, sums of squares and cross-products,
 never from rows. The same numbers come from a numpy array (``from_values``), a pandas frame
-(:mod:`playbook.stats.frame`) or a SQL ``GROUP BY`` pushed down into DuckDB or a warehouse
-(:func:`playbook.stats.frame.sql_aggregates`), so one readout works at any data size.
+(:mod:`playbook.aggregates`) or a SQL ``GROUP BY`` pushed down into DuckDB or a warehouse
+(:func:`playbook.aggregates.sql_aggregates`), so one readout works at any data size.
 
 Classes (all frozen; ``a + b`` combines two disjoint sets of units, e.g. two days or two shards):
 
