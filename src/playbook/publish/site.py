@@ -39,12 +39,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -56,7 +54,7 @@ import jinja2
 from markupsafe import Markup
 
 import playbook.publish.convert as convert
-from playbook import __version__
+from playbook import __version__, atomic
 from playbook.publish.campaign_view import campaign_view
 from playbook.publish.catalog import catalog_json
 from playbook.publish.formatting import decision_class, format_metric, show_value
@@ -107,15 +105,8 @@ def _page_digest() -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
+    """Write ``text`` to ``path`` atomically (:func:`playbook.atomic.write_text`)."""
+    atomic.write_text(path, text)
 
 
 def _fingerprint(report: Report) -> str:
