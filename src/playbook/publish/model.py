@@ -30,6 +30,7 @@ from playbook.publish.formatting import (
     show_time,
     show_value,
 )
+from playbook.zones import parse_utc
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SUMMARY_CHARS = 240
@@ -52,8 +53,7 @@ class PublishFailure:
 def _parse_time(text: Any, run_id: str = "") -> datetime | None:
     if isinstance(text, str) and text:
         with suppress(ValueError):
-            moment = datetime.fromisoformat(text)
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            return parse_utc(text)
     for fmt in ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%MZ", "%Y%m%dT%H%M%S", "%Y%m%d"):
         with suppress(ValueError):
             return datetime.strptime(run_id, fmt).replace(tzinfo=UTC)
