@@ -145,15 +145,32 @@ def test_disk_full_while_publishing_leaves_the_archive_whole(project: Path, spec
     assert run_cli("publish")[0] == 0
     archive = project / "outputs" / "archive"
     before = {p: p.read_bytes() for p in archive.rglob("*") if p.is_file()}
-    write_text = Path.write_text
+    from playbook import atomic
 
-    def half(self: Path, text: str, *args: Any, **kwargs: Any) -> int:
-        if "archive" in self.parts and self.name.startswith(".index.html"):
-            write_text(self, text[: len(text) // 2], *args, **kwargs)
-            raise disk_full(self)
-        return write_text(self, text, *args, **kwargs)
+    real_open = open
 
-    monkeypatch.setattr(Path, "write_text", half)
+    class Half:  # a file that writes half of what it is given, then finds the disk full
+        def __init__(self, path: Path, fh: Any) -> None:
+            self.path, self.fh = path, fh
+
+        def __enter__(self) -> Half:
+            return self
+
+        def __exit__(self, *exc: Any) -> None:
+            self.fh.close()
+
+        def write(self, text: str) -> int:
+            self.fh.write(text[: len(text) // 2])
+            raise disk_full(self.path)
+
+    def half(file: Any, *args: Any, **kwargs: Any) -> Any:
+        fh = real_open(file, *args, **kwargs)
+        path = Path(file)
+        if "archive" in path.parts and path.name.startswith(".index.html"):
+            return Half(path, fh)
+        return fh
+
+    monkeypatch.setattr(atomic, "open", half, raising=False)
     code, output = run_cli("publish", "--force")
     assert (code, output) == (2, "error: outputs/archive/index.html: cannot write the archive (No space "
                                  f"left on device); {FULL}; the archive is left as the last publish "

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from playbook.analyses.process import analyze_process
+from playbook.analyses.process_trend import TREND_CORRECTIONS, trend_tests
 from playbook.errors import ParameterError
 from playbook.sources import Warehouse
 from playbook.stats.corrections import holm
-from playbook.stats.trend import TREND_CORRECTIONS, trend_tests
 
 T0 = pd.Timestamp("2026-03-02")  # a Monday
 

@@ -22,6 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from playbook import atomic
+
 _SITE_PACKAGES = re.compile(r"(?:[A-Za-z]:)?[/\\][^\s'\"()<>]*?[/\\](?:site|dist)-packages[/\\]")
 
 
@@ -117,7 +119,7 @@ class Redactor:
                     out["traceback"] = [self.error(str(line)) for line in out.get("traceback", [])]
         cleaned = self.tree(nb)
         if cleaned != json.loads(original):
-            _write(path, json.dumps(cleaned, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+            atomic.write_text(path, json.dumps(cleaned, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
     def json_file(self, path: Path) -> None:
         """Rewrite a JSON record (an outcome) without secrets."""
@@ -129,10 +131,4 @@ class Redactor:
             return
         cleaned = self.tree(data)
         if cleaned != data:
-            _write(path, json.dumps(cleaned, indent=2, ensure_ascii=False) + "\n")
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.redact")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+            atomic.write_text(path, json.dumps(cleaned, indent=2, ensure_ascii=False) + "\n")

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import string
-import tempfile
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from playbook import atomic
 from playbook.errors import RunError
 from playbook.runner.clock import kernel_clock
 
@@ -316,17 +315,8 @@ def _jsonable(obj: Any) -> Any:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and ``os.replace``: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, default=_jsonable, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON atomically (:func:`playbook.atomic.write_text`): readers never see half a file."""
+    atomic.write_text(path, json.dumps(data, indent=2, default=_jsonable, allow_nan=False) + "\n")
 
 
 class Outcome(dict[str, Any]):

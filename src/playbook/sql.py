@@ -1,6 +1,8 @@
-"""Quoting for the SQL the analyses build: identifiers and string literals (DuckDB syntax)."""
+"""Quoting for the SQL the analyses build: identifiers, string literals and typed values (DuckDB syntax)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 
 def quote_ident(name: str) -> str:
@@ -11,3 +13,12 @@ def quote_ident(name: str) -> str:
 def quote_string(text: str) -> str:
     """A SQL string literal; an embedded single quote is doubled."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def quote_value(value: Any) -> str:
+    """A SQL literal of a Python value: TRUE/FALSE, a number as written, anything else a string."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return quote_string(str(value))

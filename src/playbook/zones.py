@@ -9,6 +9,7 @@ DuckDB), so the spec check can use it without the cost of those imports.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from functools import cache
 
 from playbook.errors import DataError
@@ -38,11 +39,16 @@ def check_timezone(zone: str, where: str = "data.timezone") -> str:
                     "'Europe/Berlin' or 'Asia/Shanghai'")
 
 
+def parse_utc(text: str) -> datetime:
+    """An ISO 8601 time of a run record as an aware UTC datetime; naive text is read as UTC
+    (the runner writes UTC). ValueError when ``text`` is not ISO 8601."""
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def check_snapshot(value: object, where: str = "data.snapshot") -> str:
     """``value`` if it is an ISO 8601 date or time (the warehouse's snapshot time); else a
     DataError whose message starts with ``where``."""
-    from datetime import datetime
-
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     try:
         datetime.fromisoformat(text.replace("Z", "+00:00"))

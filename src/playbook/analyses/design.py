@@ -58,6 +58,7 @@ from playbook.analyses.readout_sql import (
     experiments_in,
 )
 from playbook.analyses.readout_stats import arm_stats
+from playbook.analyses.records import records
 from playbook.errors import DataError
 from playbook.report import esc, num, pct
 from playbook.sources import Warehouse
@@ -197,10 +198,6 @@ class DesignResult:
         return out
 
     def details(self) -> dict[str, Any]:
-        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-            return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
-                    for r in df.to_dict("records")]
-
         return {"primary": self.primary, "kind": self.kind, "history_period": list(self.history_period),
                 "rho_source": self.rho_source, "alpha": self.alpha, "power": self.power, "arms": self.arms,
                 "ratio": self.ratio, "sequential": self.sequential or None, "max_days": self.max_days,

@@ -41,7 +41,7 @@ trend
     p-value, ``p_adjusted`` the p-value corrected across the steps with a test by
     ``trend_correction`` (Holm by default; bh, bonferroni or none), and a step has a trend
     (``significant``; ``trend`` slower or faster) when ``p_adjusted <= alpha``
-    (:func:`playbook.stats.trend.trend_tests`). Uncorrected, five trendless steps show a
+    (:func:`playbook.analyses.process_trend.trend_tests`). Uncorrected, five trendless steps show a
     "trend" in 23% of periods.
 segments
     ``segment_col`` (a column of the log) or ``segments`` (a DataFrame with ``case_id`` and
@@ -62,10 +62,10 @@ import pandas as pd
 from playbook.analyses.funnel_stats import wilson_interval
 from playbook.analyses.process_result import Q_NAMES, ProcessResult
 from playbook.analyses.process_sql import CI_QUANTILES, ProcessSQL
+from playbook.analyses.process_trend import TREND_CORRECTIONS, trend_tests
 from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as quote
-from playbook.stats.trend import TREND_CORRECTIONS, trend_tests
 
 CI_COLUMNS = tuple(f"{c}_ci_{s}" for c in CI_QUANTILES for s in ("low", "high"))
 

@@ -72,7 +72,7 @@ from playbook.analyses.quality_rules import load_rules, pandera_schema, validate
 from playbook.analyses.quality_volume import daily_volume
 from playbook.errors import DataError
 from playbook.sources import Warehouse
-from playbook.sql import quote_string
+from playbook.sql import quote_ident, quote_string, quote_value
 from playbook.zones import OFFSET_SUFFIX
 
 RULE_COLUMNS = ["table", "rule", "column", "checked", "passed", "failed", "pass_pct",
@@ -103,18 +103,6 @@ def _as_of(warehouse: Warehouse, as_of: datetime | str | None,
     return ts.to_pydatetime(), known
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: Any) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 _FAMILY = {
     "int": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT"),
@@ -129,13 +117,13 @@ def _value(col: str, dtype: str | None) -> str:
     """SQL for the column's values as its declared type (NULL when not castable)."""
     cast = {"int": "DOUBLE", "float": "DOUBLE", "str": "VARCHAR", "timestamp": "TIMESTAMP",
             "date": "DATE", None: None}[dtype]
-    return f"TRY_CAST({_q(col)} AS {cast})" if cast else _q(col)
+    return f"TRY_CAST({quote_ident(col)} AS {cast})" if cast else quote_ident(col)
 
 
 def _column_conditions(col: str, c: dict[str, Any], physical: str,
                        as_of: datetime) -> list[tuple[str, str]]:
     """(rule, failing-row condition) pairs for the validity rules of one column."""
-    q, dtype = _q(col), c.get("dtype")
+    q, dtype = quote_ident(col), c.get("dtype")
     out: list[tuple[str, str]] = []
     if dtype:
         if physical.upper().startswith(_FAMILY[dtype]):
@@ -148,16 +136,16 @@ def _column_conditions(col: str, c: dict[str, Any], physical: str,
     v = _value(col, dtype)
     for bound, op in (("min", "<"), ("max", ">")):
         if c.get(bound) is not None:
-            lit = _lit(c[bound])
+            lit = quote_value(c[bound])
             if dtype in ("timestamp", "date"):
                 lit = f"CAST({lit} AS {dtype.upper()})"
             out.append((bound, f"{v} {op} {lit}"))
     if c.get("allowed") is not None:
-        values = ", ".join(_lit(str(a)) for a in c["allowed"])
+        values = ", ".join(quote_value(str(a)) for a in c["allowed"])
         out.append(("allowed", f"{q} IS NOT NULL AND CAST({q} AS VARCHAR) NOT IN ({values})"))
     if c.get("pattern") is not None:
         out.append(("pattern", f"{q} IS NOT NULL AND NOT regexp_full_match("
-                               f"CAST({q} AS VARCHAR), {_lit(c['pattern'])})"))
+                               f"CAST({q} AS VARCHAR), {quote_value(c['pattern'])})"))
     if c.get("not_future"):
         if dtype == "date":
             out.append(("not_future", f"TRY_CAST({q} AS DATE) > DATE '{as_of.date()}'"))
@@ -169,10 +157,10 @@ def _column_conditions(col: str, c: dict[str, Any], physical: str,
 def _checked_expr(col: str, rule: str, dtype: str | None) -> str:
     if rule in ("min", "max", "not_future"):
         ty = "DATE" if rule == "not_future" and dtype == "date" else None
-        expr = f"TRY_CAST({_q(col)} AS {ty or 'TIMESTAMP'})" if rule == "not_future" \
+        expr = f"TRY_CAST({quote_ident(col)} AS {ty or 'TIMESTAMP'})" if rule == "not_future" \
             else _value(col, dtype)
         return f"count({expr})"
-    return f"count({_q(col)})"
+    return f"count({quote_ident(col)})"
 
 
 def _location(warehouse: Warehouse, table: str) -> str:
@@ -198,7 +186,7 @@ def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: 
     checks: list[tuple[str, str, str, str, str]] = []  # rule, column, checked sql, failed sql, cond
     for col, c in cols.items():
         if c.get("required"):
-            cond = f"{_q(col)} IS NULL"
+            cond = f"{quote_ident(col)} IS NULL"
             checks.append(("completeness", col, "count(*)", f"count_if({cond})", cond))
         for rule, cond in _column_conditions(col, c, have[col], as_of):
             checks.append((rule, col, _checked_expr(col, rule, c.get("dtype")),
@@ -219,8 +207,8 @@ def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: 
 
     key = spec.get("key") or []
     if key:
-        keys = ", ".join(_q(k) for k in key)
-        notnull = " AND ".join(f"{_q(k)} IS NOT NULL" for k in key)
+        keys = ", ".join(quote_ident(k) for k in key)
+        notnull = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
         checked, failed, keys_dup = warehouse.con.execute(
             f"SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE n > 1), 0), "
             f"count(*) FILTER (WHERE n > 1) FROM "
@@ -240,7 +228,7 @@ def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: 
                 f"ORDER BY ALL LIMIT {int(sample_rows)}")
 
     if spec.get("distinct_rows", not key):
-        every = ", ".join(_q(c) for c in have)
+        every = ", ".join(quote_ident(c) for c in have)
         rows, copies = warehouse.con.execute(
             f"SELECT coalesce(sum(n), 0), coalesce(sum(n - 1), 0) FROM "
             f"(SELECT count(*) AS n FROM {view} GROUP BY {every})").fetchone() or (0, 0)
@@ -259,7 +247,7 @@ def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: 
     volume = pd.DataFrame(columns=["table", "day", "rows", "expected", "z", "anomaly"])
     if ts:
         is_date = have[ts].upper() == "DATE" or cols.get(ts, {}).get("dtype") == "date"
-        tsx = f"TRY_CAST({_q(ts)} AS TIMESTAMP)"
+        tsx = f"TRY_CAST({quote_ident(ts)} AS TIMESTAMP)"
         if spec.get("freshness_sla_hours") is not None and not snapshot:
             rec = _record(table, "freshness", ts, 0, 0, threshold,
                           cols.get(ts, {}).get("severity", "error"))
@@ -312,7 +300,7 @@ def _zone_rules(warehouse: Warehouse, table: str, cols: dict[str, dict[str, Any]
     rel = (f"read_csv({quote_string(str(src.path))}, all_varchar = true)" if is_csv
            else warehouse.view(table))
     exprs = ", ".join(
-        f"count({_q(c)}) AS n{i}, count_if(regexp_matches(trim({_q(c)}), "
+        f"count({quote_ident(c)}) AS n{i}, count_if(regexp_matches(trim({quote_ident(c)}), "
         f"{quote_string(OFFSET_SUFFIX)})) AS z{i}" for i, c in enumerate(names))
     row = warehouse.con.execute(f"SELECT {exprs} FROM {rel}").fetchone() or ()
     out = []
@@ -323,7 +311,7 @@ def _zone_rules(warehouse: Warehouse, table: str, cols: dict[str, dict[str, Any]
                       cols.get(col, {}).get("severity", "error"))
         out.append(rec)
         if rec["failed"] and rec["verdict"] == "fail":
-            cond = f"regexp_matches(trim({_q(col)}), {quote_string(OFFSET_SUFFIX)})"
+            cond = f"regexp_matches(trim({quote_ident(col)}), {quote_string(OFFSET_SUFFIX)})"
             samples[f"{table}.zones.{col}"] = warehouse.sql(
                 f"SELECT * FROM {rel} WHERE {'' if minority_zoned else 'NOT '}coalesce({cond}, FALSE) "
                 f"ORDER BY ALL LIMIT {int(sample_rows)}")

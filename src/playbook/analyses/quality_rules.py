@@ -9,7 +9,6 @@ is :func:`playbook.analyses.quality.check_warehouse`.
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import datetime
 from importlib import resources
@@ -20,6 +19,7 @@ import pandas as pd
 import yaml
 
 from playbook.errors import DataError
+from playbook.suggest import suggest
 
 TABLE_KEYS = {"key", "timestamp", "freshness_sla_hours", "volume", "distinct_rows", "columns",
               "description"}
@@ -54,8 +54,7 @@ def load_rules(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def _unknown(where: str, at: str, key: str, allowed: set[str]) -> DataError:
-    close = difflib.get_close_matches(key, sorted(allowed), n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(sorted(allowed))})"
+    hint = suggest(key, sorted(allowed)) or f" (allowed: {', '.join(sorted(allowed))})"
     return DataError(f"{where}: {at}: unknown key '{key}'{hint}")
 
 

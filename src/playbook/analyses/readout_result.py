@@ -21,7 +21,7 @@ import pandas as pd
 from playbook.analyses.base import Metric, MetricKind, ReadoutDecision
 from playbook.analyses.readout_spec import MetricDef
 from playbook.analyses.readout_sql import NullCount
-from playbook.analyses.records import lead_with
+from playbook.analyses.records import lead_with, records
 from playbook.report import esc, interval, num, pct
 from playbook.stats import SRMResult
 
@@ -342,10 +342,6 @@ class ReadoutResult:
 
     def details(self) -> dict[str, Any]:
         """JSON-able details: settings, decision reasons, metric definitions and every table."""
-        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-            return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
-                    for r in df.astype(object).where(df.notna(), None).to_dict("records")]
-
         return {
             "experiment": self.experiment, "arms": list(self.arms), "control": self.control,
             "users": dict(zip(self.arms, self.counts, strict=True)), "decision_arm": self.decision_arm,

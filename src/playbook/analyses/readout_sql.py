@@ -25,7 +25,7 @@ possible (the cost at 10M users is hash aggregations and joins, not reading):
 
 Only those few hundred rows reach pandas, so a readout of 10M assignments runs in seconds.
 Metric values follow :mod:`playbook.analyses.readout_spec`; a missing value is 0, a missing
-pre-period value is 0 (as :mod:`playbook.stats.frame`), a missing segment is ``(missing)``.
+pre-period value is 0 (as :mod:`playbook.aggregates`), a missing segment is ``(missing)``.
 """
 
 from __future__ import annotations

@@ -21,10 +21,13 @@ def plain(value: Any) -> Any:
 
 
 def records(df: pd.DataFrame | None) -> list[dict[str, Any]] | None:
-    """A DataFrame as a list of JSON-able row dicts (``None`` stays ``None``)."""
+    """A DataFrame as a list of JSON-able row dicts (``None`` stays ``None``).
+
+    Every missing value (NaN, NaT, ``pd.NA``, None) and every infinity becomes ``None``."""
     if df is None:
         return None
-    return [{k: plain(v) for k, v in row.items()} for row in df.to_dict("records")]
+    rows = df.astype(object).where(df.notna(), None).to_dict("records")
+    return [{k: plain(v) for k, v in row.items()} for row in rows]
 
 
 def lead_with(metrics: dict[str, float], first: list[str]) -> dict[str, float]:

@@ -13,11 +13,12 @@ from typing import Any
 
 from playbook.publish.formatting import (
     KEY_METRICS,
-    _show_duration,
-    _show_value,
+    clean_error_text,
     format_metric,
+    show_duration,
+    show_value,
 )
-from playbook.publish.model import Run, _mapping, clean_error_text
+from playbook.publish.model import Run, as_dict
 
 
 def _number(value: Any) -> float | None:
@@ -54,7 +55,7 @@ def _metric_history(runs: list[Run]) -> list[dict[str, Any]]:
         found = [(run, next((r for r in run.reports if r.name == name), None)) for run in runs]
         metrics: list[str] = []
         for _, report in found:
-            values = _mapping((report.outcome or {}).get("metrics")) if report else {}
+            values = as_dict((report.outcome or {}).get("metrics")) if report else {}
             metrics = [k for k, v in values.items() if _number(v) is not None][:KEY_METRICS]
             if metrics:
                 break
@@ -64,7 +65,7 @@ def _metric_history(runs: list[Run]) -> list[dict[str, Any]]:
                 status = run.status if run.status not in ("ok", "finished") else "not run"
             else:
                 status = report.status
-            values = _mapping((report.outcome or {}).get("metrics")) if report else {}
+            values = as_dict((report.outcome or {}).get("metrics")) if report else {}
             shows_numbers = report is not None and status != "failed"
             series.append([_number(values.get(m)) if shows_numbers else None for m in metrics])
             rows.append(
@@ -90,10 +91,10 @@ def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
     runs = sorted(runs, key=lambda r: r.sort_key, reverse=True)
     latest = runs[0]
     spec = latest.spec
-    ice = _mapping(spec.get("ice"))
+    ice = as_dict(spec.get("ice"))
     parts = [ice.get(k) for k in ("impact", "confidence", "ease")]
     numbers = [p for p in parts if isinstance(p, int | float)]
-    targets = _mapping(spec.get("targets"))
+    targets = as_dict(spec.get("targets"))
     return {
         "slug": campaign,
         "title": latest.title,
@@ -115,8 +116,8 @@ def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
                 "run_id": run.run_id,
                 "date": run.date,
                 "status": run.status,
-                "duration": _show_duration(run.manifest.get("duration_s")),
-                "error": clean_error_text(_show_value(run.manifest["error"]))
+                "duration": show_duration(run.manifest.get("duration_s")),
+                "error": clean_error_text(show_value(run.manifest["error"]))
                 if run.manifest.get("error")
                 else "",
                 "reports": [r.view() for r in run.reports],

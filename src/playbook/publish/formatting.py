@@ -8,6 +8,8 @@ separators; anything else 3 significant digits. The first four metrics of an out
 key metrics (:data:`KEY_METRICS`).
 
 Decisions get a badge by their tone (:func:`decision_class`, from :data:`playbook.analyses.base.TONES`).
+Times, durations, sizes and parameter values have one ``show_*`` function each; error text is
+cleaned of ANSI colours and machine paths by :func:`clean_error_text`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import math
 import re
 from datetime import UTC, datetime
 from typing import Any
+
+from playbook.redact import strip_machine_paths
 
 KEY_METRICS = 4
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -53,17 +57,20 @@ def decision_class(decision: Any) -> str:
     return str(tone(decision))
 
 
-def _show_time(moment: datetime | None, fallback: str) -> str:
+def show_time(moment: datetime | None, fallback: str) -> str:
+    """A moment in UTC to the minute, or ``fallback`` when there is none."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else fallback
 
 
-def _show_duration(seconds: Any) -> str:
+def show_duration(seconds: Any) -> str:
+    """Seconds below two minutes, minutes above; empty when there is no number."""
     if not isinstance(seconds, int | float) or isinstance(seconds, bool):
         return ""
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def _show_size(n: Any) -> str:
+def show_size(n: Any) -> str:
+    """A byte count in B, kB, MB or GB (powers of 1000)."""
     if not isinstance(n, int):
         return "–"
     size = float(n)
@@ -74,8 +81,23 @@ def _show_size(n: Any) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def _show_value(value: Any) -> str:
+def clean_error_text(text: str) -> str:
+    """An error message or traceback fit to publish: no ANSI colours, no machine paths."""
+    return strip_machine_paths(_ANSI.sub("", text))
+
+
+def show_value(value: Any) -> str:
+    """A parameter or error value as text: a string as it is, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-__all__ = ["KEY_METRICS", "decision_class", "format_metric"]
+__all__ = [
+    "KEY_METRICS",
+    "clean_error_text",
+    "decision_class",
+    "format_metric",
+    "show_duration",
+    "show_size",
+    "show_time",
+    "show_value",
+]

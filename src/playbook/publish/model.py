@@ -22,23 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from playbook.publish.formatting import (
-    _ANSI,
     KEY_METRICS,
-    _show_duration,
-    _show_size,
-    _show_time,
-    _show_value,
+    clean_error_text,
     format_metric,
+    show_duration,
+    show_size,
+    show_time,
+    show_value,
 )
-from playbook.redact import strip_machine_paths
+from playbook.zones import parse_utc
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SUMMARY_CHARS = 240
-
-
-def clean_error_text(text: str) -> str:
-    """An error message or traceback fit to publish: no ANSI colours, no machine paths."""
-    return strip_machine_paths(_ANSI.sub("", text))
 
 
 def error_summary(evalue: str) -> str:
@@ -58,15 +53,15 @@ class PublishFailure:
 def _parse_time(text: Any, run_id: str = "") -> datetime | None:
     if isinstance(text, str) and text:
         with suppress(ValueError):
-            moment = datetime.fromisoformat(text)
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            return parse_utc(text)
     for fmt in ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%MZ", "%Y%m%dT%H%M%S", "%Y%m%d"):
         with suppress(ValueError):
             return datetime.strptime(run_id, fmt).replace(tzinfo=UTC)
     return None
 
 
-def _mapping(value: Any) -> dict[str, Any]:
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object (a dict), else an empty dict: for untyped records."""
     return value if isinstance(value, dict) else {}
 
 
@@ -121,7 +116,7 @@ class Report:
     def view(self) -> dict[str, Any]:
         """What the templates show of this report."""
         out = self.outcome or {}
-        metrics = _mapping(out.get("metrics"))
+        metrics = as_dict(out.get("metrics"))
         shown = [
             {"name": k, "text": format_metric(k, v)}
             for k, v in metrics.items()
@@ -151,23 +146,23 @@ class Report:
             "owner": self.run.spec.get("owner"),
             "date": self.run.date,
             "sort_key": self.run.sort_key,
-            "duration": _show_duration(self.entry.get("duration_s")),
+            "duration": show_duration(self.entry.get("duration_s")),
             "href": self.href,
             "parameters": [
-                (str(k), _show_value(v)) for k, v in _mapping(self.entry.get("parameters")).items()
+                (str(k), show_value(v)) for k, v in as_dict(self.entry.get("parameters")).items()
             ],
             "inputs": [
                 {
                     "name": str(k),
                     "path": str(v.get("path", "")),
-                    "size": _show_size(v.get("bytes")),
+                    "size": show_size(v.get("bytes")),
                     "sha256": str(v.get("sha256", "")),
                 }
-                for k, v in _mapping(self.run.manifest.get("inputs")).items()
+                for k, v in as_dict(self.run.manifest.get("inputs")).items()
                 if isinstance(v, dict)
             ],
             "versions": [
-                (str(k), str(v)) for k, v in _mapping(self.run.manifest.get("versions")).items()
+                (str(k), str(v)) for k, v in as_dict(self.run.manifest.get("versions")).items()
             ],
         }
 
@@ -206,7 +201,7 @@ class Run:
 
     @property
     def date(self) -> str:
-        return _show_time(self.started, self.run_id)
+        return show_time(self.started, self.run_id)
 
     @property
     def sort_key(self) -> str:
@@ -214,7 +209,8 @@ class Run:
         return started.astimezone(UTC).isoformat() if started else self.run_id
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; ValueError when it holds another JSON value."""
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
     if not isinstance(data, dict):
@@ -257,7 +253,7 @@ def read_runs(runs_dir: Path, failures: list[PublishFailure]) -> list[Run]:
         for folder in _subfolders(campaign_dir, f"{campaign_dir.name}/", failures):
             where = f"{campaign_dir.name}/{folder.name}"
             try:
-                manifest = _read_json(folder / "run.json")
+                manifest = read_json_object(folder / "run.json")
             except FileNotFoundError:
                 message = "no run.json: not a run folder, or a run that is just starting"
                 failures.append(PublishFailure(f"{where}/run.json", message))
@@ -287,10 +283,10 @@ def _read_report(run: Run, entry: Any, failures: list[PublishFailure]) -> Report
     outcome = None
     if outcome_path is not None and outcome_path.exists():
         try:
-            outcome = _read_json(outcome_path)
+            outcome = read_json_object(outcome_path)
         except (OSError, ValueError) as exc:
             failures.append(PublishFailure(f"{where}/{outcome_path.name}", f"unreadable: {exc}"))
     return Report(run, name, entry, outcome, notebook, outcome_path)
 
 
-__all__ = ["PublishFailure", "Report", "Run", "read_runs"]
+__all__ = ["PublishFailure", "Report", "Run", "as_dict", "read_json_object", "read_runs"]

@@ -39,12 +39,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -55,13 +53,13 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from playbook import __version__
+import playbook.publish.convert as convert
+from playbook import __version__, atomic
 from playbook.errors import PublishError, write_problem
-from playbook.publish import convert
 from playbook.publish.campaign_view import campaign_view
 from playbook.publish.catalog import catalog_json
-from playbook.publish.formatting import _show_value, decision_class, format_metric
-from playbook.publish.model import PublishFailure, Report, Run, _read_json, read_runs
+from playbook.publish.formatting import decision_class, format_metric, show_value
+from playbook.publish.model import PublishFailure, Report, Run, read_json_object, read_runs
 
 HERE = Path(__file__).parent
 STATE_FILE = ".published.json"
@@ -93,7 +91,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["url"] = lambda path: quote(str(path))
     env.filters["decision_class"] = decision_class
-    env.filters["show"] = _show_value
+    env.filters["show"] = show_value
     env.filters["css_token"] = lambda s: re.sub(r"[^a-z0-9-]", "-", str(s).lower())
     return env
 
@@ -108,21 +106,16 @@ def _page_digest() -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+    """Write ``text`` to ``path`` atomically (:func:`playbook.atomic.write_text`).
 
     A write that fails (a full disk, a folder not writable) leaves ``path`` as it was and no
     temporary file, and is a :class:`PublishError` saying what to do."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic.write_text(path, text)
     except OSError as exc:
         raise PublishError(write_problem(path, exc, "write the archive") + "; the archive is "
                            "left as the last publish wrote it") from None
-    finally:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def _fingerprint(report: Report) -> str:
@@ -190,7 +183,7 @@ def _progress(items: list[Report], enabled: bool) -> Iterable[Report]:
 
 def _load_state(archive_dir: Path) -> dict[str, str]:
     try:
-        state = _read_json(archive_dir / STATE_FILE)
+        state = read_json_object(archive_dir / STATE_FILE)
     except (OSError, ValueError):
         return {}
     reports = state.get("reports")

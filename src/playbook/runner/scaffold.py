@@ -8,8 +8,9 @@ from pathlib import Path
 import yaml
 
 from playbook.errors import SpecError
-from playbook.runner.spec import SLUG, _suggest
+from playbook.runner.spec import SLUG
 from playbook.runner.templates import discover
+from playbook.suggest import suggest
 
 
 def _value(v: object) -> str:
@@ -28,7 +29,7 @@ def new_campaign(campaign: str, templates: list[str], *, fork: bool = False, for
     available = discover(notebooks_dir)
     for t in templates:
         if t not in available:
-            raise SpecError(f"--template: unknown template '{t}'{_suggest(t, list(available))}; "
+            raise SpecError(f"--template: unknown template '{t}'{suggest(t, available)}; "
                             "`playbook list` shows the templates")
     path = playbooks_dir / f"{campaign}.yml"
     if path.exists() and not force:

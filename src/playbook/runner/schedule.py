@@ -37,6 +37,7 @@ from typing import Any
 from playbook.errors import RunError, SpecError
 from playbook.runner.clock import SYSTEM_CLOCK, Clock
 from playbook.runner.spec import SLUG, read_yaml
+from playbook.zones import parse_utc
 
 STALE_LOCK_S = 6 * 3600
 
@@ -55,18 +56,13 @@ class Scheduled:
         return self.last_slot is None or self.last_slot < self.previous
 
 
-def _utc(text: str) -> datetime:
-    ts = datetime.fromisoformat(text)
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
 def served_slot(manifest: dict[str, Any]) -> datetime | None:
     """The slot a run record serves: its ``slot``, else (older records) its ``started_at``."""
     for key in ("slot", "started_at"):
         value = manifest.get(key)
         if value:
             try:
-                return _utc(str(value))
+                return parse_utc(str(value))
             except ValueError:
                 continue
     return None

@@ -43,7 +43,6 @@ instead (``connection: {env: NAME}``), whose value is read but never recorded.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -67,6 +66,7 @@ from pydantic import (
 
 from playbook.errors import DataError, SpecError, TemplateError
 from playbook.runner.templates import CONTEXT_PARAMETERS, Template, discover, load_template
+from playbook.suggest import suggest as _suggest
 from playbook.zones import check_snapshot, check_timezone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -202,11 +202,6 @@ def _loc(loc: tuple[int | str, ...]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
-
-
-def _suggest(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 _FIELDS = {

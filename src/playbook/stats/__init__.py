@@ -1,9 +1,11 @@
 """The statistics engine: experiment readouts from sufficient statistics.
 
-Pure functions over frozen dataclasses; numpy and scipy only (no pandas, no I/O), except
-:mod:`playbook.stats.frame`, which builds the dataclasses from a DataFrame or as SQL.
+Pure functions over frozen dataclasses; numpy and scipy only (no pandas, no I/O, nothing else of
+the package but :mod:`playbook.errors`). :mod:`playbook.aggregates` builds the dataclasses from a
+DataFrame or as SQL.
 
     suffstats    ProportionStats, SampleMeanStats, RatioStats, RegressionAdjustedStats, ...
+                 (suffstats_plain, suffstats_cuped; their shared checks and sums in sums)
     effects      estimate_effect: lift, delta-method relative lift, Welch df; Degenerate reasons
     frequentist  ttest, non_inferiority_test, superiority_test, equivalence_test, proportion_ztest
     cuped        cuped_theta, variance_reduction (regression adjustment with a pre-period covariate)
@@ -14,7 +16,6 @@ Pure functions over frozen dataclasses; numpy and scipy only (no pandas, no I/O)
     corrections  holm, benjamini_hochberg, correct: adjusted p-values and interval levels
     power        sample_size, minimum_detectable_effect, power_at, running_power, duration_days
     fieller      Fieller's interval of the relative lift (the readout's, calibrated at small n)
-    frame        arm_stats (pandas), sql_aggregates / stats_from_aggregates (DuckDB, warehouse)
 
 Each module's docstring states its conventions where tools differ (pooled vs unpooled
 variance, t vs z, normal vs arcsine approximations) and why this engine chose as it did.

@@ -61,22 +61,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 from scipy import optimize
 from scipy import stats as st
 
 from playbook.errors import DataError
 from playbook.stats.effects import EffectEstimate
-from playbook.stats.power_model import _design, _solve_n
+from playbook.stats.power_model import MetricSpec, Sequential, design, solve_n
 from playbook.stats.sequential import DEFAULT_TUNING, critical_value
-from playbook.stats.suffstats import (
-    ArmStats,
-    ProportionStats,
-    RatioRegressionAdjustedStats,
-    RatioStats,
-    RegressionAdjustedStats,
-)
 
 __all__ = [
     "MetricSpec",
@@ -88,51 +80,6 @@ __all__ = [
     "running_power",
     "sample_size",
 ]
-
-Sequential = Literal["confidence_sequence", "obrien_fleming", "pocock"] | None
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """The baseline of a metric: its control mean (rate, ratio) and per-unit variance."""
-
-    kind: str
-    mean: float
-    variance: float
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("proportion", "mean", "ratio"):
-            raise DataError(f"MetricSpec.kind must be proportion, mean or ratio, got {self.kind!r}")
-        if self.kind == "proportion" and not 0 < self.mean < 1:
-            raise DataError(f"baseline rate must be strictly between 0 and 1, got {self.mean!r}")
-        if not self.variance > 0 or not math.isfinite(self.variance):
-            raise DataError(
-                f"baseline per-unit variance must be positive, got {self.variance!r}; a constant metric "
-                "cannot be tested (check the pre-period data)"
-            )
-
-    @classmethod
-    def proportion(cls, rate: float) -> MetricSpec:
-        """A conversion rate, e.g. 0.03."""
-        return cls("proportion", rate, rate * (1 - rate) if 0 < rate < 1 else 0.0)
-
-    @classmethod
-    def mean_metric(cls, mean: float, sd: float) -> MetricSpec:
-        """A per-unit mean with its per-unit standard deviation."""
-        return cls("mean", mean, sd * sd)
-
-    @classmethod
-    def from_stats(cls, stats: ArmStats) -> MetricSpec:
-        """Baseline from sufficient statistics of historical (pre-period) data."""
-        if isinstance(stats, ProportionStats):
-            return cls.proportion(stats.mean)
-        if isinstance(stats, RegressionAdjustedStats):
-            return cls("mean", stats.post.mean, stats.post.variance)
-        if isinstance(stats, RatioRegressionAdjustedStats):
-            return cls("ratio", stats.post.mean, stats.post.variance)
-        kind = "ratio" if isinstance(stats, RatioStats) else "mean"
-        return cls(kind, stats.mean, stats.variance)
-
 
 @dataclass(frozen=True)
 class SampleSizeResult:
@@ -188,10 +135,10 @@ def sample_size(
     tuning: float = DEFAULT_TUNING,
 ) -> SampleSizeResult:
     """Units per arm to detect ``mde`` (relative to the baseline unless ``relative_mde=False``)."""
-    d = _design(metric, mde, relative_mde, alpha, alternative, ratio, arms, margin, relative_margin,
+    d = design(metric, mde, relative_mde, alpha, alternative, ratio, arms, margin, relative_margin,
                 variance_reduction, null_variance, sequential, looks, tuning)
-    n1 = _solve_n(d, power)
-    n_fixed = _solve_n(d.fixed(), power) if sequential else n1
+    n1 = solve_n(d, power)
+    n_fixed = solve_n(d.fixed(), power) if sequential else n1
     return SampleSizeResult(
         n_control=n1,
         n_treatment=n1 * ratio,
@@ -227,7 +174,7 @@ def power_at(
     tuning: float = DEFAULT_TUNING,
 ) -> float:
     """Power to detect ``mde`` with ``n_control`` control units (and ``ratio`` x that per treatment)."""
-    d = _design(metric, mde, relative_mde, alpha, alternative, ratio, arms, margin, relative_margin,
+    d = design(metric, mde, relative_mde, alpha, alternative, ratio, arms, margin, relative_margin,
                 variance_reduction, null_variance, sequential, looks, tuning)
     return d.power(n_control)
 
@@ -255,7 +202,7 @@ def minimum_detectable_effect(
         raise DataError(f"n_control must be > 2 units, got {n_control!r}")
 
     def pw(delta: float) -> float:
-        d = _design(metric, delta, False, alpha, alternative, ratio, arms, 0.0, True,
+        d = design(metric, delta, False, alpha, alternative, ratio, arms, 0.0, True,
                     variance_reduction, null_variance, sequential, looks, tuning, relative)
         return d.power(n_control) - power
 

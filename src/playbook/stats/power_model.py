@@ -1,12 +1,13 @@
-"""The variance model behind :mod:`playbook.stats.power`: one design (arms, variance, critical
-values, sequential inflation) shared by sample size, power and MDE, and the solver for n.
+"""The variance model behind :mod:`playbook.stats.power`: a metric's baseline (:class:`MetricSpec`),
+one design (arms, variance, critical values, sequential inflation) shared by sample size, power
+and MDE, and the solver for n. :mod:`playbook.stats.power` re-exports :class:`MetricSpec`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Literal
 
 from scipy import optimize
 from scipy import stats as st
@@ -14,13 +15,65 @@ from scipy import stats as st
 from playbook.errors import DataError
 from playbook.stats.sequential import critical_value
 from playbook.stats.spending import Spending, SpendingBounds, crossing_probability, spending_bounds
+from playbook.stats.suffstats import (
+    ArmStats,
+    ProportionStats,
+    RatioRegressionAdjustedStats,
+    RatioStats,
+    RegressionAdjustedStats,
+)
 
-if TYPE_CHECKING:  # annotations only: power.py imports this module
-    from playbook.stats.power import MetricSpec, Sequential
+__all__ = ["Design", "MetricSpec", "Sequential", "design", "solve_n"]
+
+Sequential = Literal["confidence_sequence", "obrien_fleming", "pocock"] | None
 
 
 @dataclass(frozen=True)
-class _Design:
+class MetricSpec:
+    """The baseline of a metric: its control mean (rate, ratio) and per-unit variance."""
+
+    kind: str
+    mean: float
+    variance: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("proportion", "mean", "ratio"):
+            raise DataError(f"MetricSpec.kind must be proportion, mean or ratio, got {self.kind!r}")
+        if self.kind == "proportion" and not 0 < self.mean < 1:
+            raise DataError(f"baseline rate must be strictly between 0 and 1, got {self.mean!r}")
+        if not self.variance > 0 or not math.isfinite(self.variance):
+            raise DataError(
+                f"baseline per-unit variance must be positive, got {self.variance!r}; a constant metric "
+                "cannot be tested (check the pre-period data)"
+            )
+
+    @classmethod
+    def proportion(cls, rate: float) -> MetricSpec:
+        """A conversion rate, e.g. 0.03."""
+        return cls("proportion", rate, rate * (1 - rate) if 0 < rate < 1 else 0.0)
+
+    @classmethod
+    def mean_metric(cls, mean: float, sd: float) -> MetricSpec:
+        """A per-unit mean with its per-unit standard deviation."""
+        return cls("mean", mean, sd * sd)
+
+    @classmethod
+    def from_stats(cls, stats: ArmStats) -> MetricSpec:
+        """Baseline from sufficient statistics of historical (pre-period) data."""
+        if isinstance(stats, ProportionStats):
+            return cls.proportion(stats.mean)
+        if isinstance(stats, RegressionAdjustedStats):
+            return cls("mean", stats.post.mean, stats.post.variance)
+        if isinstance(stats, RatioRegressionAdjustedStats):
+            return cls("ratio", stats.post.mean, stats.post.variance)
+        kind = "ratio" if isinstance(stats, RatioStats) else "mean"
+        return cls(kind, stats.mean, stats.variance)
+
+
+@dataclass(frozen=True)
+class Design:
+    """One design: what sample size, power and MDE are computed for (built by :func:`design`)."""
+
     metric: MetricSpec
     delta: float  # absolute true effect (signed)
     alpha: float  # per comparison
@@ -95,11 +148,11 @@ class _Design:
         spending: Spending = "pocock" if self.sequential == "pocock" else "obrien_fleming"
         return spending_bounds(info, alpha=self.alpha, spending=spending, sides=self.sides)
 
-    def fixed(self) -> _Design:
+    def fixed(self) -> Design:
         return replace(self, sequential=None)
 
 
-def _design(
+def design(
     metric: MetricSpec,
     mde: float,
     relative_mde: bool,
@@ -115,7 +168,8 @@ def _design(
     looks: int,
     tuning: float,
     relative_readout: bool | None = None,
-) -> _Design:
+) -> Design:
+    """The checked design; DataError naming the option that is out of range."""
     if not 0 < alpha < 1:
         raise DataError(f"alpha must be between 0 and 1, got {alpha!r}")
     if alternative not in ("two-sided", "greater"):
@@ -145,13 +199,14 @@ def _design(
         relative_readout = relative_mde
     if relative_readout and metric.mean == 0:
         raise DataError("a relative lift needs a non-zero baseline mean; use relative_mde=False")
-    return _Design(
+    return Design(
         metric, delta, alpha / (arms - 1), sides, ratio, abs_margin, 1.0 - variance_reduction,
         null_variance, sequential, looks, tuning, relative_readout,
     )
 
 
-def _solve_n(design: _Design, power: float) -> float:
+def solve_n(design: Design, power: float) -> float:
+    """Control-arm units at which ``design`` reaches ``power``."""
     if not 0 < power < 1:
         raise DataError(f"power must be between 0 and 1 (e.g. 0.8), got {power!r}")
     if design.gap <= 0:

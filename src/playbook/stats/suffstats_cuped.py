@@ -1,7 +1,8 @@
 """Sufficient statistics of the CUPED kinds: a metric together with its pre-period covariate.
 
-Split out of :mod:`playbook.stats.suffstats` (which re-exports both classes and states the
-conventions they follow); the adjustment itself is in :mod:`playbook.stats.cuped`.
+Built on the plain kinds of :mod:`playbook.stats.suffstats_plain`; :mod:`playbook.stats.suffstats`
+re-exports both classes and states the conventions they follow. The adjustment itself is in
+:mod:`playbook.stats.cuped`.
 """
 
 from __future__ import annotations
@@ -12,16 +13,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from playbook.errors import DataError
-from playbook.stats.suffstats import (
-    RatioStats,
-    SampleMeanStats,
-    _add_fields,
-    _as_array,
-    _capped,
-    _check_n,
-    _covariance,
-    _paired_sums,
-)
+from playbook.stats.suffstats_plain import RatioStats, SampleMeanStats
+from playbook.stats.sums import add_fields, as_array, capped, check_n, covariance, paired_sums
 
 __all__ = ["RatioRegressionAdjustedStats", "RegressionAdjustedStats"]
 
@@ -61,7 +54,7 @@ class RegressionAdjustedStats(_PostPeriod):
     cross: float
 
     def __post_init__(self) -> None:
-        _check_n(self.n, "RegressionAdjustedStats")
+        check_n(self.n, "RegressionAdjustedStats")
 
     @classmethod
     def from_values(
@@ -72,13 +65,13 @@ class RegressionAdjustedStats(_PostPeriod):
         cap_quantile: float | None = None,
     ) -> RegressionAdjustedStats:
         """Build from post-period values and pre-period values (same units, same order)."""
-        y = _capped(_as_array(values, "RegressionAdjustedStats.from_values values"), cap, cap_quantile)
-        x = _capped(_as_array(pre, "RegressionAdjustedStats.from_values pre"), cap, cap_quantile)
+        y = capped(as_array(values, "RegressionAdjustedStats.from_values values"), cap, cap_quantile)
+        x = capped(as_array(pre, "RegressionAdjustedStats.from_values pre"), cap, cap_quantile)
         if y.shape != x.shape:
             raise DataError(
                 f"RegressionAdjustedStats.from_values: {y.size} post values but {x.size} pre values"
             )
-        return cls(*_paired_sums(y, x))
+        return cls(*paired_sums(y, x))
 
     @property
     def post(self) -> SampleMeanStats:
@@ -91,7 +84,7 @@ class RegressionAdjustedStats(_PostPeriod):
     @property
     def covariance(self) -> float:
         """Sample covariance of post and pre per unit (denominator n - 1)."""
-        return _covariance(self.n, self.cross, self.post_sum, self.pre_sum)
+        return covariance(self.n, self.cross, self.post_sum, self.pre_sum)
 
     @property
     def correlation(self) -> float:
@@ -104,7 +97,7 @@ class RegressionAdjustedStats(_PostPeriod):
     def __add__(self, other: RegressionAdjustedStats) -> RegressionAdjustedStats:
         if not isinstance(other, RegressionAdjustedStats):
             return NotImplemented
-        return _add_fields(self, other)
+        return add_fields(self, other)
 
 
 _RATIO_VARS = ("m", "d", "m_pre", "d_pre")
@@ -123,7 +116,7 @@ class RatioRegressionAdjustedStats(_PostPeriod):
     cross: tuple[tuple[float, ...], ...]
 
     def __post_init__(self) -> None:
-        _check_n(self.n, "RatioRegressionAdjustedStats")
+        check_n(self.n, "RatioRegressionAdjustedStats")
         if len(self.sums) != 4 or len(self.cross) != 4 or any(len(r) != 4 for r in self.cross):
             raise DataError(
                 "RatioRegressionAdjustedStats: sums needs 4 entries (m, d, m_pre, d_pre) and cross a 4x4 matrix"
@@ -134,7 +127,7 @@ class RatioRegressionAdjustedStats(_PostPeriod):
         cls, numerator: ArrayLike, denominator: ArrayLike, pre_numerator: ArrayLike, pre_denominator: ArrayLike
     ) -> RatioRegressionAdjustedStats:
         cols = [
-            _as_array(v, f"RatioRegressionAdjustedStats.from_values {name}")
+            as_array(v, f"RatioRegressionAdjustedStats.from_values {name}")
             for v, name in zip((numerator, denominator, pre_numerator, pre_denominator), _RATIO_VARS, strict=True)
         ]
         if len({c.size for c in cols}) != 1:

@@ -60,8 +60,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+import playbook.warehouse.params as P
 from playbook.errors import DataError
-from playbook.warehouse import params as P
 from playbook.warehouse.params import AS_OF, GENERATOR_VERSION, START, USERS_PER_SCALE
 from playbook.warehouse.simulate import simulate_block
 from playbook.warehouse.static import backlog, campaigns, spend

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
-from playbook.warehouse import params as P
+import playbook.warehouse.params as P
 
 Columns = dict[str, np.ndarray]
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from playbook.warehouse import params as P
+import playbook.warehouse.params as P
 from playbook.warehouse.simulate import DAY_P
 
 

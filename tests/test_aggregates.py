@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from playbook.aggregates import arm_stats, sql_aggregates, stats_from_aggregates
 from playbook.errors import DataError
 from playbook.stats import (
     RatioRegressionAdjustedStats,
@@ -15,7 +16,6 @@ from playbook.stats import (
     SampleMeanStats,
     ttest,
 )
-from playbook.stats.frame import arm_stats, sql_aggregates, stats_from_aggregates
 
 
 @pytest.fixture

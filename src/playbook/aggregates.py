@@ -1,7 +1,8 @@
 """Building sufficient statistics from a pandas DataFrame, or as SQL for DuckDB or a warehouse.
 
-This is the only module of :mod:`playbook.stats` that touches pandas; the core modules take
-the frozen dataclasses of :mod:`~playbook.stats.suffstats` and import numpy and scipy only.
+The bridge from data to :mod:`playbook.stats`: the statistics engine takes the frozen
+dataclasses of :mod:`~playbook.stats.suffstats` and imports numpy and scipy only (no pandas, no
+SQL); this module builds them from a frame or a query result.
 
 Two routes to the same numbers (a test checks they agree):
 
