@@ -673,3 +673,19 @@ def test_notebooks_without_cell_ids_convert_without_warnings(tmp_path, minor):
     path.write_text(json.dumps(raw))
     body = convert.notebook_body(convert.read_notebook(path))
     assert "TABLE_CELL" in body and "HIDDEN_SRC" not in body and "SHOWN_SRC" in body
+
+
+def test_catalog_follows_its_published_json_schema(runs, tmp_path):
+    import jsonschema
+
+    from playbook.outcome import Catalog
+
+    publish(runs, tmp_path / "archive")
+    catalog = json.loads(read(tmp_path / "archive" / "catalog.json"))
+    schema = json.loads(read(tmp_path / "archive" / "catalog.schema.json"))
+    jsonschema.validate(catalog, schema)  # as a reader outside Python would check it
+    model = Catalog.model_validate(catalog)
+    assert len(model.reports) == 4 and {r.status for r in model.reports} <= {"ok", "failed"}
+    broken = {**catalog, "reports": [{**catalog["reports"][0], "status": "done"}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)

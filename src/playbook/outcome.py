@@ -4,7 +4,7 @@
 Both carry ``schema_version`` (:data:`SCHEMA_VERSION`); files written before it existed read as
 version 1. A status is one of :class:`Status`. :func:`json_schema` gives the JSON Schema of
 each record for readers outside Python; the archive publishes the catalog's beside
-``catalog.json``.
+``catalog.json`` (``catalog.schema.json``, the :class:`Catalog` model).
 """
 
 from __future__ import annotations
@@ -107,6 +107,50 @@ class RunManifest(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     templates: list[TemplateRecord] = Field(default_factory=list)
+
+
+class CatalogCampaign(BaseModel):
+    """One campaign in ``catalog.json``: its spec fields and its page."""
+
+    model_config = ConfigDict(extra="allow")
+
+    slug: str
+    title: str
+    owner: str | None = None
+    hypothesis: str | None = None
+    ice: dict[str, Any] | None = None
+    tags: list[str] = Field(default_factory=list)
+    schedule: str | None = None
+    targets: dict[str, Any] = Field(default_factory=dict)
+    html: str
+
+
+class CatalogReport(BaseModel):
+    """One published report in ``catalog.json``: its outcome, manifest entry and run record."""
+
+    model_config = ConfigDict(extra="allow")
+
+    campaign: str
+    run_id: str
+    name: str
+    template: str
+    status: Status
+    html: str
+    outcome: Outcome | None = None
+    manifest: dict[str, Any] = Field(default_factory=dict)
+    run: dict[str, Any] = Field(default_factory=dict)
+    spec: dict[str, Any] = Field(default_factory=dict)
+
+
+class Catalog(BaseModel):
+    """``catalog.json``: every published report of the archive, newest first."""
+
+    model_config = ConfigDict(extra="allow")
+
+    generated_at: str
+    playbook_version: str
+    campaigns: list[CatalogCampaign]
+    reports: list[CatalogReport]
 
 
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:

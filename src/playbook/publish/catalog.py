@@ -78,3 +78,11 @@ def catalog_json(campaigns: list[dict[str, Any]], reports: list[Report], now: da
         "reports": [_catalog_entry(r, by_slug[r.run.campaign]) for r in reports],
     }
     return json.dumps(_json_safe(catalog), indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def catalog_schema_json() -> str:
+    """The JSON Schema of catalog.json (:class:`playbook.outcome.Catalog`), for readers outside
+    Python."""
+    from playbook.outcome import Catalog, json_schema
+
+    return json.dumps(json_schema(Catalog), indent=2, ensure_ascii=False) + "\n"

@@ -6,6 +6,7 @@ The archive, all links relative (open it from the file system or serve it over H
     campaigns/<campaign>.html               spec metadata and all runs of one campaign
     reports/<campaign>/<run_id>/<name>.html one converted notebook with its header
     catalog.json                            machine-readable: outcome + manifest entry + spec
+    catalog.schema.json                     its JSON Schema (playbook.outcome.Catalog)
     static/playbook.css, static/playbook.js shared style; the JS (filter, sort) is optional
     .published.json                         fingerprints of converted reports (incremental)
 
@@ -57,7 +58,7 @@ import playbook.publish.convert as convert
 from playbook import __version__, atomic
 from playbook.errors import PublishError, write_problem
 from playbook.publish.campaign_view import campaign_view
-from playbook.publish.catalog import catalog_json
+from playbook.publish.catalog import catalog_json, catalog_schema_json
 from playbook.publish.formatting import decision_class, format_metric, show_value
 from playbook.publish.model import PublishFailure, Report, Run, read_json_object, read_runs
 
@@ -242,6 +243,7 @@ def publish(
     ordered = sorted(reports, key=lambda r: (r.run.campaign, r.name))
     ordered.sort(key=lambda r: r.run.sort_key, reverse=True)  # newest first; stable for ties
     write_atomic(archive_dir / "catalog.json", catalog_json(campaigns, ordered, now))
+    write_atomic(archive_dir / "catalog.schema.json", catalog_schema_json())
     views = [r.view() for r in ordered]
     index = archive_dir / "index.html"
     write_atomic(
