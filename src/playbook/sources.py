@@ -47,9 +47,6 @@ read error that names one of the warehouse's files in :meth:`Warehouse.sql` or `
 
 from __future__ import annotations
 
-import codecs
-import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,238 +55,21 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from playbook.duck import SANDBOX, connect, database_tables, open_source_database, to_arrow
 from playbook.errors import DataError
+from playbook.source import (
+    CSV_ENCODINGS,
+    ENV_NAME,
+    SQL_NAME,
+    Source,
+    check_encoding,
+    duck_reason,
+    find_upwards,
+    source_from_spec,
+    utf8_problem,
+)
 from playbook.sql_guard import check_select
 from playbook.zones import DATA_SETTINGS, DEFAULT_TIMEZONE, check_timezone
-
-SQL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-#: Encodings DuckDB's CSV reader handles without an extension: the names accepted (lower case,
-#: ``_`` read as ``-``) and DuckDB's name for each.
-CSV_ENCODINGS: dict[str, str] = {
-    "utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8",
-    "utf-16": "utf-16", "utf16": "utf-16",
-    "latin-1": "latin-1", "latin1": "latin-1", "iso-8859-1": "latin-1", "iso8859-1": "latin-1",
-}
-
-
-def check_encoding(value: Any, key: str) -> str:
-    """DuckDB's name of the CSV encoding ``value``; a :class:`DataError` naming ``key`` if it
-    is not one DuckDB reads without an extension (:data:`CSV_ENCODINGS`)."""
-    name = str(value).strip().lower().replace("_", "-")
-    if isinstance(value, str) and name in CSV_ENCODINGS:
-        return CSV_ENCODINGS[name]
-    raise DataError(
-        f"{key}: encoding {value!r} is not one the CSV reader knows: use utf-8, utf-16 or "
-        "latin-1; convert a file in any other encoding to UTF-8 first "
-        "(e.g. `iconv -f cp1252 -t utf-8 orders.csv > orders-utf8.csv`)"
-    )
-
-
-#: Settings of a SQL source's connection: nothing outside the database file is reachable.
-SANDBOX: dict[str, str | bool] = {
-    "enable_external_access": False,
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "allow_community_extensions": False,
-    "allow_unsigned_extensions": False,
-    "temp_directory": "",
-}
-
-
-def connect(database: str = ":memory:", *, read_only: bool = False, sandboxed: bool = False,
-            timezone: str = DEFAULT_TIMEZONE) -> duckdb.DuckDBPyConnection:
-    """Every DuckDB connection of the package is made here (session settings go in one place).
-
-    The session's zone is pinned to ``timezone`` (module docstring: the time-zone rule; the
-    name is checked, so it needs no quoting). ``sandboxed`` connections get :data:`SANDBOX`
-    and then a locked configuration, so that no statement can switch file access back on.
-    """
-    con = duckdb.connect(database, read_only=read_only, config=dict(SANDBOX) if sandboxed else {})
-    con.execute(f"SET TimeZone = '{check_timezone(timezone)}'")
-    if sandboxed:
-        con.execute("SET lock_configuration = true")  # last: nothing can be SET after this
-    return con
-
-
-def open_source_database(path: str | Path,
-                         timezone: str = DEFAULT_TIMEZONE) -> duckdb.DuckDBPyConnection:
-    """The connection a SQL source runs on: ``path`` read-only, sandboxed and locked."""
-    return connect(str(path), read_only=True, sandboxed=True, timezone=timezone)
-
-
-def database_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Table and view names of ``con``'s database, bare and qualified, lower-case."""
-    rows = con.execute(
-        "SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE NOT internal "
-        "UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal"
-    ).fetchall()
-    names: set[str] = set()
-    for db, schema, name in rows:
-        db, schema, name = str(db).lower(), str(schema).lower(), str(name).lower()
-        names |= {f"{db}.{schema}.{name}", f"{schema}.{name}", f"{db}.{name}"}
-        if schema == "main":
-            names.add(name)
-    return names
-
-
-def _to_arrow(rel: duckdb.DuckDBPyRelation) -> Any:
-    """A relation's rows as an Arrow table (``to_arrow_table`` in DuckDB 1.4+, ``arrow`` before)."""
-    return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
-
-
-@dataclass(frozen=True)
-class Source:
-    """One named table: a file path, or a SQL query against a DuckDB file (``connection``, or
-    the path held by the environment variable ``env``)."""
-
-    name: str
-    kind: str  # "parquet" | "csv" | "duckdb"
-    path: Path | None = None
-    sql: str | None = None
-    connection: str | None = None
-    env: str | None = None
-    encoding: str | None = None  # of a CSV file (DuckDB's name); None is UTF-8
-
-    def scan_sql(self) -> str:
-        """A DuckDB SQL expression that yields the table's rows."""
-        if self.kind == "parquet":
-            return f"read_parquet({_quote(self.path)})"
-        if self.kind == "csv":
-            enc = f", encoding = '{self.encoding}'" if self.encoding else ""  # checked name
-            return f"read_csv_auto({_quote(self.path)}{enc})"
-        if self.kind == "duckdb":  # registered under its name by Warehouse.view
-            return f'"{self.name}"'
-        raise DataError(f"source '{self.name}': unknown kind '{self.kind}'")  # pragma: no cover
-
-    @property
-    def location(self) -> str:
-        """Where the table comes from, for messages (never an environment variable's value)."""
-        if self.path is not None:
-            return str(self.path)
-        return f"{self.connection_label}: {self.sql}"
-
-    @property
-    def connection_label(self) -> str:
-        return f"${self.env}" if self.env else str(self.connection)
-
-    def database(self) -> Path:
-        """The DuckDB file of a SQL source; a :class:`DataError` if its variable is unset."""
-        if self.env:
-            value = os.environ.get(self.env, "")
-            if not value:
-                raise DataError(
-                    f"data.{self.name}.connection: environment variable {self.env} is not set; "
-                    "export it with the path of the DuckDB file before running"
-                )
-            return Path(value).expanduser()
-        return Path(str(self.connection))
-
-    def redact(self, text: str) -> str:
-        """``text`` with the environment variable's value replaced by ``$NAME``."""
-        value = os.environ.get(self.env, "") if self.env else ""
-        return text.replace(value, f"${self.env}") if value else text
-
-
-def _quote(path: Path | None) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-_UTF8_CHECKED: dict[tuple[str, int, int], tuple[int, int] | None] = {}
-
-
-def utf8_problem(path: Path) -> tuple[int, int] | None:
-    """``(line, byte)`` of the first byte of ``path`` that is not UTF-8, or ``None`` when the
-    whole file is UTF-8. Streams the file in 1 MiB chunks; memoised on path, size and mtime."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key in _UTF8_CHECKED:
-        return _UTF8_CHECKED[key]
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    done, lines, found = 0, 0, None  # bytes fed to the decoder, newlines in them
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            pending = decoder.getstate()[0]  # an incomplete character carried over
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                data = pending + chunk
-                found = (lines - pending.count(b"\n") + data.count(b"\n", 0, exc.start) + 1,
-                         data[exc.start])
-                break
-            done += len(chunk)
-            lines += chunk.count(b"\n")
-        else:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:  # the file ends inside a character
-                found = (lines + 1, (decoder.getstate()[0] or b"\0")[0])
-    _UTF8_CHECKED[key] = found
-    return found
-
-
-def _duck_reason(exc: Exception) -> str:
-    """The first line of a DuckDB error, without its kind ("Invalid Input Error: ")."""
-    text = str(exc).strip().split("\n\nLINE ")[0]
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    first = re.sub(r"^[A-Za-z ]*Error: ", "", lines[0]) if lines else type(exc).__name__
-    if first.startswith("CSV Error on Line") and len(lines) > 1:  # the reason is further down
-        reason = next((ln for ln in lines[1:] if not ln.startswith("Original Line")), "")
-        first = f"{first.removeprefix('CSV Error on ').lower()}: {reason}"
-    return first
-
-
-def find_upwards(path: Path, levels: int = 2) -> Path:
-    """A relative path that is missing here may be relative to the project root: a notebook
-    opened in JupyterLab runs in notebooks/, one level below it. Look up to ``levels`` up."""
-    if path.is_absolute() or path.exists():
-        return path
-    for parent in list(Path.cwd().parents)[:levels]:
-        if (parent / path).exists():
-            return parent / path
-    return path
-
-
-def source_from_spec(name: str, value: str | Mapping[str, Any], base: Path | None = None) -> Source:
-    """Build a :class:`Source` from a spec's ``data`` entry (a path, ``{path}``, ``{path,
-    encoding}`` or ``{sql, connection}``, the connection a path or ``{env: NAME}``); SQL and
-    the encoding are checked here."""
-    encoding: str | None = None
-    if isinstance(value, Mapping):
-        if "sql" in value:
-            sql = str(value["sql"])
-            check_select(sql, f"data.{name}.sql")
-            conn = value.get("connection")
-            if isinstance(conn, Mapping):
-                env = str(conn.get("env") or "")
-                if not ENV_NAME.match(env) or set(conn) != {"env"}:
-                    raise DataError(f"data.{name}.connection: give {{env: NAME}}, NAME an environment variable")
-                return Source(name, "duckdb", sql=sql, env=env)
-            if not conn:
-                raise DataError(f"data.{name}: a SQL source needs 'connection' (a DuckDB file)")
-            conn_path = Path(str(conn))
-            if base is not None and not conn_path.is_absolute():
-                conn_path = base / conn_path
-            return Source(name, "duckdb", sql=sql, connection=str(conn_path))
-        if value.get("encoding") is not None:
-            encoding = check_encoding(value["encoding"], f"data.{name}.encoding")
-        value = str(value.get("path", ""))
-    path = Path(value)
-    if base is not None and not path.is_absolute():
-        path = base / path
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        if encoding is not None:
-            raise DataError(f"data.{name}.encoding: only a CSV file takes an encoding "
-                            f"('{value}' is Parquet, which records its own); remove the key")
-        return Source(name, "parquet", path=path)
-    if suffix in (".csv", ".tsv"):
-        return Source(name, "csv", path=path, encoding=encoding)
-    raise DataError(
-        f"data.{name}: '{value}' is neither a .parquet nor a .csv file; "
-        "give a file path or {sql: ..., connection: file.duckdb}"
-    )
 
 
 @dataclass
@@ -435,7 +215,7 @@ class Warehouse:
 
     def _read_error(self, src: Source, exc: Exception) -> DataError:
         """A DuckDB error reading ``src``'s file, as a :class:`DataError` that says what to do."""
-        reason = _duck_reason(exc)
+        reason = duck_reason(exc)
         if src.kind == "parquet":
             return DataError(
                 f"{self._where(src)}: not a whole Parquet file ({reason}); it was cut short or "
@@ -472,7 +252,7 @@ class Warehouse:
             raise DataError(src.redact(f"{key}.connection: cannot open '{path}' read-only: {exc}")) from None
         try:
             check_select(str(src.sql), f"{key}.sql", database_tables(con))
-            return _to_arrow(con.sql(str(src.sql)))
+            return to_arrow(con.sql(str(src.sql)))
         except duckdb.Error as exc:
             raise DataError(src.redact(f"{key}.sql: {exc}")) from None
         finally:
@@ -530,3 +310,8 @@ class Warehouse:
             self._con = None
             self._loaded.clear()
             self._files.clear()
+
+
+__all__ = ["CSV_ENCODINGS", "ENV_NAME", "SANDBOX", "SQL_NAME", "Source", "Warehouse", "check_encoding",
+           "connect", "database_tables", "find_upwards", "open_source_database", "source_from_spec",
+           "utf8_problem"]

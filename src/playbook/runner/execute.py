@@ -31,7 +31,6 @@ slugs, suffixed (``-1``, ``-2``) rather than reused when one exists.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import platform
@@ -43,9 +42,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import suppress
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib import metadata
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,161 +51,24 @@ from playbook.redact import Redactor, env_secrets
 from playbook.report import outcome_path, record_outcome, write_json_atomic
 from playbook.runner.clock import SYSTEM_CLOCK, Clock, FixedClock, kernel_env
 from playbook.runner.kernels import engine_options
-from playbook.runner.spec import SLUG, CampaignSpec, ResolvedRun, load_specs
-from playbook.zones import DATA_SETTINGS, DEFAULT_TIMEZONE
+from playbook.runner.run_record import (
+    RUN_ID,
+    VERSIONED,
+    RunRecord,
+    TemplateResult,
+    fingerprint,
+    input_fingerprints,
+    inside,
+    iso,
+    new_run_dir,
+    timings,
+    versions,
+)
+from playbook.runner.spec import CampaignSpec, ResolvedRun, load_specs
+from playbook.zones import DEFAULT_TIMEZONE
 
 RUNS_DIR = Path("outputs/runs")
 KERNEL_NAME = "python3"
-VERSIONED = ("playbook", "papermill", "nbclient", "nbconvert", "ipykernel", "pandas", "numpy",
-             "duckdb", "pyarrow", "scipy", "statsmodels", "pandera", "seaborn", "matplotlib")
-_DIST = {"playbook": "growth-playbook"}
-RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
-
-
-def versions() -> dict[str, str]:
-    """Python and library versions, for the run manifest."""
-    out = {"python": platform.python_version()}
-    for name in VERSIONED:
-        try:
-            out[name] = metadata.version(_DIST.get(name, name))
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def _iso(ts: datetime) -> str:
-    return ts.isoformat(timespec="milliseconds")
-
-
-_FINGERPRINTS: dict[tuple[str, int, int], str] = {}
-
-
-def fingerprint(path: Path) -> dict[str, Any]:
-    """Size and SHA-256 of an input file (memoised on path, size and mtime within a process)."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    digest = _FINGERPRINTS.get(key)
-    if digest is None:
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        digest = _FINGERPRINTS[key] = h.hexdigest()
-    return {"path": str(path), "bytes": st.st_size,
-            "modified": _iso(datetime.fromtimestamp(st.st_mtime, UTC)), "sha256": digest}
-
-
-def input_fingerprints(cs: CampaignSpec) -> dict[str, Any]:
-    files: dict[str, Path] = {}
-    if cs.data_dir.is_dir():
-        for p in sorted(cs.data_dir.iterdir()):
-            if p.suffix in (".parquet", ".csv") or p.name == "_warehouse.json":
-                files[p.stem] = p
-    named: dict[str, str] = {}  # input -> environment variable holding its path
-    for name, src in cs.sources.items():
-        if name in DATA_SETTINGS:
-            continue
-        if isinstance(src, str):
-            files[name] = Path(src)
-        elif "path" in src:  # a CSV with its encoding
-            files[name] = Path(src["path"])
-        elif isinstance(src["connection"], dict):
-            env = src["connection"]["env"]
-            files[name], named[name] = Path(os.environ.get(env, "")).expanduser(), env
-        else:
-            files[name] = Path(src["connection"])
-    out = {name: fingerprint(p) for name, p in files.items() if p.is_file()}
-    for name, env in named.items():
-        if name in out:
-            out[name]["path"] = f"${env}"
-    return out
-
-
-def new_run_dir(runs_dir: Path, campaign: str, run_id: str | None = None,
-                clock: Clock = SYSTEM_CLOCK) -> tuple[str, Path]:
-    """Create a fresh run folder; run ids are UTC timestamps, suffixed when one already exists.
-
-    A past run's folder is never reused: an id that exists gets the next free ``-<n>`` suffix.
-    """
-    if run_id is not None and not RUN_ID.match(run_id):
-        raise RunError(f"run id '{run_id}' is not a slug: use letters, digits and dashes "
-                       "(e.g. '20261124T060000Z'), or leave it out for a timestamp")
-    base = run_id or clock.now().strftime("%Y%m%dT%H%M%SZ")
-    parent = runs_dir / campaign
-    if not SLUG.match(campaign) or parent.resolve().parent != runs_dir.resolve():
-        raise RunError(f"campaign '{campaign}' would write outside {runs_dir}; campaigns are slugs")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        for i in range(1000):
-            rid = base if i == 0 else f"{base}-{i}"
-            try:
-                (parent / rid).mkdir()
-            except FileExistsError:
-                continue
-            return rid, parent / rid
-    except OSError as exc:
-        raise RunError(write_problem(parent, exc, "create the run folder")) from None
-    raise RunError(f"{parent}: could not allocate a run folder for {base}")  # pragma: no cover
-
-
-def _inside(run_dir: Path, path: Path) -> Path:
-    """``path``, refused with a RunError unless it resolves to a file directly in ``run_dir``."""
-    if path.resolve().parent != run_dir.resolve():
-        raise RunError(f"{path}: outside the run folder {run_dir}; the runner writes only there "
-                       "(run names are slugs: lower-case letters, digits, '-' and '_')")
-    return path
-
-
-@dataclass
-class TemplateResult:
-    name: str
-    template: str
-    notebook: str
-    parameters: dict[str, Any]
-    status: str = "pending"
-    started_at: str | None = None
-    finished_at: str | None = None
-    duration_s: float | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    error: dict[str, str] | None = None
-    output_notebook: str = ""
-    outcome: str = ""
-    headline: str | None = None
-    decision: str | None = None
-
-
-@dataclass
-class RunRecord:
-    campaign: str
-    run_id: str
-    run_dir: Path
-    status: str
-    templates: list[TemplateResult]
-
-    @property
-    def failed(self) -> list[TemplateResult]:
-        return [t for t in self.templates if t.status != "ok"]
-
-
-def _timings(nb_path: Path) -> dict[str, float]:
-    """Kernel start and execution time from papermill's per-cell metadata."""
-    try:
-        nb = json.loads(nb_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    meta = nb.get("metadata", {}).get("papermill", {})
-    starts = [c["metadata"]["papermill"].get("start_time") for c in nb.get("cells", [])
-              if c.get("cell_type") == "code" and c.get("metadata", {}).get("papermill", {}).get("start_time")]
-    ends = [c["metadata"]["papermill"].get("end_time") for c in nb.get("cells", [])
-            if c.get("cell_type") == "code" and c.get("metadata", {}).get("papermill", {}).get("end_time")]
-    try:
-        t0 = datetime.fromisoformat(meta["start_time"])
-        first = datetime.fromisoformat(min(starts))
-        last = datetime.fromisoformat(max(ends))
-    except (KeyError, ValueError, TypeError):
-        return {}
-    return {"kernel_start_s": round((first - t0).total_seconds(), 4),
-            "execute_s": round((last - first).total_seconds(), 4)}
 
 
 def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path,
@@ -221,8 +81,8 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
 
     install()  # papermill's own I/O would os.chdir, process-wide, around every read and write
 
-    out_nb = _inside(run_dir, run_dir / f"{run.name}.ipynb")
-    _inside(run_dir, outcome_path(run_dir, run.name))
+    out_nb = inside(run_dir, run_dir / f"{run.name}.ipynb")
+    inside(run_dir, outcome_path(run_dir, run.name))
     res = TemplateResult(
         name=run.name, template=run.template.name, notebook=str(run.notebook),
         parameters=dict(run.parameters), output_notebook=out_nb.name,
@@ -235,7 +95,7 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
     )
     redactor = Redactor(env_secrets(cs.sources), root)
     started = clock.now()
-    res.started_at = _iso(started)
+    res.started_at = iso(started)
     t0 = time.perf_counter()
     try:
         # Absolute paths, and the kernel's working folder set through nbclient's resources:
@@ -265,8 +125,8 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
     if res.status == "failed":
         _drop_partial(out_nb)
     res.duration_s = round(time.perf_counter() - t0, 4)
-    res.finished_at = _iso(clock.now())
-    res.timings = _timings(out_nb)
+    res.finished_at = iso(clock.now())
+    res.timings = timings(out_nb)
 
     path = outcome_path(run_dir, run.name)
     redactor.json_file(path)
@@ -327,7 +187,6 @@ def _in_worker(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, r
 
 
 def _strip_ansi(text: str) -> str:
-    import re
 
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
@@ -338,8 +197,8 @@ def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, res
     return Redactor(env_secrets(cs.sources)).tree({
         "campaign": cs.spec.campaign, "run_id": run_id, "spec_path": str(cs.path),
         "spec": cs.spec.model_dump(mode="json"), "status": status,
-        "trigger": "schedule" if slot else "manual", "slot": _iso(slot or started),
-        "started_at": _iso(started), "finished_at": _iso(finished) if finished else None,
+        "trigger": "schedule" if slot else "manual", "slot": iso(slot or started),
+        "started_at": iso(started), "finished_at": iso(finished) if finished else None,
         "duration_s": round((finished - started).total_seconds(), 3) if finished else None,
         "data_dir": str(cs.data_dir), "sources": cs.sources,
         "timezone": {"naive_timestamps": cs.sources.get("timezone", DEFAULT_TIMEZONE),
@@ -369,8 +228,8 @@ def run_campaign(
     rid, run_dir = new_run_dir(runs_dir, cs.spec.campaign, run_id, clock=FixedClock(started))
     try:
         for r in cs.runs:
-            _inside(run_dir, run_dir / f"{r.name}.ipynb")
-            _inside(run_dir, outcome_path(run_dir, r.name))
+            inside(run_dir, run_dir / f"{r.name}.ipynb")
+            inside(run_dir, outcome_path(run_dir, r.name))
     except RunError:
         run_dir.rmdir()
         raise
@@ -473,3 +332,7 @@ def run_specs(paths: Iterable[str | Path], *, runs_dir: Path = RUNS_DIR, root: P
         if bar is not None:
             bar.close()
     return records
+
+
+__all__ = ["KERNEL_NAME", "RUNS_DIR", "RUN_ID", "VERSIONED", "RunRecord", "TemplateResult", "execute_one",
+           "fingerprint", "input_fingerprints", "new_run_dir", "run_campaign", "run_specs", "versions"]

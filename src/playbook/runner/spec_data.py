@@ -1,0 +1,185 @@
+"""A spec's ``data`` section: what it may read (inside the project or a declared data root),
+SQL sources checked against their database, no credentials, encodings (:func:`check_data`).
+The rules are in :mod:`playbook.runner.spec`'s docstring."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from playbook.errors import DataError
+from playbook.runner.spec_models import DATA_ROOTS_ENV, EnvConnection, PathSource, Spec, SqlSource
+from playbook.zones import check_snapshot, check_timezone
+
+
+def data_roots(root: Path) -> list[Path]:
+    """Folders a spec may read: the project root and those listed in ``PLAYBOOK_DATA_ROOTS``."""
+    roots = [root.resolve()]
+    for part in os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep):
+        if part.strip():
+            roots.append(Path(part.strip()).expanduser().resolve())
+    return roots
+
+
+def _outside(given: str, file: Path, roots: list[Path]) -> str | None:
+    """Why ``file`` may not be read, or None when it resolves inside one of ``roots``."""
+    resolved = file.resolve()
+    if any(resolved.is_relative_to(r) for r in roots):
+        return None
+    return (
+        f"'{given}' is outside the project (after following '..' and symlinks); a spec reads "
+        f"files inside the project or under a folder listed in {DATA_ROOTS_ENV}: move the data "
+        f"there or add its folder to {DATA_ROOTS_ENV}"
+    )
+
+
+def _credential_problem(key: str, text: str) -> str | None:
+    from playbook.sql_guard import credential_hint
+
+    what = credential_hint(text)
+    if what is None:
+        return None
+    return (
+        f"{key}: looks like it holds {what}; never write credentials in a spec (run records and "
+        "the archive would publish them): put the connection in an environment variable and "
+        "write connection: {env: NAME}"
+    )
+
+
+def _check_sql_source(name: str, value: SqlSource, root: Path, roots: list[Path],
+                      problems: list[str]) -> dict[str, Any] | None:
+    """Check one ``sql:`` entry: credentials, its connection, its query against the tables."""
+    import duckdb
+
+    from playbook.sources import database_tables, open_source_database
+    from playbook.sql_guard import check_select
+
+    key = f"data.{name}"
+    texts = [(f"{key}.sql", value.sql)]
+    if isinstance(value.connection, str):
+        texts.append((f"{key}.connection", value.connection))
+    found = [p for p in (_credential_problem(k, t) for k, t in texts) if p]
+    if found:
+        problems.extend(found)
+        return None
+    try:
+        check_select(value.sql, f"{key}.sql")
+    except DataError as exc:
+        problems.append(str(exc))
+        return None
+
+    secret = ""
+    connection: str | dict[str, str]
+    if isinstance(value.connection, EnvConnection):
+        env = value.connection.env
+        secret = os.environ.get(env, "")
+        if not secret:
+            problems.append(
+                f"{key}.connection: environment variable {env} is not set; export it with the "
+                "path of the DuckDB file before running"
+            )
+            return None
+        db, label, connection = Path(secret).expanduser(), f"${env}", {"env": env}
+    else:
+        db, label = root / value.connection, f"'{value.connection}'"
+        connection = str(db)
+        why = _outside(value.connection, db, roots)
+        if why:
+            problems.append(f"{key}.connection: {why}")
+            return None
+
+    def redact(text: str) -> str:
+        return text.replace(secret, label) if secret else text
+
+    if not db.is_file():
+        problems.append(f"{key}.connection: database file {label} not found")
+        return None
+    try:
+        con = open_source_database(db)
+    except duckdb.Error as exc:
+        problems.append(redact(f"{key}.connection: cannot open {label} read-only: {exc}"))
+        return None
+    try:
+        check_select(value.sql, f"{key}.sql", database_tables(con))
+    except DataError as exc:
+        problems.append(redact(str(exc)))
+        return None
+    finally:
+        con.close()
+    return {"sql": value.sql, "connection": connection}
+
+
+def check_data(spec: Spec, root: Path) -> tuple[dict[str, Any], list[str]]:
+    """The sources of a spec's ``data`` section and the problems found (without the file)."""
+    roots = data_roots(root)
+    problems: list[str] = []
+    sources: dict[str, Any] = {}
+    for name, value in spec.data.items():
+        if name == "warehouse":
+            if not isinstance(value, str):
+                problems.append("data.warehouse: give a folder path holding <table>.parquet files")
+                continue
+            folder = root / value
+            why = _outside(value, folder, roots)
+            if why:
+                problems.append(f"data.warehouse: {why}")
+            elif not folder.is_dir():
+                problems.append(f"data.warehouse: folder '{value}' not found")
+            else:
+                for file in sorted(folder.iterdir()):
+                    if file.suffix.lower() in (".parquet", ".csv") and _outside(file.name, file, roots):
+                        problems.append(f"data.warehouse: {_outside(f'{value}/{file.name}', file, roots)}")
+            continue
+        if name == "snapshot":
+            try:
+                sources[name] = check_snapshot(value)
+            except DataError as exc:
+                problems.append(str(exc))
+            continue
+        if name == "timezone":
+            try:
+                sources[name] = check_timezone(value if isinstance(value, str) else "")
+            except DataError as exc:
+                problems.append(str(exc))
+            continue
+        if isinstance(value, datetime):
+            problems.append(f"data.{name}: a time is not a table; give a file path "
+                            "(only data.snapshot takes a time)")
+            continue
+        if isinstance(value, SqlSource):
+            checked = _check_sql_source(name, value, root, roots, problems)
+            if checked is not None:
+                sources[name] = checked
+            continue
+        rel = value if isinstance(value, str) else value.path
+        bad = _credential_problem(f"data.{name}", rel)
+        if bad:
+            problems.append(bad)
+            continue
+        file = root / rel
+        if file.suffix.lower() not in (".parquet", ".pq", ".csv", ".tsv"):
+            problems.append(f"data.{name}: '{rel}' is neither a .parquet nor a .csv file")
+        elif _outside(rel, file, roots):
+            problems.append(f"data.{name}: {_outside(rel, file, roots)}")
+        elif not file.exists():
+            problems.append(f"data.{name}: file '{rel}' not found; fix the path or export the table there")
+        encoding = value.encoding if isinstance(value, PathSource) else None
+        sources[name] = str(file) if encoding is None else _with_encoding(name, file, encoding, problems)
+    return sources, problems
+
+
+def _with_encoding(name: str, file: Path, encoding: str, problems: list[str]) -> dict[str, str]:
+    """The source entry of a CSV with a declared encoding (its name checked)."""
+    from playbook.sources import check_encoding
+
+    if file.suffix.lower() not in (".csv", ".tsv"):
+        problems.append(f"data.{name}.encoding: only a CSV file takes an encoding (Parquet "
+                        "records its own); remove the key")
+        return {"path": str(file)}
+    try:
+        return {"path": str(file), "encoding": check_encoding(encoding, f"data.{name}.encoding")}
+    except DataError as exc:
+        problems.append(str(exc))
+        return {"path": str(file)}

@@ -1,0 +1,145 @@
+"""The spec's models: what a ``playbooks/<campaign>.yml`` may hold (pydantic), and the
+resolved campaign the runner executes. Checking a spec: :mod:`playbook.runner.spec`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+)
+
+from playbook.runner.templates import Template
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+#: A run's name (``runs[].name``, else its ``template``) names its files in the run folder: the
+#: campaign's slug rule, with the underscores of template names (``data_quality``).
+RUN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+DEFAULT_WAREHOUSE = "data/sample"
+DATA_ROOTS_ENV = "PLAYBOOK_DATA_ROOTS"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ICE(_Strict):
+    impact: Annotated[int, Field(ge=1, le=10)]
+    confidence: Annotated[int, Field(ge=1, le=10)]
+    ease: Annotated[int, Field(ge=1, le=10)]
+
+    @property
+    def score(self) -> float:
+        return (self.impact * self.confidence * self.ease) ** (1 / 3)
+
+
+class EnvConnection(_Strict):
+    """A connection named by an environment variable: its value is never written down."""
+
+    env: Annotated[str, Field(pattern=ENV_NAME.pattern)]
+
+
+def _kind(value: Any) -> str:
+    """Which model a ``data`` value is meant as, so errors speak of that one only."""
+    if isinstance(value, SqlSource | PathSource):
+        return type(value).__name__
+    if isinstance(value, dict):
+        return "SqlSource" if "sql" in value else "PathSource"
+    if isinstance(value, datetime):  # YAML reads an unquoted ISO time as one (data.snapshot)
+        return "datetime"
+    return "str"
+
+
+class SqlSource(_Strict):
+    sql: str
+    connection: Annotated[
+        Annotated[str, Tag("str")] | Annotated[EnvConnection, Tag("EnvConnection")],
+        Discriminator(lambda v: "EnvConnection" if isinstance(v, dict | EnvConnection) else "str"),
+    ]
+
+
+class PathSource(_Strict):
+    path: str
+    encoding: str | None = None  # of a CSV file: utf-8 (default), utf-16 or latin-1
+
+
+DataEntry = Annotated[
+    Annotated[str, Tag("str")] | Annotated[PathSource, Tag("PathSource")]
+    | Annotated[SqlSource, Tag("SqlSource")] | Annotated[datetime, Tag("datetime")],
+    Discriminator(_kind),
+]
+
+
+class RunEntry(_Strict):
+    template: str
+    name: str | None = Field(default=None, description="output name when a template runs twice")
+    notebook: str | None = Field(default=None, description="a forked copy of the template")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def run_name(self) -> str:
+        return self.name or self.template
+
+
+class Spec(_Strict):
+    campaign: str
+    title: str
+    owner: str
+    hypothesis: str
+    ice: ICE
+    tags: list[str] = Field(default_factory=list)
+    schedule: str | None = None
+    targets: dict[str, float] = Field(default_factory=dict)
+    data: dict[str, DataEntry] = Field(default_factory=dict)
+    runs: Annotated[list[RunEntry], Field(min_length=1)]
+
+    @field_validator("campaign")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError(
+                f"'{value}' is not a campaign slug: use lower-case letters, digits and dashes, "
+                "starting with a letter or digit (e.g. 'spring-limit-banner')"
+            )
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"'{value}' is not a cron expression (e.g. '0 6 * * 1' for Mondays 06:00)")
+        return value
+
+
+@dataclass(frozen=True)
+class ResolvedRun:
+    """One template run of a spec with everything the runner needs."""
+
+    name: str
+    template: Template
+    notebook: Path
+    parameters: dict[str, Any]  # user parameters merged over the template's defaults
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    path: Path
+    spec: Spec
+    data_dir: Path
+    sources: dict[str, Any]
+    runs: list[ResolvedRun] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
