@@ -543,3 +543,11 @@ def test_median_time_interval_matches_numpy(tmp_path: Path, n_apply: int, order:
     assert np.isnan(f.loc["visit", "median_ci_low"])
     assert all(math.isfinite(v) for v in m.values())
     json.dumps(r.details(), allow_nan=False)
+
+
+def test_unknown_correction_is_a_named_parameter_error() -> None:
+    from playbook.analyses.funnel_stats import adjust_pvalues
+    from playbook.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="correction='sidak': give one of .*funnel_diagnosis"):
+        adjust_pvalues([0.01, 0.2], "sidak")

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtr, ndtri
 
+from playbook.errors import ParameterError
 from playbook.stats.corrections import benjamini_hochberg, holm
 
 CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "none": None}
@@ -62,7 +63,8 @@ def two_proportion_ztest(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike,
 def adjust_pvalues(p: ArrayLike, method: str = "holm") -> np.ndarray:
     """Adjusted p-values by ``method`` (``holm``, ``bh``/``fdr_bh`` or ``none``); NaN stays NaN."""
     if method not in CORRECTIONS:
-        raise ValueError(f"correction {method!r} is not one of {', '.join(CORRECTIONS)}")
+        raise ParameterError(f"correction={method!r}: give one of {', '.join(CORRECTIONS)} "
+                             "(the parameter 'correction' of funnel_diagnosis)")
     p = np.asarray(p, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
