@@ -82,6 +82,7 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.base import ReadoutDecision
+from playbook.analyses.readout_decide import decide
 from playbook.analyses.readout_result import ReadoutResult
 from playbook.analyses.readout_spec import MetricDef, parse_day, parse_metrics
 from playbook.analyses.readout_sql import (
@@ -202,55 +203,6 @@ def _planning(overall: pd.DataFrame, metric: MetricDef, i: int, arms: list[str],
         out["planning_note"] = str(exc)
     out["reached"] = bool(out["planned_users_per_arm"]) and n_c >= (out["planned_users_per_arm"] or math.inf)
     return out
-
-
-def decide(comparisons: pd.DataFrame, srm_invalid: bool, reached: bool, alpha: float) -> tuple[str, str | None,
-                                                                                              list[str]]:
-    """The decision rules of the module docstring: (decision, arm it is about, reasons)."""
-    if srm_invalid:
-        return "invalid", None, ["the traffic split does not match the design (sample ratio mismatch)"]
-    per_arm: dict[str, tuple[str, list[str]]] = {}
-    for arm, rows in comparisons.groupby("arm", sort=False):
-        prim = rows[rows["role"] == "primary"].iloc[0]
-        good = (prim["lift_rel"] > 0) == bool(prim["higher_is_better"])
-        reasons: list[str] = []
-        guards = rows[rows["role"] == "guardrail"]
-        failing = guards[guards["guardrail"] == "fail"]
-        harmful = failing[(failing["p_value"] < alpha) & failing["degenerate"].isna()
-                          & ((failing["lift_rel"] > 0) != failing["higher_is_better"].astype(bool))]
-        if prim["significant"] and not good:
-            per_arm[str(arm)] = ("no-ship", [f"the primary metric {prim['metric']} is significantly worse"])
-            continue
-        if len(harmful):
-            per_arm[str(arm)] = ("no-ship", [f"guardrail {g} is significantly worse beyond its margin"
-                                              for g in harmful["metric"]])
-            continue
-        if len(failing):
-            names = ", ".join(failing["metric"])
-            if reached:
-                per_arm[str(arm)] = ("no-ship", [f"guardrail {names} could not be shown non-inferior at its "
-                                                  "margin with the planned sample"])
-            else:
-                per_arm[str(arm)] = ("keep-running", [f"guardrail {names} is not yet shown non-inferior at its "
-                                                       "margin, and the planned sample is not reached"])
-            continue
-        if prim["significant"]:
-            reasons.append(f"the primary metric {prim['metric']} is significantly better and every guardrail holds")
-            per_arm[str(arm)] = ("ship", reasons)
-        elif reached:
-            per_arm[str(arm)] = ("no-ship", [f"the primary metric {prim['metric']} shows no significant effect at "
-                                              "the planned sample"])
-        else:
-            per_arm[str(arm)] = ("keep-running", [f"the primary metric {prim['metric']} is not significant yet and "
-                                                  "the planned sample is not reached"])
-    for decision in ("ship", "keep-running", "no-ship"):
-        arms = [a for a, (d, _) in per_arm.items() if d == decision]
-        if arms:
-            prim = comparisons[(comparisons["role"] == "primary") & comparisons["arm"].isin(arms)]
-            sign = 1 if bool(prim["higher_is_better"].iloc[0]) else -1
-            best = str(prim.loc[(sign * prim["lift_rel"]).idxmax(), "arm"])
-            return decision, best, per_arm[best][1]
-    raise DataError("no treatment arm to decide on")  # pragma: no cover - _arms guarantees one
 
 
 def analyze_experiment(
@@ -415,3 +367,5 @@ def _segment_srm(aggs: pd.DataFrame, segments: Sequence[str], arms: list[str], w
         return pd.DataFrame(columns=["segment", "level", "p_value", "mismatch"])
     table["mismatch"] = table["p_value"] < srm_alpha / len(table)
     return table
+
+__all__ = ["MULTIPLE_ARMS", "ReadoutResult", "analyze_experiment", "decide"]
