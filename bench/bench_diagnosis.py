@@ -40,7 +40,7 @@ PROCESS_CASES = 5_000_000
 # -- data ---------------------------------------------------------------------------------------
 def warehouse_dir(scale: int) -> Path:
     """The sample warehouse at ``scale`` (generated unless an identical one is present)."""
-    from playbook.warehouse import GENERATOR_VERSION, generate
+    from playbook.sample import GENERATOR_VERSION, generate
 
     out = DATA / f"scale{scale}"
     meta = out / "_warehouse.json"
@@ -58,7 +58,7 @@ def process_log_dir(n_cases: int = PROCESS_CASES, seed: int = SEED) -> Path:
     """A process log of ``n_cases`` cases (5 steps each) shaped like the generator's, as parquet.
 
     Same columns and types (case_id string, step string, start_ts/end_ts timestamp[us]); steps,
-    durations and waits from :data:`playbook.warehouse.params.PROCESS_STEPS`; ~1% of the last
+    durations and waits from :data:`playbook.sample.params.PROCESS_STEPS`; ~1% of the last
     rows still open (end_ts null).
     """
     import numpy as np
@@ -66,7 +66,7 @@ def process_log_dir(n_cases: int = PROCESS_CASES, seed: int = SEED) -> Path:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from playbook.warehouse import params as P
+    from playbook.sample import params as P
 
     out = DATA / f"process{n_cases // 1_000_000}m"
     meta = out / "_process.json"
@@ -124,7 +124,7 @@ def case_scan(data: str, variant: str) -> dict:
 
 
 def case_funnel(data: str, order: str) -> dict:
-    from playbook.analyses.funnel import analyze_funnel
+    from playbook.analyses.funnel.analysis import analyze_funnel
     from playbook.sources import Warehouse
 
     t = time.perf_counter()
@@ -190,7 +190,7 @@ def case_floor(data: str, variant: str) -> dict:
 
 
 def case_process(data: str) -> dict:
-    from playbook.analyses.process import analyze_process
+    from playbook.analyses.process.analysis import analyze_process
     from playbook.sources import Warehouse
 
     t = time.perf_counter()

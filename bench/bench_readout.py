@@ -15,7 +15,7 @@ Each measurement runs in a fresh subprocess (so peak RSS is its own; imports are
                check, first assignment time) into a table; no outcomes
     join       the smallest DuckDB query giving the same per-arm sums: one join, GROUP BY arm (no
                dedupe, no check that a user is in one arm, no windows, no statistics)
-    readout    playbook.analyses.readout.analyze_experiment: binary + mean metric, no CUPED, no segments
+    readout    playbook.analyses.experiment.readout.analyze_experiment: binary + mean metric, no CUPED, no segments
     readout+   the same with CUPED on the binary metric (also reads metrics_pre)
     pandas     read both Parquet files with pandas, merge on user_id, groupby arm sums, Welch tests
 """
@@ -106,7 +106,7 @@ def child(mode: str, data: Path) -> dict[str, float]:
     import pandas as pd
     from scipy import stats as st
 
-    from playbook.analyses.readout import analyze_experiment
+    from playbook.analyses.experiment.readout import analyze_experiment
     from playbook.sources import Warehouse
 
     a, o = str(data / "assignments.parquet"), str(data / "outcomes.parquet")

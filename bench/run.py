@@ -124,10 +124,10 @@ def bench_quality(proj: Path, n: int) -> dict:
 
 
 def bench_demo_data(tmp: Path, events: int, reps: int) -> dict:
-    from playbook.warehouse import EVENTS_PER_SCALE
+    from playbook.sample import EVENTS_PER_SCALE
 
     scale = events / EVENTS_PER_SCALE
-    code = ("import resource, sys, time, json; from playbook.warehouse import generate; t=time.perf_counter(); "
+    code = ("import resource, sys, time, json; from playbook.sample import generate; t=time.perf_counter(); "
             f"generate(sys.argv[1], scale={scale}, seed=7, progress=False); "
             "print(json.dumps({'s': time.perf_counter()-t, "
             "'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))")
@@ -157,7 +157,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="playbook-bench-") as tmpname:
         tmp = Path(tmpname)
         warehouse = tmp / "warehouse"
-        from playbook.warehouse import generate
+        from playbook.sample import generate
 
         generate(warehouse, scale=1.0, seed=7, progress=False)
         proj = make_project(tmp, warehouse)

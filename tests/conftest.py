@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from playbook.cli import main
-from playbook.warehouse import generate
+from playbook.sample import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_NOTEBOOKS = Path(__file__).parent / "fixtures" / "notebooks"

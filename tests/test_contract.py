@@ -38,9 +38,9 @@ def test_report_and_archive_read_the_same_table() -> None:
 def _results(sample):  # type: ignore[no-untyped-def]
     import yaml
 
-    from playbook.analyses.design import design_experiment
-    from playbook.analyses.quality import check_warehouse
-    from playbook.analyses.readout import analyze_experiment
+    from playbook.analyses.experiment.design import design_experiment
+    from playbook.analyses.experiment.readout import analyze_experiment
+    from playbook.analyses.quality.analysis import check_warehouse
     from playbook.sources import Warehouse
 
     spec = yaml.safe_load((ROOT / "playbooks" / "limit-banner-experiment.yml").read_text())
@@ -54,8 +54,8 @@ def _results(sample):  # type: ignore[no-untyped-def]
 def _diagnoses(sample):  # type: ignore[no-untyped-def]
     import yaml
 
-    from playbook.analyses.funnel import analyze_funnel
-    from playbook.analyses.process import analyze_process
+    from playbook.analyses.funnel.analysis import analyze_funnel
+    from playbook.analyses.process.analysis import analyze_process
     from playbook.sources import Warehouse
 
     spec = yaml.safe_load((ROOT / "playbooks" / "loan-journey-diagnosis.yml").read_text())
@@ -98,3 +98,17 @@ def test_summaries_escape_names_from_data(sample) -> None:  # type: ignore[no-un
     for result in _results(sample):
         text = result.summary()
         assert text and "<script" not in text
+
+
+def test_the_stylesheet_uses_the_palettes_tone_colours():
+    """The archive's badges (CSS variables) and the report's (playbook.palette) agree."""
+    import re
+    from importlib import resources
+
+    from playbook.palette import BAD_TINT, TONE_COLOURS
+
+    css = resources.files("playbook.publish").joinpath("static/playbook.css").read_text("utf-8")
+    var = dict(re.findall(r"--([\w-]+):\s*(#[0-9a-fA-F]{6})", css))
+    assert {"good": var["ok"], "bad": var["bad"], "invalid": var["invalid"],
+            "neutral": var["muted"]} == TONE_COLOURS
+    assert var["bad-bg"] == BAD_TINT

@@ -74,7 +74,7 @@ if __name__ == "__main__":  # pragma: no cover - writes the fixture
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.conftest import ROOT
 
-    from playbook.warehouse import generate
+    from playbook.sample import generate
 
     with tempfile.TemporaryDirectory() as tmp:
         import shutil

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from tests.test_readout import BINARY, MEAN, RATIO, make_warehouse
 
-from playbook.analyses.design import design_experiment, spec_hypothesis
+from playbook.analyses.experiment.design import design_experiment, spec_hypothesis
 from playbook.errors import DataError
 from playbook.sources import Warehouse
 from playbook.stats import MetricSpec, duration_days, minimum_detectable_effect, sample_size

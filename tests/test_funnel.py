@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-from playbook.analyses.funnel import analyze_funnel
-from playbook.analyses.funnel_stats import adjust_pvalues, two_proportion_ztest, wilson_interval
+from playbook.analyses.funnel.analysis import analyze_funnel
 from playbook.errors import DataError
 from playbook.sources import Warehouse
+from playbook.stats.proportions import adjust_pvalues, two_proportion_ztest, wilson_interval
 
 T0 = pd.Timestamp("2026-03-02")  # a Monday
 STEPS3 = ["visit", "register", "apply"]
@@ -451,7 +451,7 @@ SAMPLE_STEPS = ["visit", "register", "verify_identity", "apply", "approve", "dis
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    from playbook.warehouse import generate
+    from playbook.sample import generate
 
     out = tmp_path_factory.mktemp("sample")
     generate(out, scale=1, seed=7, progress=False)
@@ -546,8 +546,8 @@ def test_median_time_interval_matches_numpy(tmp_path: Path, n_apply: int, order:
 
 
 def test_unknown_correction_is_a_named_parameter_error() -> None:
-    from playbook.analyses.funnel_stats import adjust_pvalues
     from playbook.errors import ParameterError
+    from playbook.stats.proportions import adjust_pvalues
 
     with pytest.raises(ParameterError, match="correction='sidak': give one of .*funnel_diagnosis"):
         adjust_pvalues([0.01, 0.2], "sidak")

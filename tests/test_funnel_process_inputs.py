@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from tests.conftest import ROOT
 
-from playbook.analyses import funnel
-from playbook.analyses.funnel import analyze_funnel
-from playbook.analyses.process import analyze_process
+from playbook.analyses.funnel import analysis as funnel
+from playbook.analyses.funnel.analysis import analyze_funnel
+from playbook.analyses.process.analysis import analyze_process
 from playbook.errors import DataError, ParameterError
 from playbook.runner.templates import load_template
 from playbook.sources import Warehouse
@@ -96,7 +96,7 @@ def test_parameter_error_is_still_a_value_error() -> None:
 
 def test_funnel_notebook_bounds_match_the_analysis() -> None:
     """The template's bounds accept what analyze_funnel accepts (one list of each)."""
-    from playbook.analyses.funnel_stats import CORRECTIONS
+    from playbook.stats.proportions import CORRECTIONS
 
     p = load_template(ROOT / "notebooks" / "funnel_diagnosis.ipynb").parameters
     assert p["order"].bound is not None and p["order"].bound.choices == funnel.ORDERS

@@ -27,7 +27,7 @@ from tests.browser import CHROME_ARGS, require_chromium, serve
 from tests.conftest import ROOT, run_cli
 
 from playbook.publish import publish
-from playbook.warehouse import generate
+from playbook.sample import generate
 
 CHROMIUM = require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is a dev "

@@ -18,7 +18,7 @@ import yaml
 from tests.conftest import ROOT, run_cli
 from tests.other_warehouse import DEFECTS, SPEC, write_other_warehouse
 
-from playbook.warehouse import PLANTED
+from playbook.sample import PLANTED
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from playbook.analyses.process import analyze_process
+from playbook.analyses.process.analysis import analyze_process
 from playbook.errors import DataError
 from playbook.sources import Warehouse
 from playbook.stats.trend import mann_kendall
@@ -218,7 +218,7 @@ def test_duration_intervals_match_numpy(tmp_path: Path, seed: int) -> None:
 def test_interval_ranks_and_coverage() -> None:
     from scipy.stats import binom
 
-    from playbook.analyses.funnel_stats import quantile_ci_probs, quantile_ci_ranks
+    from playbook.stats.proportions import quantile_ci_probs, quantile_ci_ranks
 
     lo, hi = quantile_ci_ranks([0, 1, 2, 100], 0.5)
     assert lo.tolist() == [0, 1, 1, 40] and hi.tolist() == [0, 1, 2, 61]
@@ -248,7 +248,7 @@ def test_quantile_disc_probabilities_pick_the_rank() -> None:
 # -- the two paths of the step pass (process_sql): slots per case, or a window ----------------------
 def run_both(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, **kw) -> tuple:
     """analyze_process via the slots (asserting no window ran) and via the window."""
-    import playbook.analyses.process_sql as ps
+    import playbook.analyses.process.sql as ps
 
     windows = []
     real = ps.ProcessSQL._window_rows

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from playbook.analyses.process import analyze_process
-from playbook.analyses.process_trend import TREND_CORRECTIONS, trend_tests
+from playbook.analyses.process.analysis import analyze_process
+from playbook.analyses.process.trend import TREND_CORRECTIONS, trend_tests
 from playbook.errors import ParameterError
 from playbook.sources import Warehouse
 from playbook.stats.corrections import holm

@@ -12,7 +12,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from playbook.analyses.quality import (
+from playbook.analyses.quality.analysis import (
     QualityResult,
     check_warehouse,
     daily_volume,
@@ -21,8 +21,8 @@ from playbook.analyses.quality import (
     validate_rules,
 )
 from playbook.errors import DataError
+from playbook.sample import AS_OF, PLANTED, read_table
 from playbook.sources import Warehouse
-from playbook.warehouse import AS_OF, PLANTED, read_table
 
 DEFECTS = {("users", "completeness", "region"), ("orders", "min", "amount"),
            ("orders", "uniqueness", "order_id"), ("orders", "not_future", "ts"),

@@ -17,8 +17,13 @@ import yaml
 from tests.conftest import ROOT, run_cli
 from tests.other_warehouse import DEFECTS, SNAPSHOT, write_other_warehouse
 
-from playbook.analyses.quality import NO_SNAPSHOT, check_warehouse, load_rules, validate_rules
-from playbook.analyses.quality_infer import INFERRED, generic_rules, infer_rules
+from playbook.analyses.quality.analysis import (
+    NO_SNAPSHOT,
+    check_warehouse,
+    load_rules,
+    validate_rules,
+)
+from playbook.analyses.quality.infer import INFERRED, generic_rules, infer_rules
 from playbook.errors import DataError
 from playbook.sources import Warehouse
 

@@ -13,8 +13,8 @@ import statsmodels.api as sm
 from scipy import stats as st
 
 from playbook import report
-from playbook.analyses.readout import analyze_experiment, decide
-from playbook.analyses.readout_spec import parse_metrics
+from playbook.analyses.experiment.readout import analyze_experiment, decide
+from playbook.analyses.experiment.spec import parse_metrics
 from playbook.errors import DataError
 from playbook.sources import Warehouse
 from playbook.stats import (

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from tests.test_readout import BINARY, MEAN, RATIO, make_warehouse
 
-from playbook.analyses.readout import analyze_experiment
+from playbook.analyses.experiment.readout import analyze_experiment
 from playbook.errors import DataError
 from playbook.sources import Warehouse
 from playbook.stats import srm_test

@@ -13,8 +13,8 @@ from scipy import stats as st
 from statsmodels.stats.meta_analysis import combine_effects
 from tests.test_readout import BINARY, MEAN, make_warehouse
 
-from playbook.analyses.readout import analyze_experiment
-from playbook.analyses.readout_stats import heterogeneity
+from playbook.analyses.experiment.arms import heterogeneity
+from playbook.analyses.experiment.readout import analyze_experiment
 from playbook.sources import Warehouse
 from playbook.stats import MetricSpec, power_at
 

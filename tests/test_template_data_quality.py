@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import make_demo_project, run_cli
 
-from playbook.warehouse import generate
+from playbook.sample import generate
 
 #: the defects the generator plants, as failing rules of data_quality (table.rule.column)
 PLANTED_FAILURES = {

@@ -1,6 +1,6 @@
 """funnel_diagnosis and process_efficiency end to end on the generated sample warehouse.
 
-The planted truths (playbook.warehouse.PLANTED) must be named in the outcomes, and the
+The planted truths (playbook.sample.PLANTED) must be named in the outcomes, and the
 figures must match an independent plain-pandas computation on the same Parquet files.
 """
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from tests.conftest import make_demo_project, run_cli
 
+from playbook.sample import PLANTED
 from playbook.stats import MetricSpec, duration_days, sample_size
-from playbook.warehouse import PLANTED
 
 SPECS = ["playbooks/limit-banner-experiment.yml", "playbooks/onboarding-copy-experiment.yml"]
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from tests.conftest import ROOT, run_cli, write_spec
 
-from playbook.analyses.quality import check_warehouse, load_rules
+from playbook.analyses.quality.analysis import check_warehouse, load_rules
 from playbook.errors import DataError
 from playbook.sources import Warehouse
 from playbook.zones import check_timezone, has_offset

@@ -12,7 +12,7 @@ from scipy import stats
 from tests.conftest import run_cli
 
 from playbook.errors import DataError
-from playbook.warehouse import (
+from playbook.sample import (
     AS_OF,
     EVENTS_PER_SCALE,
     PLANTED,

@@ -43,7 +43,7 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def demo_data(scale: float, seed: int, out_dir: Path, quiet: bool) -> None:
     """Generate the sample warehouse (deterministic for a seed and a scale)."""
-    from playbook.warehouse import generate
+    from playbook.sample import generate
 
     try:
         paths = generate(out_dir, scale=scale, seed=seed, progress=not quiet)
@@ -182,7 +182,7 @@ def rules() -> None:
               help="write the rules here (e.g. playbooks/rules/crm.yml); default: print them")
 def rules_infer(target: Path, output: Path | None) -> None:
     """Profile a warehouse folder or one table file into a rules file to edit."""
-    from playbook.analyses.quality_infer import infer_rules_file
+    from playbook.analyses.quality.infer import infer_rules_file
 
     try:
         text, written = infer_rules_file(target, output)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from playbook.palette import BAD_TINT, TONE_COLOURS
 from playbook.recording import (
     OUTCOME_SUFFIX,
     SCHEMA_VERSION,
@@ -37,8 +38,6 @@ if TYPE_CHECKING:  # pandas is imported lazily: a template that records only num
     import pandas as pd
 
 
-#: Badge colour of each decision tone (the tones: playbook.analyses.base.TONES).
-TONE_COLOURS = {"good": "#1a7f37", "bad": "#cf222e", "invalid": "#6e1d1d", "neutral": "#57606a"}
 
 
 def setup() -> None:
@@ -270,7 +269,7 @@ def table(df: pd.DataFrame, formats: Mapping[str, str | Callable[[Any], Any]] | 
         on = on.fillna(False).astype(bool).to_numpy()
         styler = styler.apply(
             lambda frame: pd.DataFrame(
-                [["background-color: #ffebe9" if hit else "" for _ in frame.columns] for hit in on],
+                [[f"background-color: {BAD_TINT}" if hit else "" for _ in frame.columns] for hit in on],
                 index=frame.index, columns=frame.columns),
             axis=None)
         styler = styler.set_td_classes(pd.DataFrame(

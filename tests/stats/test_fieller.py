@@ -14,7 +14,7 @@ import pytest
 from scipy import optimize
 from scipy import stats as st
 
-from playbook.analyses.readout_stats import RELATIVE_METHOD
+from playbook.analyses.experiment.arms import RELATIVE_METHOD
 from playbook.stats import (
     ProportionStats,
     RegressionAdjustedStats,

@@ -3,7 +3,7 @@
     mann_kendall(values)             (tau, p, slope) of one series
 
 A family of such tests (one per process step), corrected for multiplicity, is
-:func:`playbook.analyses.process_trend.trend_tests`.
+:func:`playbook.analyses.process.trend.trend_tests`.
 """
 
 from __future__ import annotations

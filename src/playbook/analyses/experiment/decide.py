@@ -1,0 +1,57 @@
+"""The readout's decision rules (:func:`decide`): ship, no-ship, keep-running or invalid,
+and the arm the decision is about; the rules are in :mod:`playbook.analyses.experiment.readout`'s docstring."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from playbook.errors import DataError
+
+
+def decide(comparisons: pd.DataFrame, srm_invalid: bool, reached: bool, alpha: float) -> tuple[str, str | None,
+                                                                                              list[str]]:
+    """The decision rules of the module docstring: (decision, arm it is about, reasons)."""
+    if srm_invalid:
+        return "invalid", None, ["the traffic split does not match the design (sample ratio mismatch)"]
+    per_arm: dict[str, tuple[str, list[str]]] = {}
+    for arm, rows in comparisons.groupby("arm", sort=False):
+        prim = rows[rows["role"] == "primary"].iloc[0]
+        good = (prim["lift_rel"] > 0) == bool(prim["higher_is_better"])
+        reasons: list[str] = []
+        guards = rows[rows["role"] == "guardrail"]
+        failing = guards[guards["guardrail"] == "fail"]
+        harmful = failing[(failing["p_value"] < alpha) & failing["degenerate"].isna()
+                          & ((failing["lift_rel"] > 0) != failing["higher_is_better"].astype(bool))]
+        if prim["significant"] and not good:
+            per_arm[str(arm)] = ("no-ship", [f"the primary metric {prim['metric']} is significantly worse"])
+            continue
+        if len(harmful):
+            per_arm[str(arm)] = ("no-ship", [f"guardrail {g} is significantly worse beyond its margin"
+                                              for g in harmful["metric"]])
+            continue
+        if len(failing):
+            names = ", ".join(failing["metric"])
+            if reached:
+                per_arm[str(arm)] = ("no-ship", [f"guardrail {names} could not be shown non-inferior at its "
+                                                  "margin with the planned sample"])
+            else:
+                per_arm[str(arm)] = ("keep-running", [f"guardrail {names} is not yet shown non-inferior at its "
+                                                       "margin, and the planned sample is not reached"])
+            continue
+        if prim["significant"]:
+            reasons.append(f"the primary metric {prim['metric']} is significantly better and every guardrail holds")
+            per_arm[str(arm)] = ("ship", reasons)
+        elif reached:
+            per_arm[str(arm)] = ("no-ship", [f"the primary metric {prim['metric']} shows no significant effect at "
+                                              "the planned sample"])
+        else:
+            per_arm[str(arm)] = ("keep-running", [f"the primary metric {prim['metric']} is not significant yet and "
+                                                  "the planned sample is not reached"])
+    for decision in ("ship", "keep-running", "no-ship"):
+        arms = [a for a, (d, _) in per_arm.items() if d == decision]
+        if arms:
+            prim = comparisons[(comparisons["role"] == "primary") & comparisons["arm"].isin(arms)]
+            sign = 1 if bool(prim["higher_is_better"].iloc[0]) else -1
+            best = str(prim.loc[(sign * prim["lift_rel"]).idxmax(), "arm"])
+            return decision, best, per_arm[best][1]
+    raise DataError("no treatment arm to decide on")  # pragma: no cover - _arms guarantees one

@@ -1,0 +1,360 @@
+"""The readout's result: tables, the headline, prose for stakeholders, and the outcome as data.
+
+Outcome metric names (flat, finite numbers only): ``<metric>.<arm>.lift_abs``, ``.lift_rel``,
+``.ci_low`` / ``.ci_high`` (relative lift, at the corrected level; sequence bounds when
+``sequential``), ``.p_value`` (governing test), ``.p_value_adj``, ``.chance_to_win``, and for
+CUPED metrics ``.variance_reduction``; ``srm.p_value``, ``users.<arm>``, ``planned_users_per_arm``
+and ``power_now``; when the decision is keep-running, ``power_observed`` (for ``mde_rel``, from both
+arms' observed variances) and ``more_users_per_arm`` / ``more_users_total`` (to reach the target
+power). A value that is not finite (an interval of a degenerate comparison) is left
+out and the prose says why.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from playbook.analyses.base import Metric, MetricKind, ReadoutDecision
+from playbook.analyses.experiment.spec import MetricDef
+from playbook.analyses.experiment.sql import NullCount
+from playbook.analyses.records import lead_with, records
+from playbook.report import esc, interval, num, pct
+from playbook.stats import SRMResult
+
+OUTCOME_FIELDS = ("lift_abs", "lift_rel", "ci_low", "ci_high", "p_value", "p_value_adj", "chance_to_win")
+
+
+def _ok(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _p(p: float) -> str:
+    return "< 0.0001" if p < 1e-4 else f"{p:.2g}" if p < 0.01 else f"{p:.3f}"
+
+
+@dataclass(frozen=True)
+class ReadoutResult:
+    """Everything :func:`~playbook.analyses.experiment.readout.analyze_experiment` found.
+
+    ``comparisons``: one row per metric and treatment arm: metric, role, kind, arm, n_control,
+    n_arm, control_mean, arm_mean, lift_abs (+ ci), lift_rel, ci_low, ci_high (corrected,
+    governing), p_value, p_value_adj, ci_level, significant, fixed_* and seq_* (both views),
+    chance_to_win, risk_control, risk_arm, cuped, variance_reduction, unadjusted_* (CUPED
+    metrics), margin, ni_bound, guardrail (guardrails), degenerate.
+    ``segments``: the primary metric per segment level and arm (corrected across segments).
+    ``segment_srm``: SRM p-value per segment level. ``cumulative``: day, arm, users, lift_rel,
+    ci_low, ci_high (fixed), cs_low, cs_high (confidence sequence), users assigned up to the day.
+    ``plan``: planned_users_per_arm, power_now (at the control baseline's variance), reached,
+    variance_reduction, running (per treatment arm: power, users_per_arm, more_users_per_arm,
+    more_users_total from both arms' observed variances). ``null_counts``: per metric value
+    column, the rows whose null counted as 0. ``heterogeneity``: Cochran's Q per breakdown and
+    arm (segment, arm, levels, q, df, i2, p_value, p_value_adj, differs, lift_min/max, level_min/max).
+    """
+
+    experiment: str
+    arms: tuple[str, ...]
+    control: str
+    counts: tuple[int, ...]
+    srm: SRMResult
+    segment_srm: pd.DataFrame = field(repr=False)
+    metric_defs: tuple[MetricDef, ...] = field(repr=False)
+    comparisons: pd.DataFrame = field(repr=False)
+    segments: pd.DataFrame = field(repr=False)
+    cumulative: pd.DataFrame = field(repr=False)
+    decision: ReadoutDecision = ReadoutDecision.KEEP_RUNNING
+    decision_arm: str | None = None
+    reasons: tuple[str, ...] = ()
+    plan: dict[str, Any] = field(default_factory=dict)
+    excluded_multi_arm: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
+    null_counts: tuple[NullCount, ...] = ()
+    heterogeneity: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    # -- formatting helpers ---------------------------------------------------------------------
+    def _def(self, name: str) -> MetricDef:
+        return next(m for m in self.metric_defs if m.name == name)
+
+    def value(self, name: str, x: float) -> str:
+        """A metric value with its unit: rates as %, means and ratios with the metric's unit."""
+        m = self._def(name)
+        if m.kind == "binary":
+            return pct(x, 1)
+        digits = 3 if abs(x) < 10 else 1
+        return num(x, digits, f" {m.unit}" if m.unit else "")
+
+    def _lift(self, row: pd.Series) -> str:
+        level = float(row["ci_level"])
+        if not (_ok(row["ci_low"]) and _ok(row["ci_high"])):
+            return f"{pct(row['lift_rel'], 1, sign=True)} (no interval: {row['degenerate'] or 'undefined'})"
+        return f"{pct(row['lift_rel'], 1, sign=True)} ({interval(row['ci_low'], row['ci_high'], level=level)})"
+
+    @property
+    def primary(self) -> pd.DataFrame:
+        return self.comparisons[self.comparisons["role"] == "primary"]
+
+    def _primary_row(self) -> pd.Series:
+        rows = self.primary
+        if self.decision_arm is not None and (rows["arm"] == self.decision_arm).any():
+            return rows[rows["arm"] == self.decision_arm].iloc[0]
+        return rows.iloc[0]
+
+    def _split(self) -> str:
+        return " vs ".join(f"{num(c)} {a}" for a, c in zip(self.arms, self.counts, strict=True))
+
+    def _planned_split(self) -> str:
+        return "/".join(f"{w:.0%}" for w in self.srm.weights)
+
+    # -- the answer -------------------------------------------------------------------------------
+    def headline(self) -> str:
+        """One sentence: the answer first."""
+        if self.decision == "invalid":
+            actual = "/".join(f"{c / sum(self.counts):.1%}" for c in self.counts)
+            return (f"{self.experiment}: invalid, the split was {actual} against a planned {self._planned_split()} "
+                    f"(sample ratio mismatch, p {_p(self.srm.p_value)}); no lift can be trusted")
+        row = self._primary_row()
+        if row["degenerate"]:
+            return (f"{row['arm']} vs {self.control} on {row['metric']}: no test possible ({row['degenerate']}; "
+                    f"{self.value(row['metric'], row['control_mean'])} in {self.control}, "
+                    f"{self.value(row['metric'], row['arm_mean'])} in {row['arm']})")
+        verb = "lifts" if row["lift_rel"] > 0 else "lowers" if row["lift_rel"] < 0 else "leaves unchanged"
+        state = "significant" if row["significant"] else "not significant"
+        guards = self.comparisons[(self.comparisons["role"] == "guardrail") & (self.comparisons["arm"] == row["arm"])]
+        g = ""
+        if len(guards):
+            g = "; guardrails hold" if (guards["guardrail"] == "pass").all() else \
+                f"; guardrail {', '.join(guards.loc[guards['guardrail'] == 'fail', 'metric'])} not shown safe"
+        return f"{row['arm']} {verb} {row['metric']} by {self._lift(row)}, {state}{g}"
+
+    def summary(self) -> str:
+        """Prose for the stakeholder: the decision and its reasons, then the evidence, in Markdown.
+        Names from data or the spec (arms, metrics, segments, units) are escaped (report.esc)."""
+        out = [f"**Decision: {esc(self.decision)}.** "
+               + "; ".join(esc(r[0].upper() + r[1:]) for r in self.reasons) + "."]
+        srm = (f"Users per arm: {esc(self._split())} (planned split {self._planned_split()}); the sample-ratio "
+               f"check gives p {_p(self.srm.p_value)} against a threshold of {self.srm.alpha:g}")
+        srm += ": **the split is broken, so assignment or logging must be fixed before any lift is read.**" \
+            if self.srm.mismatch else ", consistent with the design."
+        bad = self.segment_srm[self.segment_srm["mismatch"]] if len(self.segment_srm) else self.segment_srm
+        if len(bad):
+            srm += " The split is also off inside " + ", ".join(
+                f"{esc(r.segment)} = {esc(r.level)} (p {_p(r.p_value)})" for r in bad.itertuples()) + "."
+        if self.excluded_multi_arm:
+            srm += f" {num(self.excluded_multi_arm)} users seen in more than one arm were left out."
+        out.append(srm)
+        nulls = [c for c in self.null_counts if c.nulls]
+        if nulls:
+            out.append("Missing values counted as 0: " + "; ".join(c.describe() for c in nulls) + ".")
+        if self.decision == "invalid":
+            return "\n\n".join(out)
+        for _, row in self.comparisons.iterrows():
+            out.append(self._sentence(row))
+        plan = self.plan
+        if plan.get("power_now") is not None:
+            mde = self.settings.get("mde_rel", 0.05)
+            out.append(
+                f"Planned sample: {num(plan['planned_users_per_arm'])} users per arm to detect a "
+                f"{pct(mde, 1)} relative lift on the primary metric with {pct(self.settings.get('power', 0.8), 0)} "
+                f"power; the experiment has {num(self.counts[0])} in {esc(self.control)}, which gives "
+                f"{pct(plan['power_now'], 0)} power for that lift at the control arm's variance"
+                f"{' (planned sample reached)' if plan.get('reached') else ' (not reached yet)'}.")
+        elif plan.get("planning_note"):
+            out.append(f"No power figure: {esc(plan['planning_note'])}.")
+        running = self._running()
+        if self.decision == "keep-running" and running is not None:
+            arm, r = running
+            if "power" in r:
+                mde = pct(self.settings.get("mde_rel", 0.05), 1, sign=True)
+                target = pct(self.settings.get("power", 0.8), 0)
+                text = (f"With the variances both arms show so far, {esc(arm)} has {pct(r['power'], 0)} power for a {mde} "
+                        f"relative lift on the primary metric")
+                text += (f"; about {num(r['more_users_per_arm'])} more users per arm ({num(r['more_users_total'])} "
+                         f"in all) reach {target}." if r["more_users_per_arm"] else
+                         f", at or above the {target} wanted: the sample is large enough for that lift.")
+                out.append(text)
+            else:
+                out.append(f"No power figure for the running experiment: {esc(r['note'])}.")
+        het = self._heterogeneity_sentence()
+        if het:
+            out.append(het)
+        return "\n\n".join(out)
+
+    def _running(self) -> tuple[str, dict[str, Any]] | None:
+        running = self.plan.get("running") or {}
+        arm = self.decision_arm if self.decision_arm in running else next(iter(running), None)
+        return (arm, running[arm]) if arm is not None else None
+
+    def _heterogeneity_sentence(self) -> str:
+        het = self.heterogeneity
+        if het is None or not len(het):
+            return ""
+        tested = het[het["p_value"].notna()]
+        parts = []
+        for seg in dict.fromkeys(het["segment"]):
+            rows = tested[tested["segment"] == seg]
+            if not len(rows):
+                parts.append(f"{esc(seg)}: fewer than two levels large enough to compare")
+                continue
+            differs = rows[rows["differs"]]
+            for r in differs.itertuples():
+                parts.append(f"**the effect differs by {esc(seg)}**{self._for_arm(r.arm)} (Cochran's Q p "
+                             f"{_p(r.p_value_adj)} over {r.levels} levels after correction): from "
+                             f"{pct(r.lift_min, 1, sign=True)} ({esc(r.level_min)}) to {pct(r.lift_max, 1, sign=True)} "
+                             f"({esc(r.level_max)})")
+            if not len(differs):
+                p = float(rows["p_value_adj"].min())
+                corrected = " after correction" if len(tested) > 1 and self.settings.get("correction") != "none" \
+                    else ""
+                parts.append(f"no evidence that the effect differs by {esc(seg)} (Cochran's Q p {_p(p)} over "
+                             f"{int(rows['levels'].max())} levels{corrected})")
+        text = "; ".join(parts)
+        return ("Across segments: " + text + ". The decision is read on the whole sample; the segment lifts "
+                "are shown for exploring.")
+
+    def _for_arm(self, arm: str) -> str:
+        return f" for {esc(arm)}" if len(self.arms) > 2 else ""
+
+    def _sentence(self, row: pd.Series) -> str:
+        name, arm = row["metric"], row["arm"]
+        text = (f"**{esc(name)}** ({esc(row['role'])}): {esc(self.value(name, row['control_mean']))} in "
+                f"{esc(self.control)} vs {esc(self.value(name, row['arm_mean']))} in {esc(arm)}, "
+                f"a lift of {esc(self._lift(row))}")
+        if row["degenerate"]:
+            return text + (f". The comparison is degenerate ({esc(row['degenerate'])}): no test is possible, "
+                           "so its interval and p-value are left out of the outcome.")
+        text += f", p {_p(row['p_value'])}"
+        if row["in_family"] and self.settings.get("correction") != "none":
+            text += f" ({_p(row['p_value_adj'])} after {esc(self.settings.get('correction'))} correction)"
+        text += f", chance to win {pct(row['chance_to_win'], 0)}"
+        if row["cuped"] and _ok(row["variance_reduction"]):
+            text += f"; CUPED removed {pct(row['variance_reduction'], 0)} of the variance"
+        if row["role"] == "guardrail":
+            ok = row["guardrail"] == "pass"
+            bound = pct(row["ni_bound"], 1, sign=True) if _ok(row["ni_bound"]) else "undefined"
+            text += (f"; the worst plausible change is {bound} against a tolerated "
+                     f"{pct(-row['margin'] if row['higher_is_better'] else row['margin'], 1, sign=True)}: "
+                     + ("**holds**" if ok else "**not shown safe**"))
+        return text + "."
+
+    # -- tables -----------------------------------------------------------------------------------
+    def table(self) -> pd.DataFrame:
+        """The comparisons formatted for stakeholders (values with units, lifts with intervals)."""
+        rows = []
+        for _, r in self.comparisons.iterrows():
+            rows.append({
+                "metric": r["metric"], "role": r["role"], "arm": r["arm"],
+                self.control: self.value(r["metric"], r["control_mean"]),
+                "arm value": self.value(r["metric"], r["arm_mean"]),
+                "lift (relative)": self._lift(r),
+                "p": _p(r["p_value"]), "p adjusted": _p(r["p_value_adj"]),
+                "chance to win": pct(r["chance_to_win"], 0),
+                "guardrail": r.get("guardrail") if isinstance(r.get("guardrail"), str) else "",
+            })
+        return pd.DataFrame(rows)
+
+    def segment_table(self) -> pd.DataFrame:
+        """The primary metric per segment level, formatted (lift with corrected interval, SRM p)."""
+        name = self._primary_row()["metric"]
+        rows = []
+        for _, r in self.segments.iterrows():
+            ok = _ok(r["ci_low"]) and _ok(r["ci_high"])
+            lift = pct(r["lift_rel"], 1, sign=True) + (
+                f" ({interval(r['ci_low'], r['ci_high'])})" if ok else " (no interval)")
+            rows.append({"segment": r["segment"], "level": r["level"], "arm": r["arm"],
+                         "users": f"{num(r['users_control'])} / {num(r['users_arm'])}",
+                         self.control: self.value(name, r["control_mean"]),
+                         "arm value": self.value(name, r["arm_mean"]), "lift (relative)": lift,
+                         "p adjusted": _p(r["p_value_adj"]),
+                         "split check p": _p(r["srm_p"]) if _ok(r["srm_p"]) else "–",
+                         "significant": "yes" if r["significant"] else ""})
+        return pd.DataFrame(rows)
+
+    # -- the outcome ------------------------------------------------------------------------------
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"metrics": self.table(), "segments": self.segment_table(),
+                "comparisons": self.comparisons, "cumulative": self.cumulative}
+
+    def metric_info(self) -> list[Metric]:
+        """Label, unit and kind of each metric in :meth:`metrics`; lifts carry their interval."""
+        out = [Metric("srm.p_value", "Sample ratio mismatch p-value", MetricKind.P_VALUE)]
+        out += [Metric(f"users.{a}", f"Users in {a}", MetricKind.COUNT, "users") for a in self.arms]
+        for _, r in self.comparisons.iterrows():
+            base, name = f"{r['metric']}.{r['arm']}", str(r["metric"]).replace("_", " ")
+            unit = self._def(str(r["metric"])).unit if r["kind"] != "binary" else ""
+            low, high = (float(r["ci_low"]), float(r["ci_high"])) if _ok(r["ci_low"]) and _ok(r["ci_high"]) \
+                else (None, None)
+            level = float(r["ci_level"]) if _ok(r["ci_level"]) and low is not None else None
+            out += [
+                Metric(f"{base}.lift_rel", f"{name.capitalize()}, {r['arm']} vs {self.control}", MetricKind.LIFT,
+                       low=low, high=high, level=level),
+                Metric(f"{base}.lift_abs", f"{name.capitalize()} difference, {r['arm']} vs {self.control}",
+                       MetricKind.SHARE if r["kind"] == "binary" else MetricKind.RATIO, unit),
+                Metric(f"{base}.ci_low", f"{name.capitalize()} lift, lower bound", MetricKind.LIFT),
+                Metric(f"{base}.ci_high", f"{name.capitalize()} lift, upper bound", MetricKind.LIFT),
+                Metric(f"{base}.p_value", f"{name.capitalize()} p-value", MetricKind.P_VALUE),
+                Metric(f"{base}.p_value_adj", f"{name.capitalize()} p-value (corrected)", MetricKind.P_VALUE),
+                Metric(f"{base}.chance_to_win", f"Chance that {r['arm']} beats {self.control} on {name}",
+                       MetricKind.SHARE),
+                Metric(f"{base}.variance_reduction", f"{name.capitalize()} variance reduction (CUPED)",
+                       MetricKind.SHARE),
+            ]
+        out += [Metric("planned_users_per_arm", "Planned users per arm", MetricKind.COUNT, "users"),
+                Metric("power_now", "Power for the planned lift", MetricKind.SHARE),
+                Metric("power_observed", "Power with the observed variances", MetricKind.SHARE),
+                Metric("more_users_per_arm", "More users per arm to reach the target power", MetricKind.COUNT,
+                       "users"),
+                Metric("more_users_total", "More users in all to reach the target power", MetricKind.COUNT,
+                       "users")]
+        return out
+
+    def metrics(self) -> dict[str, float]:
+        """Flat outcome metrics (see the module docstring); non-finite values are left out."""
+        out: dict[str, float] = {"srm.p_value": self.srm.p_value}
+        for a, c in zip(self.arms, self.counts, strict=True):
+            out[f"users.{a}"] = c
+        for _, r in self.comparisons.iterrows():
+            base = f"{r['metric']}.{r['arm']}"
+            values = {k: r[k] for k in OUTCOME_FIELDS}
+            if r["degenerate"]:
+                values = {k: v for k, v in values.items() if k not in ("ci_low", "ci_high")}
+            if r["cuped"]:
+                values["variance_reduction"] = r["variance_reduction"]
+            for k, v in values.items():
+                if _ok(v):
+                    out[f"{base}.{k}"] = float(v)
+        for k in ("planned_users_per_arm", "power_now"):
+            if _ok(self.plan.get(k)):
+                out[k] = float(self.plan[k])
+        running = self._running()
+        if self.decision == "keep-running" and running is not None and "power" in running[1]:
+            out["power_observed"] = float(running[1]["power"])
+            out["more_users_per_arm"] = float(running[1]["more_users_per_arm"])
+            out["more_users_total"] = float(running[1]["more_users_total"])
+        # the archive shows the first four as key metrics: the primary metric's relative lift,
+        # corrected p-value and chance to win for the arm the decision is about, then SRM
+        if len(self.primary):
+            row = self._primary_row()
+            out = lead_with(out, [f"{row['metric']}.{row['arm']}.{k}" for k in ("lift_rel", "p_value_adj", "chance_to_win")])
+        return out
+
+    def details(self) -> dict[str, Any]:
+        """JSON-able details: settings, decision reasons, metric definitions and every table."""
+        return {
+            "experiment": self.experiment, "arms": list(self.arms), "control": self.control,
+            "users": dict(zip(self.arms, self.counts, strict=True)), "decision_arm": self.decision_arm,
+            "reasons": list(self.reasons), "srm": {"chi2": self.srm.chi2, "p_value": self.srm.p_value,
+                                                   "weights": list(self.srm.weights), "mismatch": self.srm.mismatch},
+            "excluded_multi_arm": self.excluded_multi_arm,
+            "plan": {k: v for k, v in self.plan.items() if not isinstance(v, float) or math.isfinite(v)},
+            "settings": self.settings, "metrics": [m.__dict__ | {"numerator": m.numerator.__dict__,
+                                                                 "denominator": m.denominator.__dict__
+                                                                 if m.denominator else None}
+                                                   for m in self.metric_defs],
+            "comparisons": records(self.comparisons), "segments": records(self.segments),
+            "segment_srm": records(self.segment_srm),
+            "heterogeneity": records(self.heterogeneity) if len(self.heterogeneity) else [],
+            "null_counts": [c.__dict__ for c in self.null_counts],
+        }

@@ -1,0 +1,24 @@
+"""Charts the templates show to stakeholders: one function per chart, returning the figure.
+
+Each chart has a title that states what it shows and axes with units; colours are the tones'
+(:mod:`playbook.palette`). One module per template family; every chart is importable from
+here (``charts.funnel(...)``, ``charts.forest(...)``):
+
+    theme                 plain text for names from data, alt text, colours
+    data_quality          rule_pass_rates, daily_volumes
+    funnel_diagnosis      funnel, segment_gaps, time_to_convert
+    process_efficiency    step_durations, weekly_medians, work_in_progress
+    experiment            forest, segment_forest, cumulative_lift, mde_curve
+"""
+
+from playbook.charts.data_quality import daily_volumes, rule_pass_rates
+from playbook.charts.experiment import cumulative_lift, forest, mde_curve, segment_forest
+from playbook.charts.funnel_diagnosis import funnel, segment_gaps, time_to_convert
+from playbook.charts.process_efficiency import step_durations, weekly_medians, work_in_progress
+from playbook.charts.theme import alt_text, chart, plain_text
+
+__all__ = [
+    "alt_text", "chart", "cumulative_lift", "daily_volumes", "forest", "funnel", "mde_curve",
+    "plain_text", "rule_pass_rates", "segment_forest", "segment_gaps", "step_durations",
+    "time_to_convert", "weekly_medians", "work_in_progress",
+]

@@ -1,0 +1,264 @@
+"""Simulate one block of users and everything they do: the per-user tables of the warehouse.
+
+A block is :data:`~playbook.sample.params.BLOCK_USERS` consecutive users drawn from
+``np.random.default_rng([seed, block_index])``, so the result of a block depends only on the
+seed and its index -- never on how blocks are grouped into chunks for writing. Everything is
+vectorized over the users of the block.
+
+A block returns plain numpy columns: categorical columns as integer codes (-1 = null), times as
+float seconds since ``START`` (NaN = null). Sequential ids (order_id, ticket_id, case_id) are
+local indexes here; the writer offsets them by running counters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtri
+
+import playbook.sample.params as P
+
+Columns = dict[str, np.ndarray]
+
+
+def _day_weights() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Probability of a signup on each day, and the hour profiles (full day, AS_OF's partial day)."""
+    hours = np.asarray(P.HOUR_WEIGHTS)
+    full, partial = hours / hours.sum(), hours[:6] / hours[:6].sum()
+    d = np.arange(P.N_DAYS)
+    weekday = (np.datetime64(P.START.date()) + d).astype("datetime64[D]").view("int64")
+    weekday = (weekday + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+    w = (1 + P.SIGNUP_GROWTH * d / (P.N_DAYS - 1)) * np.where(weekday >= 5, P.WEEKEND_FACTOR, 1.0)
+    w[-1] *= hours[:6].sum() / hours.sum()
+    return w / w.sum(), full, partial
+
+
+DAY_P, HOUR_P, HOUR_P_LAST = _day_weights()
+_ECON = np.array([P.CHANNEL_ECON[c][:3] for c in P.CHANNELS])  # apply mult, approve, repeat
+
+
+def _lognormal(rng: np.random.Generator, median_h: float, sigma: float, n: int) -> np.ndarray:
+    return median_h * P.HOUR * np.exp(sigma * rng.standard_normal(n))
+
+
+def _signups(rng: np.random.Generator, n: int) -> np.ndarray:
+    day = rng.choice(P.N_DAYS, size=n, p=DAY_P)
+    hour = rng.choice(24, size=n, p=HOUR_P)
+    last = day == P.N_DAYS - 1
+    hour[last] = rng.choice(6, size=int(last.sum()), p=HOUR_P_LAST)
+    return np.floor(day * P.DAY + hour * P.HOUR + rng.uniform(0, P.HOUR, n))
+
+
+def _pre_value(rng: np.random.Generator, z: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """A pre-period score correlated ~PRE_RHO with the binary outcome ``z < ndtri(p)``."""
+    c = ndtri(p)
+    k = np.exp(-c * c / 2) / np.sqrt(2 * np.pi) / np.sqrt(p * (1 - p))  # corr(1{z<c}, -z)
+    rho = np.clip(P.PRE_RHO / k, 0, 0.95)
+    x = -rho * z + np.sqrt(1 - rho**2) * rng.standard_normal(len(z))
+    return np.round(np.clip(50 + 15 * x, 0, 100), 2)
+
+
+def _process(rng: np.random.Generator, start: np.ndarray, approve_p: np.ndarray,
+             disburse_p: np.ndarray) -> dict[str, Any]:
+    """Run loan applications through the process; return step times and the outcome of each."""
+    n = len(start)
+    steps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    t = start.copy()
+    approved = rng.uniform(size=n) < approve_p
+    disbursed = approved & (rng.uniform(size=n) < disburse_p)
+    for name, (median_h, sigma, wait_h) in P.PROCESS_STEPS.items():
+        wait = _lognormal(rng, wait_h, 1.0, n) if wait_h else np.zeros(n)
+        dur = _lognormal(rng, median_h, sigma, n)
+        s = np.floor(t + wait)
+        e = np.floor(s + dur) + 1
+        steps[name] = (s, e)
+        t = e
+    return {"steps": steps, "approved": approved, "disbursed": disbursed,
+            "decision": steps["credit_decision"][1], "payout": steps["payout"][1]}
+
+
+def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, Any]:
+    """All per-user tables for users ``first_user .. first_user + n - 1`` (block ``block``)."""
+    rng = np.random.default_rng([seed, block])
+    uid = np.arange(first_user, first_user + n, dtype=np.int64)
+    t0 = _signups(rng, n)
+    channel = rng.choice(len(P.CHANNELS), size=n, p=P.CHANNEL_SHARE).astype(np.int8)
+    device = rng.choice(len(P.DEVICES), size=n, p=P.DEVICE_SHARE).astype(np.int8)
+    region = rng.choice(len(P.REGIONS), size=n, p=P.REGION_SHARE).astype(np.int8)
+    region_missing = rng.uniform(size=n) < P.P_REGION_MISSING
+    region[region_missing] = -1
+    age = rng.choice(len(P.AGE_BANDS), size=n, p=P.AGE_SHARE).astype(np.int8)
+    users = {"user_id": uid, "signup_ts": t0, "channel": channel, "region": region,
+             "device": device, "age_band": age}
+    apply_mult, approve_p, repeat_p = _ECON[channel].T
+
+    ev_u: list[np.ndarray] = [uid]
+    ev_t: list[np.ndarray] = [t0]
+    ev_e: list[np.ndarray] = [np.zeros(n, np.int8)]
+    ev_r: list[np.ndarray] = [np.zeros(n)]
+
+    def emit(idx: np.ndarray, ts: np.ndarray, code: int, revenue: np.ndarray | None = None) -> None:
+        keep = ts < P.T_END
+        ev_u.append(uid[idx[keep]])
+        ev_t.append(ts[keep])
+        ev_e.append(np.full(int(keep.sum()), code, np.int8))
+        ev_r.append(np.zeros(int(keep.sum())) if revenue is None else revenue[keep])
+
+    # register
+    reg = rng.uniform(size=n) < P.P_REGISTER
+    t_reg = t0 + np.floor(_lognormal(rng, 0.15, 1.0, n)) + 1
+    reg_seen = reg & (t_reg < P.T_END)
+    emit(np.flatnonzero(reg), t_reg[reg], 1)
+    # onboarding-copy: assigned at register; SRM 53/47; no effect
+    z_ver = rng.standard_normal(n)
+    p_ver = np.where(device == P.DEVICES.index("web"), P.P_VERIFY_WEB, P.P_VERIFY)
+    ob = reg_seen & (t_reg >= P.EXP_START) & (t_reg < P.EXP_END)
+    ob_variant = (rng.uniform(size=n) >= P.ONBOARDING_P_CONTROL).astype(np.int8)
+    ob_pre = _pre_value(rng, z_ver, p_ver)
+    # verify_identity
+    ver = reg & (z_ver < ndtri(p_ver))
+    t_ver = t_reg + np.floor(_lognormal(rng, 2.0, 1.2, n)) + 1
+    ver_seen = ver & (t_ver < P.T_END)
+    emit(np.flatnonzero(ver), t_ver[ver], 2)
+    # limit-banner: assigned at verify_identity; treatment lifts P(apply) by 8%
+    lb = ver_seen & (t_ver >= P.EXP_START) & (t_ver < P.EXP_END)
+    lb_variant = (rng.uniform(size=n) < 0.5).astype(np.int8)
+    p_app = np.minimum(P.P_APPLY * apply_mult * np.where(lb & (lb_variant == 1),
+                                                          1 + P.LIMIT_BANNER_LIFT, 1.0), 0.99)
+    z_app = rng.standard_normal(n)
+    lb_pre = _pre_value(rng, z_app, p_app)
+    app = ver & (z_app < ndtri(p_app))
+    t_app = t_ver + np.floor(_lognormal(rng, 24.0, 1.2, n)) + 1
+
+    # first applications, then repeat loans of customers
+    a_idx = np.flatnonzero(app)
+    first = _process(rng, t_app[a_idx], approve_p[a_idx], np.full(len(a_idx), P.P_DISBURSE))
+    amount = np.maximum(50, np.round(P.LOAN_MEDIAN * np.exp(P.LOAN_SIGMA
+                                                            * rng.standard_normal(len(a_idx))), -1))
+    cust = first["disbursed"] & (first["payout"] < P.T_END)
+    c_idx, t_disb = a_idx[cust], first["payout"][cust]
+    k = np.arange(P.REPEAT_MONTHS)
+    hit = rng.uniform(size=(len(c_idx), P.REPEAT_MONTHS)) < repeat_p[c_idx, None] * P.REPEAT_DECAY**k
+    rows, months = np.nonzero(hit)
+    r_idx = c_idx[rows]
+    t_rep = np.floor(t_disb[rows] + (months + rng.uniform(0.05, 1.0, len(rows))) * 30 * P.DAY)
+    rep = _process(rng, t_rep, np.minimum(approve_p[r_idx] + P.P_REPEAT_APPROVE_BONUS, 0.95),
+                   np.full(len(r_idx), P.P_REPEAT_DISBURSE))
+    rep_amount = np.maximum(50, np.round(P.REPEAT_LOAN_FACTOR * P.LOAN_MEDIAN * np.exp(
+        P.LOAN_SIGMA * rng.standard_normal(len(r_idx))), -1))
+
+    l_idx = np.concatenate([a_idx, r_idx])  # all loan applications
+    l_start = np.concatenate([t_app[a_idx], t_rep])
+    l_amount = np.concatenate([amount, rep_amount])
+    approved = np.concatenate([first["approved"], rep["approved"]])
+    disbursed = np.concatenate([first["disbursed"], rep["disbursed"]])
+    decision = np.concatenate([first["decision"], rep["decision"]])
+    payout = np.concatenate([first["payout"], rep["payout"]])
+    fee = np.round(l_amount * P.FEE_RATE, 2)
+    emit(l_idx, l_start, 3)
+    emit(l_idx[approved], decision[approved], 4)
+    emit(l_idx[disbursed], payout[disbursed], 5, fee[disbursed])
+
+    # process_log: a case per application that started before AS_OF
+    case_keep = l_start < P.T_END
+    n_cases = int(case_keep.sum())
+    pl_case: list[np.ndarray] = []
+    pl_step: list[np.ndarray] = []
+    pl_s: list[np.ndarray] = []
+    pl_e: list[np.ndarray] = []
+    for j, name in enumerate(P.PROCESS_STEPS):
+        s = np.concatenate([first["steps"][name][0], rep["steps"][name][0]])[case_keep]
+        e = np.concatenate([first["steps"][name][1], rep["steps"][name][1]])[case_keep]
+        ok = s < P.T_END
+        if name == "payout":
+            ok &= disbursed[case_keep]
+        pl_case.append(np.flatnonzero(ok))
+        pl_step.append(np.full(int(ok.sum()), j, np.int8))
+        pl_s.append(s[ok])
+        pl_e.append(np.where(e[ok] < P.T_END, e[ok], np.nan))
+    process: Columns = {"case_id": np.concatenate(pl_case), "step": np.concatenate(pl_step),
+               "start_ts": np.concatenate(pl_s), "end_ts": np.concatenate(pl_e)}
+    order = np.lexsort((process["step"], process["case_id"]))
+    process = {key: v[order] for key, v in process.items()}
+
+    # orders: one per disbursed loan, with the planted defects
+    o_keep = disbursed & (payout < P.T_END)
+    o_uid, o_ts, o_amt = uid[l_idx[o_keep]], payout[o_keep].copy(), l_amount[o_keep].copy()
+    o_order = np.lexsort((o_ts, o_uid))
+    o_uid, o_ts, o_amt = o_uid[o_order], o_ts[o_order], o_amt[o_order]
+    m = len(o_uid)
+    u = rng.uniform(size=m)
+    neg = u < P.P_ORDER_NEGATIVE
+    dup = (u >= P.P_ORDER_NEGATIVE) & (u < P.P_ORDER_NEGATIVE + P.P_ORDER_DUPLICATE)
+    fut = (u >= 1 - P.P_ORDER_FUTURE)
+    o_amt[neg] = -o_amt[neg]
+    o_ts[fut] = np.floor(P.T_END + rng.uniform(1 * P.HOUR, 45 * P.DAY, int(fut.sum())))
+    o_id = np.arange(m, dtype=np.int64)  # local; the writer adds the running offset
+    sources = np.flatnonzero(dup)
+    targets_pool = np.flatnonzero(~dup)
+    sources = sources[: len(targets_pool)]
+    targets = rng.choice(targets_pool, size=len(sources), replace=False)
+    o_id[sources] = o_id[targets]
+    orders = {"order_id": o_id, "user_id": o_uid, "ts": o_ts, "amount": o_amt}
+
+    # return visits: engagement decays after signup (the cohort curves)
+    engage = 1.0 + 0.5 * ver + 1.0 * np.isin(np.arange(n), c_idx)
+    lam = rng.gamma(1.5, 8.3 / 1.5, n) * engage * reg
+    cnt = rng.poisson(lam)
+    v_idx = np.repeat(np.arange(n), cnt)
+    fast = rng.uniform(size=len(v_idx)) < 0.5
+    offs = rng.exponential(np.where(fast, 3.0, 40.0) * P.DAY)
+    emit(v_idx, np.floor(t_reg[v_idx] + offs) + 60, 0)
+
+    # tickets
+    applied = np.isin(np.arange(n), a_idx)
+    k_t = rng.poisson(P.TICKETS_PER_USER + 0.35 * applied)
+    t_idx = np.repeat(np.arange(n), k_t)
+    opened = np.floor(t0[t_idx] + rng.exponential(5 * P.DAY, len(t_idx)))
+    t_keep = opened < P.T_END
+    t_idx, opened = t_idx[t_keep], opened[t_keep]
+    nt = len(t_idx)
+    resolved = np.floor(opened + _lognormal(rng, 18.0, 1.0, nt)) + 60
+    resolved[(resolved >= P.T_END) | (rng.uniform(size=nt) < P.P_TICKET_ABANDONED)] = np.nan
+    answered = ~np.isnan(resolved) & (rng.uniform(size=nt) < P.CSAT_RESPONSE)
+    csat = np.where(answered, rng.choice(5, size=nt, p=P.CSAT_SHARE) + 1, -1).astype(np.int8)
+    t_order = np.lexsort((opened,))
+    tickets = {"user_id": uid[t_idx][t_order], "opened_ts": opened[t_order],
+               "resolved_ts": resolved[t_order],
+               "category": rng.choice(5, size=nt, p=P.TICKET_SHARE).astype(np.int8)[t_order],
+               "csat": csat[t_order]}
+
+    # events, sorted by user and time
+    events = {"user_id": np.concatenate(ev_u), "ts": np.concatenate(ev_t),
+              "event": np.concatenate(ev_e), "revenue": np.concatenate(ev_r)}
+    e_order = np.lexsort((events["event"], events["ts"], events["user_id"]))
+    events = {key: v[e_order] for key, v in events.items()}
+
+    # experiments
+    assignments, metrics_pre = [], []
+    for code, (mask, variant, t_assign, pre) in enumerate(
+        [(lb, lb_variant, t_ver, lb_pre), (ob, ob_variant, t_reg, ob_pre)]
+    ):
+        i = np.flatnonzero(mask)
+        assignments.append((uid[i], np.full(len(i), code, np.int8), variant[i], t_assign[i]))
+        metrics_pre.append((uid[i], np.full(len(i), code, np.int8), pre[i]))
+    a = [np.concatenate(c) for c in zip(*assignments, strict=True)]
+    mp = [np.concatenate(c) for c in zip(*metrics_pre, strict=True)]
+    return {
+        "users": users,
+        "events": events,
+        "orders": orders,
+        "assignments": dict(zip(["user_id", "experiment", "variant", "assigned_ts"], a,
+                                strict=True)),
+        "metrics_pre": dict(zip(["user_id", "experiment", "pre_value"], mp, strict=True)),
+        "process_log": process,
+        "tickets": tickets,
+        "_n_cases": n_cases,
+        "_defects": {"users.region.missing": int(region_missing.sum()),
+                     "orders.amount.negative": int(neg.sum()),
+                     "orders.order_id.duplicate_ids": len(sources),
+                     "orders.order_id.duplicate_rows": 2 * len(sources),
+                     "orders.ts.future": int(fut.sum())},
+    }
+
