@@ -14,7 +14,8 @@ from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 from playbook.analyses.funnel.analysis import analyze_funnel
 from playbook.errors import DataError
 from playbook.sources import Warehouse
-from playbook.stats.proportions import adjust_pvalues, two_proportion_ztest, wilson_interval
+from playbook.stats.corrections import adjust as adjust_pvalues
+from playbook.stats.proportions import two_proportion_ztest, wilson_interval
 
 T0 = pd.Timestamp("2026-03-02")  # a Monday
 STEPS3 = ["visit", "register", "apply"]
@@ -497,7 +498,7 @@ def test_adjust_pvalues_equal_statsmodels() -> None:
     rng = np.random.default_rng(3)
     for p in (rng.uniform(size=40), np.r_[rng.uniform(size=9) ** 4, 0.01, 0.01, 0.5, 0.5, 1.0],
               np.array([0.2])):
-        for method, sm in (("holm", "holm"), ("bh", "fdr_bh")):
+        for method, sm in (("holm", "holm"), ("bh", "fdr_bh"), ("bonferroni", "bonferroni")):
             ref = multipletests(p, method=sm)[1]
             np.testing.assert_allclose(adjust_pvalues(p, method), ref, rtol=1e-12)
             q = np.r_[np.nan, p]
@@ -547,7 +548,6 @@ def test_median_time_interval_matches_numpy(tmp_path: Path, n_apply: int, order:
 
 def test_unknown_correction_is_a_named_parameter_error() -> None:
     from playbook.errors import ParameterError
-    from playbook.stats.proportions import adjust_pvalues
 
-    with pytest.raises(ParameterError, match="correction='sidak': give one of .*funnel_diagnosis"):
+    with pytest.raises(ParameterError, match="correction='sidak': give one of holm, bh, bonferroni, none"):
         adjust_pvalues([0.01, 0.2], "sidak")

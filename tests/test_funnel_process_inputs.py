@@ -96,7 +96,7 @@ def test_parameter_error_is_still_a_value_error() -> None:
 
 def test_funnel_notebook_bounds_match_the_analysis() -> None:
     """The template's bounds accept what analyze_funnel accepts (one list of each)."""
-    from playbook.stats.proportions import CORRECTIONS
+    from playbook.stats.corrections import CORRECTIONS
 
     p = load_template(ROOT / "notebooks" / "funnel_diagnosis.ipynb").parameters
     assert p["order"].bound is not None and p["order"].bound.choices == funnel.ORDERS

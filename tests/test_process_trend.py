@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from playbook.analyses.process.analysis import analyze_process
-from playbook.analyses.process.trend import TREND_CORRECTIONS, trend_tests
+from playbook.analyses.process.trend import trend_tests
 from playbook.errors import ParameterError
 from playbook.sources import Warehouse
-from playbook.stats.corrections import holm
+from playbook.stats.corrections import CORRECTIONS, holm
 
 T0 = pd.Timestamp("2026-03-02")  # a Monday
 
@@ -53,7 +53,7 @@ def test_trend_tests_report_raw_and_corrected_p_and_decide_on_corrected() -> Non
     # a p-value just under alpha that the correction lifts above it is not a trend
     none = trend_tests({"a": rising, "b": flat}, correction="none").set_index("step")
     assert none["p_adjusted"].equals(none["p_value"])
-    assert set(TREND_CORRECTIONS) == {"holm", "bh", "bonferroni", "none"}
+    assert set(CORRECTIONS) == {"holm", "bh", "bonferroni", "none"}
     with pytest.raises(ParameterError, match=r"trend_correction='sidak': give one of holm, bh, "
                                              r"bonferroni, none"):
         trend_tests({"a": rising}, correction="sidak")

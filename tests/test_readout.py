@@ -15,7 +15,7 @@ from scipy import stats as st
 from playbook import report
 from playbook.analyses.experiment.readout import analyze_experiment, decide
 from playbook.analyses.experiment.spec import parse_metrics
-from playbook.errors import DataError
+from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
 from playbook.stats import (
     ProportionStats,
@@ -226,7 +226,7 @@ def test_bad_inputs_name_the_table_column_and_fix(tmp_path: Path) -> None:
         analyze_experiment(wh, "exp", [{**BINARY, "evnt": "x"}])
     with pytest.raises(DataError, match="exactly one metric needs role 'primary'"):
         analyze_experiment(wh, "exp", [BINARY, {**MEAN, "role": "primary"}])
-    with pytest.raises(DataError, match="correction must be one of"):
+    with pytest.raises(ParameterError, match="correction='sidak': give one of holm, bh, bonferroni, none"):
         analyze_experiment(wh, "exp", [BINARY], correction="sidak")
 
 

@@ -154,5 +154,21 @@ def test_errors_name_the_problem() -> None:
         ttest(ProportionStats(10, 5), ProportionStats(10, 6), alpha=5)
     with pytest.raises(DataError, match="alternative"):
         ttest(ProportionStats(10, 5), ProportionStats(10, 6), alternative="bigger")  # type: ignore[arg-type]
-    with pytest.raises(DataError, match="zero variance"):
-        proportion_ztest(ProportionStats(10, 10), ProportionStats(10, 10))
+    with pytest.raises(DataError, match="an arm is empty"):
+        proportion_ztest(ProportionStats(10, 10), ProportionStats(0, 0))
+
+
+def test_zero_variance_is_one_rule_for_the_scalar_and_the_vectorized_z_test() -> None:
+    """All-converted (or none) in both arms: no difference to see, z = 0 and p = 1, in the
+    readout's scalar test and the funnel's vectorized one alike."""
+    from playbook.stats.proportions import two_proportion_ztest
+
+    for x in (0, 10):
+        assert proportion_ztest(ProportionStats(10, x), ProportionStats(10, x)) == (0.0, 1.0)
+        z, p = two_proportion_ztest([x], [10], [x], [10])
+        assert (float(z[0]), float(p[0])) == (0.0, 1.0)
+    # a difference measured without noise (unpooled, 0/10 against 10/10): z is infinite, p = 0
+    z, p = proportion_ztest(ProportionStats(10, 0), ProportionStats(10, 10), pooled=False)
+    assert z == math.inf and p == 0.0
+    z2, p2 = two_proportion_ztest([10], [10], [0], [10], pooled=False)
+    assert (float(z2[0]), float(p2[0])) == (math.inf, 0.0)

@@ -9,6 +9,8 @@ scope to the caller.
     bonferroni(p)           p * m, the simplest FWER control
     correct(p, method, alpha) -> CorrectionResult with adjusted p, rejections and per-hypothesis
                             alpha levels for confidence intervals
+    adjust(p, name)         adjusted p-values by a template's correction name (CORRECTIONS),
+                            NaN p-values left out of the family and kept NaN
 
 Adjusted p-values agree with ``statsmodels.stats.multitest.multipletests`` (methods "holm",
 "fdr_bh", "bonferroni").
@@ -36,11 +38,24 @@ from typing import Literal
 
 import numpy as np
 
-from playbook.errors import DataError
+from playbook.errors import DataError, ParameterError
 
-__all__ = ["CorrectionResult", "benjamini_hochberg", "bonferroni", "correct", "holm"]
+__all__ = ["CORRECTIONS", "CorrectionResult", "adjust", "benjamini_hochberg", "bonferroni",
+           "correct", "correction_method", "holm"]
 
 Method = Literal["holm", "benjamini_hochberg", "bonferroni"]
+
+#: The correction names every template accepts (its ``correction`` parameters) and the method of
+#: :func:`correct` each stands for (``none``: no correction).
+CORRECTIONS: dict[str, Method | None] = {"holm": "holm", "bh": "benjamini_hochberg",
+                                         "bonferroni": "bonferroni", "none": None}
+
+
+def correction_method(name: str, parameter: str = "correction") -> Method | None:
+    """The method a correction name stands for; ParameterError naming ``parameter`` if unknown."""
+    if name not in CORRECTIONS:
+        raise ParameterError(f"{parameter}={name!r}: give one of {', '.join(CORRECTIONS)}")
+    return CORRECTIONS[name]
 
 
 def _pvalues(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -125,3 +140,21 @@ def correct(p_values: Sequence[float] | np.ndarray, method: Method = "holm", alp
         rejected=tuple(bool(x) for x in adj <= alpha),
         alphas=tuple(float(x) for x in levels),
     )
+
+
+def adjust(p_values: Sequence[float] | np.ndarray, name: str = "holm",
+           parameter: str = "correction") -> np.ndarray:
+    """Adjusted p-values by the correction ``name`` (:data:`CORRECTIONS`), in the input order.
+
+    NaN p-values (tests that could not run) are left out of the family and stay NaN; an empty or
+    all-NaN family gives all NaN.
+    """
+    method = correction_method(name, parameter)
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        adjusters = {"holm": holm, "benjamini_hochberg": benjamini_hochberg,
+                     "bonferroni": bonferroni}
+        out[ok] = p[ok] if method is None else adjusters[method](p[ok])
+    return out

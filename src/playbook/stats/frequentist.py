@@ -49,6 +49,7 @@ from playbook.stats.fieller import (
     fieller_statistic,
     supports_fieller,
 )
+from playbook.stats.proportions import two_proportion_ztest, z_statistic
 from playbook.stats.suffstats import ArmStats, ProportionStats
 
 __all__ = [
@@ -358,31 +359,22 @@ def proportion_ztest(
 
     One sample (``treatment=None``): H0 p = ``value``, variance from the sample proportion.
     Two samples: H0 p_b - p_a = ``value``, with the pooled proportion in the variance when
-    ``pooled`` (statsmodels' default; the readout's :func:`ttest` is unpooled). Raises DataError
-    when the variance is 0 (all or no successes), where the test is undefined.
+    ``pooled`` (statsmodels' default; the readout's :func:`ttest` is unpooled), computed by the
+    vectorized :func:`playbook.stats.proportions.two_proportion_ztest`. A zero variance (all or
+    no successes) follows :func:`playbook.stats.proportions.z_statistic`: z = 0 when the
+    difference is the null value (p = 1), else +-inf. An empty sample raises DataError.
     """
     if treatment is None:
         if control.n == 0:
             raise DataError("proportion_ztest: the sample is empty; there is nothing to test")
         p = control.mean
-        var = p * (1 - p) / control.n
-        diff = p - value
+        z = float(z_statistic(p - value, math.sqrt(p * (1 - p) / control.n)))
     else:
         if control.n == 0 or treatment.n == 0:
             raise DataError("proportion_ztest: an arm is empty; both arms need units")
-        pa, pb = control.mean, treatment.mean
-        if pooled:
-            pp = (control.successes + treatment.successes) / (control.n + treatment.n)
-            var = pp * (1 - pp) * (1 / control.n + 1 / treatment.n)
-        else:
-            var = pa * (1 - pa) / control.n + pb * (1 - pb) / treatment.n
-        diff = pb - pa - value
-    if var <= 0:
-        raise DataError(
-            "proportion_ztest: zero variance (every unit converted, or none); the z test is undefined. "
-            "Report the rates without a test, or collect more units"
-        )
-    z = diff / math.sqrt(var)
+        zs, _ = two_proportion_ztest(treatment.successes, treatment.n, control.successes,
+                                     control.n, pooled=pooled, value=value)
+        z = float(zs)
     if alternative == "two-sided":
         p_value = 2 * float(st.norm.sf(abs(z)))
     elif alternative == "greater":

@@ -2,16 +2,17 @@
 and process analyses.
 
     wilson_interval(x, n)        Wilson score interval of x successes in n trials
-    two_proportion_ztest(...)    pooled two-proportion z test (two-sided), as statsmodels'
-                                 ``proportions_ztest`` with its default pooled variance
-    adjust_pvalues(p, method)    Holm or Benjamini-Hochberg adjusted p-values (statsmodels)
+    two_proportion_ztest(...)    two-proportion z test (two-sided; pooled variance by default),
+                                 as statsmodels' ``proportions_ztest``
+    z_statistic(diff, se)        z = diff / se with the zero-variance rule below
     quantile_ci_ranks(n, q)      order-statistic ranks of a distribution-free quantile interval
     quantile_ci_probs(n, q)      the ``quantile_disc`` probabilities that pick those ranks
 
 Degenerate inputs give documented values, not warnings: ``n = 0`` gives NaN bounds; a test with
 an empty arm gives ``z = NaN, p = NaN``; a test where both arms are all-0 or all-1 (pooled
-variance 0) gives ``z = 0, p = 1`` (no difference can be seen). NaN p-values are left out of
-the multiple-testing correction and stay NaN.
+variance 0) gives ``z = 0, p = 1`` (no difference can be seen; :func:`z_statistic`, which the
+scalar :func:`playbook.stats.frequentist.proportion_ztest` shares). Multiple-testing corrections
+of these p-values: :func:`playbook.stats.corrections.adjust`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,6 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtr, ndtri
-
-from playbook.errors import ParameterError
-from playbook.stats.corrections import benjamini_hochberg, holm
-
-CORRECTIONS = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "none": None}
 
 
 def wilson_interval(x: ArrayLike, n: ArrayLike, alpha: float = 0.05) -> tuple[np.ndarray,
@@ -43,34 +39,36 @@ def wilson_interval(x: ArrayLike, n: ArrayLike, alpha: float = 0.05) -> tuple[np
     return low, high
 
 
-def two_proportion_ztest(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike,
-                         n2: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """Pooled two-sided z test of p1 = x1/n1 against p2 = x2/n2; returns (z, p_value)."""
+def z_statistic(diff: ArrayLike, se: ArrayLike) -> np.ndarray:
+    """``diff / se``; where ``se`` is 0, z is 0 if ``diff`` is 0 too (nothing to see) and
+    +-inf otherwise (a difference measured without noise)."""
+    diff = np.asarray(diff, dtype=float)
+    se = np.asarray(se, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = diff / se
+    return np.where(se == 0, np.where(diff == 0, 0.0, np.copysign(np.inf, diff)), z)
+
+
+def two_proportion_ztest(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike, n2: ArrayLike, *,
+                         pooled: bool = True,
+                         value: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided z test of p1 - p2 = ``value`` (p1 = x1/n1, p2 = x2/n2); returns (z, p_value).
+
+    The variance uses the pooled proportion when ``pooled`` (statsmodels' default), else each
+    arm's own; an empty arm gives NaN, a zero variance the rule of :func:`z_statistic`.
+    """
     x1, n1, x2, n2 = (np.asarray(v, dtype=float) for v in (x1, n1, x2, n2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        pooled = (x1 + x2) / (n1 + n2)
-        se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-        z = (x1 / n1 - x2 / n2) / se
+        p1, p2 = x1 / n1, x2 / n2
+        if pooled:
+            pp = (x1 + x2) / (n1 + n2)
+            var = pp * (1 - pp) * (1 / n1 + 1 / n2)
+        else:
+            var = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
     empty = (n1 <= 0) | (n2 <= 0)
-    flat = ~empty & (se == 0)
-    z = np.where(empty, np.nan, np.where(flat, 0.0, z))
+    z = np.where(empty, np.nan, z_statistic(p1 - p2 - value, np.sqrt(np.maximum(var, 0.0))))
     p = np.where(empty, np.nan, 2 * ndtr(-np.abs(z)))
     return z, p
-
-
-def adjust_pvalues(p: ArrayLike, method: str = "holm") -> np.ndarray:
-    """Adjusted p-values by ``method`` (``holm``, ``bh``/``fdr_bh`` or ``none``); NaN stays NaN."""
-    if method not in CORRECTIONS:
-        raise ParameterError(f"correction={method!r}: give one of {', '.join(CORRECTIONS)} "
-                             "(the parameter 'correction' of funnel_diagnosis)")
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    if not ok.any():
-        return out
-    sm = CORRECTIONS[method]
-    out[ok] = p[ok] if sm is None else (holm(p[ok]) if sm == "holm" else benjamini_hochberg(p[ok]))
-    return out
 
 
 def quantile_ci_ranks(n: ArrayLike, q: float,

@@ -84,7 +84,6 @@ import pandas as pd
 from playbook.analyses.base import ReadoutDecision
 from playbook.analyses.experiment.arms import (
     HETEROGENEITY_COLUMNS,
-    METHODS,
     SCOPES,
     arm_stats,
     compare_metrics,
@@ -114,6 +113,7 @@ from playbook.stats import (
     srm_test,
     variance_reduction,
 )
+from playbook.stats.corrections import correction_method
 from playbook.stats.suffstats import RegressionAdjustedStats
 
 MULTIPLE_ARMS = ("error", "exclude")
@@ -128,8 +128,7 @@ def _check(alpha: float, srm_alpha: float, window_days: float, power: float, mde
         raise DataError(f"window_days must be > 0 (days after assignment a metric counts), got {window_days!r}")
     if not mde_rel > 0:
         raise DataError(f"mde_rel must be > 0 (the smallest relative lift worth detecting), got {mde_rel!r}")
-    if correction not in METHODS:
-        raise DataError(f"correction must be one of {', '.join(METHODS)}, got {correction!r}")
+    correction_method(correction)
     if scope not in SCOPES:
         raise DataError(f"correction_scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     if multiple_arms not in MULTIPLE_ARMS:

@@ -88,7 +88,7 @@ from playbook.analyses.funnel.tables import (
 from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as _q
-from playbook.stats.proportions import CORRECTIONS
+from playbook.stats.corrections import correction_method
 
 ORDERS = ("ordered", "strict", "any")
 ENTRIES = ("first_ever", "first_in_period")
@@ -263,8 +263,7 @@ def analyze_funnel(
                            attribution)
     if entry not in ENTRIES:
         raise ParameterError(f"entry={entry!r} is not one of {', '.join(ENTRIES)}")
-    if correction not in CORRECTIONS:
-        raise ParameterError(f"correction={correction!r} is not one of {', '.join(CORRECTIONS)}")
+    correction_method(correction)
     _check_test_params(alpha, min_segment_users)
     adjust = correction
     _check_columns(warehouse, events_table, [user_col, ts_col, event_col], ts_col)

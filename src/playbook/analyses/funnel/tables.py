@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playbook.stats.proportions import adjust_pvalues, two_proportion_ztest, wilson_interval
+from playbook.stats.corrections import adjust
+from playbook.stats.proportions import two_proportion_ztest, wilson_interval
 
 #: Time-to-convert histogram edges in hours (5 min .. 90 days), cut at the conversion window.
 HIST_EDGES_H = (0.0, 5 / 60, 0.25, 0.5, 1, 2, 4, 8, 12, 24, 48, 72, 168, 336, 720, 1440, 2160)
@@ -106,7 +107,7 @@ def segment_table(raw: pd.DataFrame | None, breakdowns: list[str], loss_i: int |
     df["p_adjusted"] = np.nan
     for scope in df["scope"].unique():
         m = (df["scope"] == scope).to_numpy()
-        df.loc[m, "p_adjusted"] = adjust_pvalues(df.loc[m, "p_value"].to_numpy(), correction)
+        df.loc[m, "p_adjusted"] = adjust(df.loc[m, "p_value"].to_numpy(), correction)
     df["significant"] = (df["p_adjusted"] < alpha).to_numpy()
     df = df.sort_values(["scope", "breakdown", "segment"], kind="stable", ignore_index=True)
     return df[SEGMENT_COLUMNS]

@@ -61,10 +61,11 @@ import pandas as pd
 
 from playbook.analyses.process.result import Q_NAMES, ProcessResult
 from playbook.analyses.process.sql import CI_QUANTILES, ProcessSQL
-from playbook.analyses.process.trend import TREND_CORRECTIONS, trend_tests
+from playbook.analyses.process.trend import trend_tests
 from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as quote
+from playbook.stats.corrections import correction_method
 from playbook.stats.proportions import wilson_interval
 
 CI_COLUMNS = tuple(f"{c}_ci_{s}" for c in CI_QUANTILES for s in ("low", "high"))
@@ -94,9 +95,7 @@ def analyze_process(
     column null in every row, or an SLA for a step that is not in the log.
     """
     sla = _check_sla(sla_hours)
-    if trend_correction not in TREND_CORRECTIONS:
-        raise ParameterError(f"trend_correction={trend_correction!r}: give one of "
-                             f"{', '.join(TREND_CORRECTIONS)}")
+    correction_method(trend_correction, "trend_correction")
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
         raise ParameterError(f"alpha={alpha!r}: give a significance level between 0 and 1")
     if isinstance(min_week_rows, bool) or not isinstance(min_week_rows, int) or min_week_rows < 1:

@@ -15,12 +15,9 @@ import numpy as np
 import pandas as pd
 
 from playbook.errors import ParameterError
-from playbook.stats.corrections import correct
+from playbook.stats.corrections import adjust, correction_method
 from playbook.stats.trend import mann_kendall
 
-#: ``trend_correction`` names and the :func:`playbook.stats.corrections.correct` method of each.
-TREND_CORRECTIONS: dict[str, str | None] = {"holm": "holm", "bh": "benjamini_hochberg",
-                                            "bonferroni": "bonferroni", "none": None}
 TREND_COLUMNS = ["step", "weeks", "tau", "p_value", "p_adjusted", "significant", "trend",
                  "slope_h_per_week"]
 
@@ -34,9 +31,7 @@ def trend_tests(series: Mapping[str, Any], alpha: float = 0.05,
     and are not in the family), ``significant`` = ``p_adjusted <= alpha`` and ``trend``:
     ``slower`` (rising), ``faster`` (falling), ``none`` or ``too few weeks``.
     """
-    if correction not in TREND_CORRECTIONS:
-        raise ParameterError(f"trend_correction={correction!r}: give one of "
-                             f"{', '.join(TREND_CORRECTIONS)}")
+    correction_method(correction, "trend_correction")
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
         raise ParameterError(f"alpha={alpha!r}: give a significance level between 0 and 1")
     rows = []
@@ -46,13 +41,8 @@ def trend_tests(series: Mapping[str, Any], alpha: float = 0.05,
         rows.append({"step": name, "weeks": int(np.isfinite(y).sum()), "tau": tau,
                      "p_value": p, "slope_h_per_week": slope})
     out = pd.DataFrame(rows, columns=["step", "weeks", "tau", "p_value", "slope_h_per_week"])
-    out["p_adjusted"] = np.nan
     tested = out["p_value"].notna().to_numpy()
-    method = TREND_CORRECTIONS[correction]
-    if tested.any():
-        p = out.loc[tested, "p_value"].to_numpy(float)
-        out.loc[tested, "p_adjusted"] = (p if method is None else np.asarray(
-            correct(p, method, alpha).adjusted))  # type: ignore[arg-type]
+    out["p_adjusted"] = adjust(out["p_value"].to_numpy(float), correction, "trend_correction")
     out["significant"] = (out["p_adjusted"] <= alpha).to_numpy(bool)
     out["trend"] = np.where(~tested, "too few weeks",
                             np.where(~out["significant"], "none",
