@@ -11,7 +11,7 @@ import pytest
 from tests.test_readout import BINARY, MEAN, RATIO, make_warehouse
 
 from playbook.analyses.experiment.design import design_experiment, spec_hypothesis
-from playbook.errors import DataError
+from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
 from playbook.stats import MetricSpec, duration_days, minimum_detectable_effect, sample_size
 
@@ -101,7 +101,7 @@ def test_bad_inputs(tmp_path: Path) -> None:
         design_experiment(wh, [BINARY], before=BEFORE, allocation=[1.0])
     with pytest.raises(DataError, match="sequential must be"):
         design_experiment(wh, [BINARY], before=BEFORE, sequential="daily")
-    with pytest.raises(DataError, match="before: expected an ISO date"):
+    with pytest.raises(ParameterError, match="before=.* is not an ISO date"):
         design_experiment(wh, [BINARY], before="soon")
     with pytest.raises(DataError, match=r"metric 'rev'.*'amount'"):
         design_experiment(wh, [BINARY, {**MEAN, "value": "amount"}], before=BEFORE)

@@ -9,10 +9,10 @@ DuckDB), so the spec check can use it without the cost of those imports.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
-from playbook.errors import DataError
+from playbook.errors import DataError, ParameterError
 
 DEFAULT_TIMEZONE = "UTC"
 #: Keys of a spec's data section (and of the ``sources`` a template receives) that are
@@ -44,6 +44,35 @@ def parse_utc(text: str) -> datetime:
     (the runner writes UTC). ValueError when ``text`` is not ISO 8601."""
     moment = datetime.fromisoformat(text)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_day(value: str | date | datetime | None, name: str, *,
+              end: bool = False) -> datetime | None:
+    """A date or time parameter (``start``, ``entry_end``, ...) as a naive datetime in the
+    warehouse's zone; ``None`` or ``""`` stays None.
+
+    ``value`` is an ISO date (``2026-09-01``) or datetime, as text or as a date/datetime (YAML
+    reads an unquoted date as one); a zone or offset is dropped (the wall-clock time is kept).
+    With ``end``, a date without a time includes its whole day (the bound moves to the next
+    midnight), for an exclusive upper bound. A ParameterError names ``name`` otherwise.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day) + timedelta(days=1 if end else 0)
+    if not isinstance(value, str):
+        raise ParameterError(f"{name}={value!r} is not an ISO date (YYYY-MM-DD) or datetime; "
+                             "write it as a quoted string, e.g. '2026-09-01'")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ParameterError(f"{name}={value!r} is not an ISO date (YYYY-MM-DD) or datetime, "
+                             "e.g. '2026-09-01'") from None
+    if end and len(value.strip()) <= 10:
+        parsed += timedelta(days=1)
+    return parsed.replace(tzinfo=None)
 
 
 def check_snapshot(value: object, where: str = "data.snapshot") -> str:

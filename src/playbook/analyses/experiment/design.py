@@ -47,7 +47,7 @@ import pandas as pd
 
 from playbook.analyses.experiment.arms import arm_stats
 from playbook.analyses.experiment.design_result import DesignResult, spec_hypothesis
-from playbook.analyses.experiment.spec import MetricDef, parse_day, parse_metrics
+from playbook.analyses.experiment.spec import MetricDef, parse_metrics
 from playbook.analyses.experiment.sql import (
     Columns,
     arm_aggregates,
@@ -69,6 +69,7 @@ from playbook.stats import (
     power_at,
     sample_size,
 )
+from playbook.zones import parse_day
 
 SEQUENTIAL = ("", "confidence_sequence", "obrien_fleming", "pocock")
 

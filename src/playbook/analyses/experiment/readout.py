@@ -93,7 +93,7 @@ from playbook.analyses.experiment.arms import (
 )
 from playbook.analyses.experiment.decide import decide
 from playbook.analyses.experiment.readout_result import ReadoutResult
-from playbook.analyses.experiment.spec import MetricDef, parse_day, parse_metrics
+from playbook.analyses.experiment.spec import MetricDef, parse_metrics
 from playbook.analyses.experiment.sql import (
     Columns,
     arm_aggregates,
@@ -115,6 +115,7 @@ from playbook.stats import (
 )
 from playbook.stats.corrections import correction_method
 from playbook.stats.suffstats import RegressionAdjustedStats
+from playbook.zones import parse_day
 
 MULTIPLE_ARMS = ("error", "exclude")
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from playbook.errors import DataError
@@ -197,17 +196,3 @@ def parse_metrics(metrics: Any) -> list[MetricDef]:
         raise DataError(f"metrics: exactly one metric needs role 'primary' (found {len(primaries)}: "
                         f"{', '.join(primaries) or 'none'}); the decision is read on it")
     return out
-
-
-def parse_day(value: str | date | datetime | None, name: str) -> datetime | None:
-    """An ISO date or datetime parameter as a naive datetime; ``None``/empty stays ``None``."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(f"{name}: expected an ISO date such as 2026-08-17, got {value!r}") from None

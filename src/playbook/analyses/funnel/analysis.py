@@ -89,6 +89,7 @@ from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as _q
 from playbook.stats.corrections import correction_method
+from playbook.zones import parse_day
 
 ORDERS = ("ordered", "strict", "any")
 ENTRIES = ("first_ever", "first_in_period")
@@ -98,27 +99,6 @@ MAX_WINDOW_HOURS = 87_600.0
 
 
 # -- parameters ---------------------------------------------------------------------------------
-def _bound(value: str | date | datetime | None, name: str, end: bool) -> datetime | None:
-    """An entry bound as a naive datetime; a date-only end includes its whole day."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day) + (timedelta(days=1) if end else
-                                                                timedelta(0))
-    if not isinstance(value, str):
-        raise ParameterError(f"{name}={value!r} is not an ISO date (YYYY-MM-DD) or datetime; "
-                             "write it as a quoted string, e.g. '2026-09-01'")
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ParameterError(f"{name}={value!r} is not an ISO date (YYYY-MM-DD) or datetime") from exc
-    if end and len(str(value).strip()) <= 10:
-        parsed += timedelta(days=1)
-    return parsed.replace(tzinfo=None)
-
-
 def _lit(d: datetime) -> str:
     return f"TIMESTAMP '{d.isoformat(sep=' ')}'"
 
@@ -269,7 +249,7 @@ def analyze_funnel(
     _check_columns(warehouse, events_table, [user_col, ts_col, event_col], ts_col)
     if breakdowns:
         warehouse.require(users_table, [users_user_col, *breakdowns])
-    lo, hi = _bound(entry_start, "entry_start", False), _bound(entry_end, "entry_end", True)
+    lo, hi = parse_day(entry_start, "entry_start"), parse_day(entry_end, "entry_end", end=True)
     if lo is not None and hi is not None and hi <= lo:
         raise ParameterError(f"entry_end={entry_end!r} is before entry_start={entry_start!r}")
     prev = (lo - (hi - lo), lo) if compare_previous and lo is not None and hi is not None else None
