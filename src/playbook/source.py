@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from playbook.errors import DataError
+from playbook.sql import quote_string
 from playbook.sql_guard import check_select
 
 SQL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -94,7 +95,7 @@ class Source:
 
 
 def quote_path(path: Path | None) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+    return quote_string(str(path))
 
 
 _UTF8_CHECKED: dict[tuple[str, int, int], tuple[int, int] | None] = {}

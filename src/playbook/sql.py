@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -13,6 +14,11 @@ def quote_ident(name: str) -> str:
 def quote_string(text: str) -> str:
     """A SQL string literal; an embedded single quote is doubled."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def quote_timestamp(moment: datetime) -> str:
+    """A SQL TIMESTAMP literal of a naive datetime (``TIMESTAMP '2026-09-01 00:00:00'``)."""
+    return "TIMESTAMP " + quote_string(moment.replace(tzinfo=None).isoformat(sep=" "))
 
 
 def quote_value(value: Any) -> str:

@@ -88,6 +88,7 @@ from playbook.analyses.funnel.tables import (
 from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as _q
+from playbook.sql import quote_string, quote_timestamp
 from playbook.stats.corrections import correction_method
 from playbook.zones import parse_day
 
@@ -99,14 +100,6 @@ MAX_WINDOW_HOURS = 87_600.0
 
 
 # -- parameters ---------------------------------------------------------------------------------
-def _lit(d: datetime) -> str:
-    return f"TIMESTAMP '{d.isoformat(sep=' ')}'"
-
-
-def _sq(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _check_params(steps: list[str], window_hours: float, step_windows_hours: Any, order: str,
                   exclusions: list[str], attribution: str) -> tuple[int | None, ...]:
     if not all(isinstance(s, str) and s for s in steps + exclusions):
@@ -258,13 +251,13 @@ def analyze_funnel(
 
     view = warehouse.view(events_table)
     con = warehouse.con
-    names = [_sq(s) for s in steps + exclusions]
+    names = [quote_string(s) for s in steps + exclusions]
     scan_lo = prev[0] if prev else lo
     scan_hi = hi + timedelta(microseconds=window_us) if hi is not None else None
     ts_expr = f"CAST({_q(ts_col)} AS TIMESTAMP)"
     first_ever = entry == "first_ever"
     events = fs.event_scan_sql(view, _q(user_col), ts_expr, _q(event_col), names,
-                               _lit(scan_lo) if scan_lo else None, _lit(scan_hi) if scan_hi else None,
+                               quote_timestamp(scan_lo) if scan_lo else None, quote_timestamp(scan_hi) if scan_hi else None,
                                entries_before=first_ever)
     periods: list[tuple[str, str | None, str | None]] = [
         ("e0", str(_us(lo)) if lo else None, str(_us(hi)) if hi else None)]

@@ -72,7 +72,7 @@ from playbook.analyses.quality.rules import load_rules, pandera_schema, validate
 from playbook.analyses.quality.volume import daily_volume
 from playbook.errors import DataError
 from playbook.sources import Warehouse
-from playbook.sql import quote_ident, quote_string, quote_value
+from playbook.sql import quote_ident, quote_string, quote_timestamp, quote_value
 from playbook.zones import OFFSET_SUFFIX
 
 RULE_COLUMNS = ["table", "rule", "column", "checked", "passed", "failed", "pass_pct",
@@ -150,7 +150,7 @@ def _column_conditions(col: str, c: dict[str, Any], physical: str,
         if dtype == "date":
             out.append(("not_future", f"TRY_CAST({q} AS DATE) > DATE '{as_of.date()}'"))
         else:
-            out.append(("not_future", f"TRY_CAST({q} AS TIMESTAMP) > TIMESTAMP '{as_of}'"))
+            out.append(("not_future", f"TRY_CAST({q} AS TIMESTAMP) > {quote_timestamp(as_of)}"))
     return out
 
 
@@ -256,7 +256,7 @@ def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: 
         elif spec.get("freshness_sla_hours") is not None:
             sla = float(spec["freshness_sla_hours"])
             newest = (warehouse.con.execute(
-                f"SELECT max({tsx}) FROM {view} WHERE {tsx} <= TIMESTAMP '{as_of}'"
+                f"SELECT max({tsx}) FROM {view} WHERE {tsx} <= {quote_timestamp(as_of)}"
             ).fetchone() or (None,))[0]
             end = None if newest is None else newest + (timedelta(days=1) if is_date
                                                          else timedelta(0))
@@ -272,7 +272,7 @@ def _check_table(warehouse: Warehouse, table: str, spec: dict[str, Any], where: 
         if spec.get("volume", True):
             counts = warehouse.sql(
                 f"SELECT CAST({tsx} AS DATE) AS day, count(*) AS n FROM {view} "
-                f"WHERE {tsx} <= TIMESTAMP '{as_of}' GROUP BY 1 ORDER BY 1")
+                f"WHERE {tsx} <= {quote_timestamp(as_of)} GROUP BY 1 ORDER BY 1")
             volume = daily_volume(counts["day"], counts["n"], z_threshold=volume_z)
             volume.insert(0, "table", table)
             scored = volume["z"].notna()
