@@ -39,12 +39,15 @@ def main() -> None:
 @main.command("demo-data")
 @click.option("--scale", type=float, default=1.0, show_default=True, help="size multiplier (50 ≈ 10M events)")
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("data/sample"), show_default=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="output folder [default: data/sample below the project root]")
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def demo_data(scale: float, seed: int, out_dir: Path, quiet: bool) -> None:
+def demo_data(scale: float, seed: int, out_dir: Path | None, quiet: bool) -> None:
     """Generate the sample warehouse (deterministic for a seed and a scale)."""
+    from playbook.project import paths as project_paths
     from playbook.sample import generate
 
+    out_dir = project_paths().sample_data if out_dir is None else out_dir
     try:
         paths = generate(out_dir, scale=scale, seed=seed, progress=not quiet)
     except PlaybookError as exc:
@@ -132,11 +135,13 @@ def schedule(run_due: bool, publish: bool, now: object) -> None:
     """
     from datetime import datetime
 
+    from playbook.project import paths
     from playbook.runner.clock import SYSTEM_CLOCK, Clock, ShiftedClock
-    from playbook.runner.execute import RUNS_DIR, run_specs
+    from playbook.runner.execute import run_specs
     from playbook.runner.schedule import campaign_lock, last_served_slot, scheduled
 
     clock: Clock = ShiftedClock(now) if isinstance(now, datetime) else SYSTEM_CLOCK
+    runs_dir = paths().runs
     try:
         items = scheduled(clock=clock)
     except PlaybookError as exc:
@@ -149,11 +154,11 @@ def schedule(run_due: bool, publish: bool, now: object) -> None:
                    f"next {item.next:%Y-%m-%d %H:%M} UTC)")
         if not (run_due and item.due):
             continue
-        with campaign_lock(RUNS_DIR, item.campaign) as held:
+        with campaign_lock(runs_dir, item.campaign) as held:
             if not held:
                 click.echo(f"  {item.campaign}: skipped, another run holds its lock")
                 continue
-            served = last_served_slot(RUNS_DIR, item.campaign)
+            served = last_served_slot(runs_dir, item.campaign)
             if served is not None and served >= item.previous:  # served while we waited for the lock
                 click.echo(f"  {item.campaign}: skipped, another run served the slot")
                 continue

@@ -142,17 +142,6 @@ def duck_reason(exc: Exception) -> str:
     return first
 
 
-def find_upwards(path: Path, levels: int = 2) -> Path:
-    """A relative path that is missing here may be relative to the project root: a notebook
-    opened in JupyterLab runs in notebooks/, one level below it. Look up to ``levels`` up."""
-    if path.is_absolute() or path.exists():
-        return path
-    for parent in list(Path.cwd().parents)[:levels]:
-        if (parent / path).exists():
-            return parent / path
-    return path
-
-
 def source_from_spec(name: str, value: str | Mapping[str, Any], base: Path | None = None) -> Source:
     """Build a :class:`Source` from a spec's ``data`` entry (a path, ``{path}``, ``{path,
     encoding}`` or ``{sql, connection}``, the connection a path or ``{env: NAME}``); SQL and

@@ -57,6 +57,7 @@ import pandas as pd
 
 from playbook.duck import SANDBOX, connect, database_tables, open_source_database, to_arrow
 from playbook.errors import DataError
+from playbook.project import paths
 from playbook.source import (
     CSV_ENCODINGS,
     ENV_NAME,
@@ -64,7 +65,6 @@ from playbook.source import (
     Source,
     check_encoding,
     duck_reason,
-    find_upwards,
     source_from_spec,
     utf8_problem,
 )
@@ -90,7 +90,7 @@ class Warehouse:
     MARKER = "_warehouse.json"
 
     def __post_init__(self) -> None:
-        self.data_dir = find_upwards(Path(self.data_dir))
+        self.data_dir = paths().resolve(self.data_dir)
         given = dict(self.sources)
         zone = self.timezone or given.get("timezone") or DEFAULT_TIMEZONE
         self.timezone = check_timezone(str(zone))
@@ -313,5 +313,5 @@ class Warehouse:
 
 
 __all__ = ["CSV_ENCODINGS", "ENV_NAME", "SANDBOX", "SQL_NAME", "Source", "Warehouse", "check_encoding",
-           "connect", "database_tables", "find_upwards", "open_source_database", "source_from_spec",
+           "connect", "database_tables", "open_source_database", "source_from_spec",
            "utf8_problem"]

@@ -57,6 +57,7 @@ from markupsafe import Markup
 import playbook.publish.convert as convert
 from playbook import __version__, atomic
 from playbook.errors import PublishError, write_problem
+from playbook.project import paths
 from playbook.publish.campaign_view import campaign_view
 from playbook.publish.catalog import catalog_json, catalog_schema_json
 from playbook.publish.formatting import decision_class, format_metric, show_value
@@ -199,8 +200,8 @@ def _by_campaign(runs: list[Run]) -> Iterator[tuple[str, list[Run]]]:
 
 
 def publish(
-    runs_dir: Path = Path("outputs/runs"),
-    archive_dir: Path = Path("outputs/archive"),
+    runs_dir: Path | None = None,
+    archive_dir: Path | None = None,
     *,
     force: bool = False,
     progress: bool = False,
@@ -211,7 +212,9 @@ def publish(
     index, the index path and the sources that could not be read. See the module docstring.
     """
     start, now = time.perf_counter(), datetime.now(UTC)
-    runs_dir, archive_dir = Path(runs_dir), Path(archive_dir)
+    project = paths()
+    runs_dir = project.runs if runs_dir is None else Path(runs_dir)
+    archive_dir = project.archive if archive_dir is None else Path(archive_dir)
     generated_at = now.strftime("%Y-%m-%d %H:%M UTC")
     failures: list[PublishFailure] = []
     runs = read_runs(runs_dir, failures)

@@ -6,14 +6,15 @@ import json
 from pathlib import Path
 
 from playbook.errors import SpecError
+from playbook.project import paths
 from playbook.runner.spec import read_yaml
 from playbook.runner.templates import discover
 
 
-def recent_runs(runs_dir: Path = Path("outputs/runs"), n: int = 10) -> list[dict]:
+def recent_runs(runs_dir: Path | None = None, n: int = 10) -> list[dict]:
     """The ``n`` newest run manifests, newest first."""
     manifests = []
-    for p in runs_dir.glob("*/*/run.json"):
+    for p in (paths().runs if runs_dir is None else runs_dir).glob("*/*/run.json"):
         try:
             manifests.append(json.loads(p.read_text(encoding="utf-8")))
         except (OSError, ValueError):
@@ -22,8 +23,12 @@ def recent_runs(runs_dir: Path = Path("outputs/runs"), n: int = 10) -> list[dict
     return manifests[:n]
 
 
-def describe(notebooks_dir: Path = Path("notebooks"), playbooks_dir: Path = Path("playbooks"),
-             runs_dir: Path = Path("outputs/runs"), n_runs: int = 10) -> str:
+def describe(notebooks_dir: Path | None = None, playbooks_dir: Path | None = None,
+             runs_dir: Path | None = None, n_runs: int = 10) -> str:
+    project = paths()
+    notebooks_dir = project.notebooks if notebooks_dir is None else notebooks_dir
+    playbooks_dir = project.playbooks if playbooks_dir is None else playbooks_dir
+    runs_dir = project.runs if runs_dir is None else runs_dir
     out = ["Templates"]
     for name, tpl in discover(notebooks_dir).items():
         out.append(f"  {name} — {tpl.purpose}")

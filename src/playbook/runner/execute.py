@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from playbook.errors import DISK_FULL, RunError, write_problem
+from playbook.project import paths
 from playbook.redact import Redactor, env_secrets
 from playbook.report import outcome_path, record_outcome, write_json_atomic
 from playbook.runner.clock import SYSTEM_CLOCK, Clock, FixedClock, kernel_env
@@ -67,7 +68,6 @@ from playbook.runner.run_record import (
 from playbook.runner.spec import CampaignSpec, ResolvedRun, load_specs
 from playbook.zones import DEFAULT_TIMEZONE
 
-RUNS_DIR = Path("outputs/runs")
 KERNEL_NAME = "python3"
 
 
@@ -211,8 +211,8 @@ def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, res
 def run_campaign(
     cs: CampaignSpec,
     *,
-    runs_dir: Path = RUNS_DIR,
-    root: Path = Path("."),
+    runs_dir: Path | None = None,
+    root: Path | None = None,
     run_id: str | None = None,
     jobs: int | None = None,
     on_done: Callable[[TemplateResult], None] | None = None,
@@ -224,6 +224,9 @@ def run_campaign(
     ``slot`` is the cron time a scheduled run serves (recorded as ``slot``, ``trigger:
     schedule``); a run without one serves its own start (``trigger: manual``).
     """
+    project = paths()
+    runs_dir = project.runs if runs_dir is None else runs_dir
+    root = project.root if root is None else root
     started = clock.now()
     rid, run_dir = new_run_dir(runs_dir, cs.spec.campaign, run_id, clock=FixedClock(started))
     try:
@@ -302,7 +305,7 @@ def _unwritten_message(run_dir: Path, full: list[str], unwritten: OSError | None
                          f"write the results of {names}") + "; the run is recorded as failed"
 
 
-def run_specs(paths: Iterable[str | Path], *, runs_dir: Path = RUNS_DIR, root: Path = Path("."),
+def run_specs(spec_paths: Iterable[str | Path], *, runs_dir: Path | None = None, root: Path | None = None,
               jobs: int | None = None, progress: bool = True, clock: Clock = SYSTEM_CLOCK,
               slot: datetime | None = None) -> list[RunRecord]:
     """Validate every spec first (nothing starts if one is invalid; the problems of every spec
@@ -310,7 +313,7 @@ def run_specs(paths: Iterable[str | Path], *, runs_dir: Path = RUNS_DIR, root: P
 
     ``clock`` stamps the runs; ``slot`` is the cron slot they serve (see :func:`run_campaign`).
     """
-    specs = load_specs(paths, root=root)
+    specs = load_specs(spec_paths, root=root)
     total = sum(len(cs.runs) for cs in specs)
     records = []
     bar = None
@@ -334,5 +337,5 @@ def run_specs(paths: Iterable[str | Path], *, runs_dir: Path = RUNS_DIR, root: P
     return records
 
 
-__all__ = ["KERNEL_NAME", "RUNS_DIR", "RUN_ID", "VERSIONED", "RunRecord", "TemplateResult", "execute_one",
+__all__ = ["KERNEL_NAME", "RUN_ID", "VERSIONED", "RunRecord", "TemplateResult", "execute_one",
            "fingerprint", "input_fingerprints", "new_run_dir", "run_campaign", "run_specs", "versions"]

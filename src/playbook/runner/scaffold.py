@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from playbook.errors import SpecError
+from playbook.project import paths
 from playbook.runner.spec import SLUG
 from playbook.runner.templates import discover
 from playbook.suggest import suggest
@@ -19,13 +20,16 @@ def _value(v: object) -> str:
 
 
 def new_campaign(campaign: str, templates: list[str], *, fork: bool = False, force: bool = False,
-                 playbooks_dir: Path = Path("playbooks"), notebooks_dir: Path = Path("notebooks")) -> Path:
+                 playbooks_dir: Path | None = None, notebooks_dir: Path | None = None) -> Path:
     """Write ``playbooks/<campaign>.yml``; with ``fork`` copy the notebooks next to it."""
     if not SLUG.match(campaign):
         raise SpecError(
             f"campaign '{campaign}' is not a slug: use lower-case letters, digits and dashes "
             "(e.g. 'spring-limit-banner')"
         )
+    project = paths()
+    playbooks_dir = project.playbooks if playbooks_dir is None else playbooks_dir
+    notebooks_dir = project.notebooks if notebooks_dir is None else notebooks_dir
     available = discover(notebooks_dir)
     for t in templates:
         if t not in available:

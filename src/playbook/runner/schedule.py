@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from playbook.errors import RunError, SpecError
+from playbook.project import paths
 from playbook.runner.clock import SYSTEM_CLOCK, Clock
 from playbook.runner.spec import SLUG, read_yaml
 from playbook.zones import parse_utc
@@ -81,7 +82,7 @@ def last_served_slot(runs_dir: Path, campaign: str) -> datetime | None:
     return max(slots) if slots else None
 
 
-def scheduled(playbooks_dir: Path = Path("playbooks"), runs_dir: Path = Path("outputs/runs"),
+def scheduled(playbooks_dir: Path | None = None, runs_dir: Path | None = None,
               now: datetime | None = None, clock: Clock = SYSTEM_CLOCK) -> list[Scheduled]:
     """Every spec with a ``schedule``, with its previous and next slots (UTC).
 
@@ -89,6 +90,9 @@ def scheduled(playbooks_dir: Path = Path("playbooks"), runs_dir: Path = Path("ou
     """
     from croniter import croniter
 
+    project = paths()
+    playbooks_dir = project.playbooks if playbooks_dir is None else playbooks_dir
+    runs_dir = project.runs if runs_dir is None else runs_dir
     moment = now or clock.now()
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     out = []

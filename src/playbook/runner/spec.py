@@ -32,7 +32,7 @@ and :func:`load_specs` reports those of every spec given together. A spec is UTF
 given twice in one mapping is an error naming both lines (YAML itself would keep the last
 silently), and a number YAML 1.1 reads as text (``1e12``: no dot, no exponent sign) is named
 as such where a parameter expects a number.
-Paths in ``data`` are relative to the project root (the folder ``playbook`` runs from) and must
+Paths in ``data`` are relative to the project root (:mod:`playbook.project`) and must
 stay inside it or under a folder listed in ``PLAYBOOK_DATA_ROOTS`` (``os.pathsep``-separated):
 an absolute path elsewhere, a ``..`` that leads out or a symlink that points out is refused.
 A ``sql:`` entry is one read-only SELECT (:mod:`playbook.sql_guard`), checked here against the
@@ -56,6 +56,7 @@ from pydantic import (
 )
 
 from playbook.errors import SpecError, TemplateError
+from playbook.project import find_root
 from playbook.runner.spec_data import check_data, data_roots
 from playbook.runner.spec_models import (
     DATA_ROOTS_ENV,
@@ -170,10 +171,14 @@ def _number_hint(type_name: str, value: Any) -> str:
     return ""
 
 
-def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks", root: str | Path = ".") -> CampaignSpec:
-    """Read and validate a spec; raise :class:`SpecError` listing every problem found."""
+def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks",
+              root: str | Path | None = None) -> CampaignSpec:
+    """Read and validate a spec; raise :class:`SpecError` listing every problem found.
+
+    ``root`` is the project root (default: :func:`playbook.project.find_root`).
+    """
     path = Path(path)
-    root = Path(root)
+    root = Path(root) if root is not None else find_root()
     raw = read_yaml(path)
     try:
         spec = Spec.model_validate(raw)
@@ -265,7 +270,7 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks", root: s
 
 
 def load_specs(paths: Iterable[str | Path], notebooks_dir: str | Path = "notebooks",
-               root: str | Path = ".") -> list[CampaignSpec]:
+               root: str | Path | None = None) -> list[CampaignSpec]:
     """Load every spec of ``paths``; one :class:`SpecError` listing the problems of all of them."""
     specs: list[CampaignSpec] = []
     problems: list[str] = []

@@ -45,6 +45,7 @@ from typing import Any
 import nbformat
 
 from playbook.errors import TemplateError
+from playbook.project import ROOT_ENV, paths
 
 #: Parameters the runner injects into every template (declared in each parameters cell so the
 #: notebook also runs on its own in JupyterLab).
@@ -58,7 +59,6 @@ CONTEXT_PARAMETERS: tuple[str, ...] = (
     "sources",
 )
 
-NOTEBOOKS_DIR = Path("notebooks")
 
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -301,9 +301,10 @@ def load_template(path: str | Path) -> Template:
     return _inspect_cached(path, path.stat().st_mtime_ns)
 
 
-def discover(notebooks_dir: str | Path = NOTEBOOKS_DIR) -> dict[str, Template]:
+def discover(notebooks_dir: str | Path | None = None) -> dict[str, Template]:
     """Every template in ``notebooks_dir``, by name."""
-    root = Path(notebooks_dir)
+    root = paths().notebooks if notebooks_dir is None else Path(notebooks_dir)
     if not root.is_dir():
-        raise TemplateError(f"{root}: templates folder not found; run from the project's root")
+        raise TemplateError(f"{root}: templates folder not found; run inside a project (a folder "
+                            f"with notebooks/ and playbooks/) or set {ROOT_ENV}")
     return {p.stem: load_template(p) for p in sorted(root.glob("*.ipynb"))}
