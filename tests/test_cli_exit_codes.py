@@ -32,6 +32,8 @@ def test_a_bad_parameter_is_one_line_on_stderr_with_exit_2(tmp_path: Path) -> No
     assert done.stdout == ""
     assert done.stderr == "error: --scale: must be above 0, got 0.0; 1 is the demo's size (20,000 users)\n"
     assert not (tmp_path / "wh").exists()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"`playbook demo-data --scale 0` prints `{done.stderr.strip()}`" in readme  # as documented
 
 
 @pytest.mark.parametrize(
