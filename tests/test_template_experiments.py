@@ -90,3 +90,34 @@ def test_design_agrees_with_the_power_engine(outcomes: tuple[Path, dict[str, dic
     assert 0.3 < m["rho"] < 0.7  # the planted pre-period correlation is ~0.5
     assert res["decision"] == "feasible"
     assert "Showing verified users" in res["details"]["hypothesis"]
+
+
+def test_the_archive_shows_the_readouts_as_stakeholders_read_them(outcomes: tuple[Path, dict[str, dict]]) -> None:
+    """Published through the CLI: the limit banner's lift with its label and interval (from the
+    outcome's metric_info) on the index and the campaign page; the invalid onboarding readout's
+    numbers are withheld."""
+    root, out = outcomes
+    info = out["limit-banner-experiment/experiment_readout"]["metric_info"]
+    assert info["apply_rate.treatment.lift_rel"]["kind"] == "lift"
+    result = run_cli(root, "publish")
+    assert result.exit_code == 0, result.output
+    archive = root / "outputs" / "archive"
+    line = ('<span class="metric-name" title="apply_rate.treatment.lift_rel">Apply rate, treatment vs control'
+            '</span> <span class="metric-value">+9.0% (95% CI +5.8% to +12.4%)</span>')
+    key_metrics = [line,
+                   '>Apply rate p-value (corrected)</span> <span class="metric-value">p &lt; 0.001</span>',
+                   '>Chance that treatment beats control on apply rate</span> <span class="metric-value">'
+                   '&gt; 99.9%</span>',
+                   '>Sample ratio mismatch p-value</span> <span class="metric-value">p = 0.639</span>']
+    index = (archive / "index.html").read_text(encoding="utf-8")
+    campaign = (archive / "campaigns" / "limit-banner-experiment.html").read_text(encoding="utf-8")
+    for text in key_metrics:
+        assert text in index and text in campaign, text
+    history = campaign.split("Metrics across runs")[1]
+    assert '<th class="num" title="apply_rate.treatment.lift_rel">Apply rate, treatment vs control<' in history
+    assert '<td class="num">+9.0% (95% CI +5.8% to +12.4%)</td>' in history
+    assert ">Users per arm</span> <span class=\"metric-value\">539<" in index
+    assert ">Duration</span> <span class=\"metric-value\">33 days<" in index
+    onboarding = index.split("onboarding-copy-experiment/")[-1].split("</tr>")[0]
+    assert "Numbers withheld: the result is invalid; see the report." in onboarding
+    assert "metric-value" not in onboarding

@@ -7,6 +7,19 @@
     playbook demo-data [--scale N] [--seed S]       generate the sample warehouse
     playbook schedule [--run]                       campaigns due by their cron schedule
     playbook rules infer <warehouse|table> [-o F]   a starting data-quality rules file
+
+Exit codes, the same for every command:
+
+    0   done
+    1   one or more runs failed (recorded as failed; ``schedule --run`` also counts a due
+        campaign that could not start, and goes on with the others), or some run folders,
+        outcomes or notebooks could not be published (each is named on stderr)
+    2   something to fix before trying again: a spec, a parameter, the data, outputs/ or the
+        command line (click's usage errors); the message (``error: ...`` on stderr) names
+        what and where, without a traceback
+
+A :class:`~playbook.errors.PlaybookError` becomes exit 2 in one place (:class:`PlaybookGroup`);
+the commands themselves only decide exit 1.
 """
 
 from __future__ import annotations
@@ -24,13 +37,23 @@ import click  # noqa: E402
 
 from playbook.errors import PlaybookError  # noqa: E402
 
-
-def _fail(exc: PlaybookError) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(2)
+#: Exit codes (module docstring).
+EXIT_FAILED, EXIT_FIX = 1, 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class PlaybookGroup(click.Group):
+    """A click group that turns a :class:`PlaybookError` raised by any of its commands (nested
+    groups included) into its message, ``error: ...`` on stderr, and exit 2 (no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PlaybookError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_FIX)
+
+
+@click.group(cls=PlaybookGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="growth-playbook")
 def main() -> None:
     """Growth Playbook: parameterized notebook templates for the growth loop."""
@@ -48,10 +71,7 @@ def demo_data(scale: float, seed: int, out_dir: Path | None, quiet: bool) -> Non
     from playbook.sample import generate
 
     out_dir = project_paths().sample_data if out_dir is None else out_dir
-    try:
-        paths = generate(out_dir, scale=scale, seed=seed, progress=not quiet)
-    except PlaybookError as exc:
-        _fail(exc)
+    paths = generate(out_dir, scale=scale, seed=seed, progress=not quiet)
     click.echo(f"wrote {len(paths)} tables to {out_dir}")
 
 
@@ -64,10 +84,7 @@ def new(campaign: str, templates: tuple[str, ...], fork: bool, force: bool) -> N
     """Write playbooks/<CAMPAIGN>.yml filled with each template's parameter defaults."""
     from playbook.runner.scaffold import new_campaign
 
-    try:
-        path = new_campaign(campaign, list(templates), fork=fork, force=force)
-    except PlaybookError as exc:
-        _fail(exc)
+    path = new_campaign(campaign, list(templates), fork=fork, force=force)
     click.echo(f"wrote {path}; edit it, then: playbook run {path}")
 
 
@@ -80,10 +97,7 @@ def run(specs: tuple[Path, ...], jobs: int | None, publish: bool, quiet: bool) -
     """Run every template of each SPEC with papermill into outputs/runs/."""
     from playbook.runner.execute import run_specs
 
-    try:
-        records = run_specs(specs, jobs=jobs, progress=not quiet)
-    except PlaybookError as exc:
-        _fail(exc)
+    records = run_specs(specs, jobs=jobs, progress=not quiet)
     failed = False
     for rec in records:
         click.echo(f"{rec.campaign} {rec.run_id}: {rec.status} ({rec.run_dir})")
@@ -96,30 +110,29 @@ def run(specs: tuple[Path, ...], jobs: int | None, publish: bool, quiet: bool) -
             click.echo(line)
         failed |= rec.status != "ok"
     if publish:
-        _publish(force=False)
+        failed |= not _publish(force=False)
     if failed:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
-def _publish(force: bool) -> None:
+def _publish(force: bool) -> bool:
+    """Publish the archive; False when some sources could not be read (each is named)."""
     from playbook.publish import publish as do_publish
 
-    try:
-        result = do_publish(force=force)
-    except PlaybookError as exc:
-        _fail(exc)
+    result = do_publish(force=force)
+    for failure in result.failures:
+        click.echo(f"not published: outputs/runs/{failure.source}: {failure.message}", err=True)
     click.echo(f"published {result.converted} new report(s), {result.skipped} unchanged")
     click.echo(f"archive: {Path(result.index).resolve()}")
+    return not result.failures
 
 
 @main.command()
 @click.option("--force", is_flag=True, help="convert every report again")
 def publish(force: bool) -> None:
     """Publish executed runs as HTML (code hidden) into outputs/archive/."""
-    try:
-        _publish(force)
-    except PlaybookError as exc:
-        _fail(exc)
+    if not _publish(force):
+        sys.exit(EXIT_FAILED)
 
 
 @main.command()
@@ -142,10 +155,7 @@ def schedule(run_due: bool, publish: bool, now: object) -> None:
 
     clock: Clock = ShiftedClock(now) if isinstance(now, datetime) else SYSTEM_CLOCK
     runs_dir = paths().runs
-    try:
-        items = scheduled(clock=clock)
-    except PlaybookError as exc:
-        _fail(exc)
+    items = scheduled(clock=clock)
     failed = False
     for item in items:
         state = f"due for {item.previous:%Y-%m-%d %H:%M}" if item.due else "up to date"
@@ -164,16 +174,16 @@ def schedule(run_due: bool, publish: bool, now: object) -> None:
                 continue
             try:
                 (record,) = run_specs([item.spec_path], progress=False, clock=clock, slot=item.previous)
-            except PlaybookError as exc:
+            except PlaybookError as exc:  # this campaign cannot run; the others still do (exit 1)
                 click.echo(f"  error: {exc}", err=True)
                 failed = True
                 continue
             click.echo(f"  ran {record.run_id}: {record.status}")
             failed |= record.status != "ok"
     if run_due and publish:
-        _publish(force=False)
+        failed |= not _publish(force=False)
     if failed:
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)
 
 
 @main.group()
@@ -189,10 +199,7 @@ def rules_infer(target: Path, output: Path | None) -> None:
     """Profile a warehouse folder or one table file into a rules file to edit."""
     from playbook.analyses.quality.infer import infer_rules_file
 
-    try:
-        text, written = infer_rules_file(target, output)
-    except PlaybookError as exc:
-        _fail(exc)
+    text, written = infer_rules_file(target, output)
     if written is None:
         click.echo(text, nl=False)
     else:
@@ -205,10 +212,7 @@ def list_(n_runs: int) -> None:
     """Templates with their parameters, campaigns, and recent runs."""
     from playbook.runner.catalog import describe
 
-    try:
-        click.echo(describe(n_runs=n_runs))
-    except PlaybookError as exc:
-        _fail(exc)
+    click.echo(describe(n_runs=n_runs))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -124,7 +124,7 @@ def ngettext(singular: str, plural: str, n: int, language: str | None = None) ->
 
 def pgettext(context: str, message: str, language: str | None = None) -> str:
     """``message`` in ``language``, told apart by ``context`` (a decision word and a verb)."""
-    return translations(language or current()).pgettext(context, message)
+    return str(translations(language or current()).pgettext(context, message))
 
 
 _ = gettext

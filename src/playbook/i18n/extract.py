@@ -18,7 +18,7 @@ from babel.messages.extract import extract_python
 
 def extract_notebook(fileobj: IO[bytes], keywords: Mapping[str, Any],
                      comment_tags: Collection[str],
-                     options: Mapping[str, Any]) -> Iterator[tuple[int, str, Any, list[str]]]:
+                     options: Any) -> Iterator[tuple[Any, ...]]:
     """Babel's extractor interface over the code cells of one notebook."""
     nb = json.loads(fileobj.read().decode("utf-8"))
     for number, cell in enumerate(nb.get("cells", []), start=1):
@@ -26,6 +26,6 @@ def extract_notebook(fileobj: IO[bytes], keywords: Mapping[str, Any],
             continue
         source = cell.get("source", "")
         text = "".join(source) if isinstance(source, list) else str(source)
-        for _line, funcname, message, comments in extract_python(
-                io.BytesIO(text.encode("utf-8")), keywords, comment_tags, options):
-            yield number, funcname, message, comments
+        for found in extract_python(io.BytesIO(text.encode("utf-8")), keywords, comment_tags,
+                                    options):
+            yield (number, *found[1:])

@@ -2,7 +2,8 @@
 
 :func:`campaign_view` turns the runs of one campaign (read by :mod:`playbook.publish.model`) into
 the context of ``campaign.html.j2``: spec fields, the ICE score, one row per run, and per report
-name a metric history table whose columns carry an SVG sparkline (oldest to newest).
+name a metric history table whose columns, headed by the metrics' labels, carry an SVG
+sparkline (oldest to newest).
 :func:`playbook.publish.site.publish` renders it; :mod:`playbook.publish.catalog` reuses it.
 """
 
@@ -14,10 +15,10 @@ from typing import Any
 from playbook.publish.formatting import (
     KEY_METRICS,
     clean_error_text,
-    format_metric,
     show_duration,
     show_value,
 )
+from playbook.publish.metric_text import format_metric, metric_infos, metric_label
 from playbook.publish.model import Run, as_dict
 
 
@@ -46,7 +47,12 @@ def _sparkline(values: list[float | None]) -> str:
 
 
 def _metric_history(runs: list[Run]) -> list[dict[str, Any]]:
-    """Per report name: one row per run (``runs`` newest first), key metrics as columns."""
+    """Per report name: one row per run (``runs`` newest first), key metrics as columns.
+
+    The columns are the first key metrics of the newest outcome that has any, headed by their
+    labels; each cell is formatted with its own outcome's ``metric_info``. A report whose numbers
+    are withheld (failed, or an invalid decision) shows why instead, and adds no point to the
+    sparklines."""
     names: list[str] = []
     for run in runs:
         names += [r.name for r in run.reports if r.name not in names]
@@ -54,10 +60,13 @@ def _metric_history(runs: list[Run]) -> list[dict[str, Any]]:
     for name in names:
         found = [(run, next((r for r in run.reports if r.name == name), None)) for run in runs]
         metrics: list[str] = []
+        labels: list[str] = []
         for _, report in found:
             values = as_dict((report.outcome or {}).get("metrics")) if report else {}
             metrics = [k for k, v in values.items() if _number(v) is not None][:KEY_METRICS]
             if metrics:
+                infos = metric_infos(report.outcome if report else None)
+                labels = [metric_label(m, infos.get(m)) for m in metrics]
                 break
         rows, series = [], []
         for run, report in found:
@@ -66,7 +75,9 @@ def _metric_history(runs: list[Run]) -> list[dict[str, Any]]:
             else:
                 status = report.status
             values = as_dict((report.outcome or {}).get("metrics")) if report else {}
-            shows_numbers = report is not None and status != "failed"
+            infos = metric_infos(report.outcome if report else None)
+            withheld = report.withheld if report is not None else ""
+            shows_numbers = report is not None and not withheld
             series.append([_number(values.get(m)) if shows_numbers else None for m in metrics])
             rows.append(
                 {
@@ -74,14 +85,16 @@ def _metric_history(runs: list[Run]) -> list[dict[str, Any]]:
                     "date": run.date,
                     "status": status,
                     "href": report.href if report else None,
-                    "cells": [format_metric(m, values[m]) if m in values else "–" for m in metrics]
+                    "note": f"numbers withheld: {withheld}" if withheld and status != "failed" else status,
+                    "cells": [format_metric(m, values[m], infos.get(m)) if m in values else "–"
+                              for m in metrics]
                     if shows_numbers
                     else None,
                 }
             )
         columns = [
-            {"name": m, "spark": _sparkline([s[i] for s in reversed(series)])}
-            for i, m in enumerate(metrics)
+            {"name": m, "label": label, "spark": _sparkline([s[i] for s in reversed(series)])}
+            for i, (m, label) in enumerate(zip(metrics, labels, strict=True))
         ]
         history.append({"name": name, "columns": columns, "rows": rows})
     return history

@@ -1,11 +1,9 @@
 """How the archive shows values: metrics, decisions, times, durations, sizes.
 
-Metric formatting (index, campaign and report pages): a metric is a share, shown as a
-percentage, when the last part of its dotted name is ``coverage``, ``share``, ``rate`` or
-``chance_to_win``, ends in ``_rate``, ``_share`` or ``_breach``, or starts with ``conv``;
-relative lifts (``lift_rel``, ``*_rel``) are signed percentages; ``p_value`` keeps 3 significant digits; whole numbers get thousands
-separators; anything else 3 significant digits. The first four metrics of an outcome are its
-key metrics (:data:`KEY_METRICS`).
+Metrics are shown by :mod:`playbook.publish.metric_text` (label, and value by kind and unit with
+its interval; the name-based rules for outcomes without ``metric_info``); :func:`format_metric`
+is re-exported here. The first four metrics of an outcome are its key metrics
+(:data:`KEY_METRICS`).
 
 Decisions get a badge by their tone (:func:`decision_class`, from :data:`playbook.analyses.base.TONES`).
 Times, durations, sizes and parameter values have one ``show_*`` function each; error text is
@@ -15,38 +13,15 @@ cleaned of ANSI colours and machine paths by :func:`clean_error_text`.
 from __future__ import annotations
 
 import json
-import math
 import re
 from datetime import UTC, datetime
 from typing import Any
 
+from playbook.publish.metric_text import format_metric
 from playbook.redact import strip_machine_paths
 
 KEY_METRICS = 4
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-
-def format_metric(name: str, value: Any) -> str:
-    """Format one metric for a stakeholder (rules in the module docstring)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return "–"
-    last = name.rsplit(".", 1)[-1].lower()
-    if last == "lift_rel" or last.endswith("_rel"):
-        return f"{value * 100:+.1f}%"
-    if (
-        last in {"coverage", "share", "rate", "chance_to_win"}
-        or last.endswith(("_rate", "_share", "_breach"))
-        or last.startswith("conv")
-    ):
-        return f"{value * 100:.1f}%"
-    if last in {"p_value", "pvalue", "p"}:
-        return f"{value:.3g}"
-    if isinstance(value, int) or (value.is_integer() and abs(value) < 1e15):
-        return f"{int(value):,}"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
 def decision_class(decision: Any) -> str:

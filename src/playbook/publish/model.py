@@ -9,6 +9,11 @@ Errors are shown as a stakeholder reads them: :attr:`Report.error` gives a one-l
 ``summary`` and, for analysts, the full message and traceback, all without this machine's paths
 (:func:`playbook.redact.strip_machine_paths`; records written before the runner cleaned them
 are cleaned here too).
+
+Metrics are shown by their label, value and interval (:func:`playbook.publish.metric_text.shown_metrics`).
+A report whose numbers are not to be trusted (it failed, or its decision is invalid) says why
+in :attr:`Report.withheld`: lists show that reason instead of its key metrics, and its page
+keeps them closed behind it.
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from typing import Any
 from playbook.publish.formatting import (
     KEY_METRICS,
     clean_error_text,
-    format_metric,
+    decision_class,
     show_duration,
     show_size,
     show_time,
     show_value,
 )
+from playbook.publish.metric_text import shown_metrics
 from playbook.zones import parse_utc
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -113,15 +119,22 @@ class Report:
         return {"ename": ename, "evalue": evalue, "traceback": clean_error_text(traceback),
                 "summary": error_summary(evalue)}
 
+    @property
+    def withheld(self) -> str:
+        """Why this report's numbers are not to be trusted ("" when they are): it failed, or
+        its decision is invalid (e.g. a sample ratio mismatch). Lists show the reason instead
+        of the numbers; the report page keeps them behind it."""
+        if self.status == "failed":
+            return "the report failed"
+        if decision_class((self.outcome or {}).get("decision")) == "invalid":
+            return "the result is invalid"
+        return ""
+
     def view(self) -> dict[str, Any]:
         """What the templates show of this report."""
         out = self.outcome or {}
-        metrics = as_dict(out.get("metrics"))
-        shown = [
-            {"name": k, "text": format_metric(k, v)}
-            for k, v in metrics.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)
-        ]
+        shown = shown_metrics(out)
+        withheld = self.withheld if shown else ""
         error = self.error
         headline = str(out.get("headline") or "")
         if not headline:
@@ -139,8 +152,9 @@ class Report:
             "status": self.status,
             "headline_text": headline,
             "decision": out.get("decision"),
-            "key_metrics": shown[:KEY_METRICS],
+            "key_metrics": [] if withheld else shown[:KEY_METRICS],
             "all_metrics": shown,
+            "withheld": withheld,
             "error": error,
             "tags": self.run.tags,
             "owner": self.run.spec.get("owner"),

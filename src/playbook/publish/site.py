@@ -30,7 +30,8 @@ Rules this module keeps:
   goes on.
 - **Escaping.** Everything from a spec or data goes through Jinja2 with autoescape.
 
-Reading run folders lives in :mod:`playbook.publish.model`, how values are shown in
+Reading run folders lives in :mod:`playbook.publish.model`, how metrics are shown in
+:mod:`playbook.publish.metric_text` and other values in
 :mod:`playbook.publish.formatting`, notebook conversion in :mod:`playbook.publish.convert`, what
 a campaign page shows in :mod:`playbook.publish.campaign_view`, catalog.json in
 :mod:`playbook.publish.catalog`.
