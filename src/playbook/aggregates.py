@@ -26,7 +26,7 @@ Kinds: ``"proportion"`` (0/1 values), ``"mean"``, ``"ratio"`` (needs ``denom_col
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -65,11 +65,11 @@ def _column(df: pd.DataFrame, col: str, fill: float) -> np.ndarray:
     if bad.any():
         example = df.loc[bad, col].iloc[0]
         raise DataError(f"column {col!r} has non-numeric values such as {example!r}; clean or cast it")
-    return values.fillna(fill).to_numpy(dtype=float)
+    return cast(np.ndarray, values.fillna(fill).to_numpy(dtype=float))
 
 
 def _key(arm: Any) -> Hashable:
-    return arm.item() if isinstance(arm, np.generic) else arm
+    return cast(Hashable, arm.item() if isinstance(arm, np.generic) else arm)
 
 
 def arm_stats(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from playbook.errors import SpecError
 from playbook.runner.spec import read_yaml
 from playbook.runner.templates import discover
 
 
-def recent_runs(runs_dir: Path = Path("outputs/runs"), n: int = 10) -> list[dict]:
+def recent_runs(runs_dir: Path = Path("outputs/runs"), n: int = 10) -> list[dict[str, Any]]:
     """The ``n`` newest run manifests, newest first."""
     manifests = []
     for p in runs_dir.glob("*/*/run.json"):
