@@ -186,11 +186,11 @@ def stats_from_aggregates(
             arm = _key(r["arm"])
             if kind == "ratio" and cuped:
                 names = ("m", "d", "mp", "dp")
-                sums = tuple(float(r[f"{v}_sum"]) for v in names)
+                m, d, mp, dp = (float(r[f"{v}_sum"]) for v in names)
                 cross = tuple(
                     tuple(float(r[f"{names[min(i, j)]}_{names[max(i, j)]}"]) for j in range(4)) for i in range(4)
                 )
-                out[arm] = RatioRegressionAdjustedStats(n, sums, cross)  # type: ignore[arg-type]
+                out[arm] = RatioRegressionAdjustedStats(n, (m, d, mp, dp), cross)
             elif kind == "ratio":
                 out[arm] = RatioStats(n, float(r["m_sum"]), float(r["m_m"]), float(r["d_sum"]),
                                       float(r["d_d"]), float(r["m_d"]))

@@ -9,20 +9,22 @@ naming ``what`` (the class or function being built).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import Field, fields
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from playbook.errors import DataError
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-_D = TypeVar("_D", bound="DataclassInstance")
-
 __all__ = ["add_fields", "as_array", "cap_value", "capped", "check_n", "covariance", "paired_sums"]
+
+
+class _Dataclass(Protocol):
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+
+_D = TypeVar("_D", bound=_Dataclass)
 
 
 def check_n(n: Any, what: str) -> None:

@@ -35,6 +35,7 @@ from playbook.stats import (
     variance_reduction,
 )
 from playbook.stats.bayesian import evaluate_posterior
+from playbook.stats.corrections import Method
 from playbook.stats.effects import EffectEstimate
 from playbook.stats.fieller import RelativeMethod
 from playbook.stats.frequentist import FrequentistResult, evaluate_estimate
@@ -45,7 +46,7 @@ from playbook.stats.sequential import evaluate_sequence
 # absolute test's 0.050, and the two agree to the fourth decimal at growth-experiment sizes.
 RELATIVE_METHOD: RelativeMethod = "fieller"
 
-METHODS = {"holm": "holm", "bh": "benjamini_hochberg", "bonferroni": "bonferroni", "none": None}
+METHODS: dict[str, Method | None] = {"holm": "holm", "bh": "benjamini_hochberg", "bonferroni": "bonferroni", "none": None}
 SCOPES = ("primary", "all")
 
 
@@ -172,7 +173,7 @@ def apply_correction(table: pd.DataFrame, correction: str, scope: str, alpha: fl
     method = METHODS[correction]
     idx = np.flatnonzero(family.to_numpy())
     if method and len(idx):
-        res = correct(adjusted[idx], method=method, alpha=alpha)  # type: ignore[arg-type]
+        res = correct(adjusted[idx], method=method, alpha=alpha)
         adjusted[idx] = res.adjusted
         levels[idx] = res.alphas
     table["p_value_adj"] = adjusted
@@ -269,7 +270,7 @@ def heterogeneity(segments: pd.DataFrame, alpha: float, correction: str) -> pd.D
     tested = np.flatnonzero(np.isfinite(p))
     method = METHODS.get(correction)
     if method and len(tested):
-        adjusted[tested] = correct(p[tested], method=method, alpha=alpha).adjusted  # type: ignore[arg-type]
+        adjusted[tested] = correct(p[tested], method=method, alpha=alpha).adjusted
     table["p_value_adj"] = adjusted
     table["differs"] = np.isfinite(adjusted) & (adjusted < alpha)
     return table[HETEROGENEITY_COLUMNS]

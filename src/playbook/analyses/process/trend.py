@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from playbook.errors import ParameterError
-from playbook.stats.corrections import correct
+from playbook.stats.corrections import Method, correct
 from playbook.stats.trend import mann_kendall
 
 #: ``trend_correction`` names and the :func:`playbook.stats.corrections.correct` method of each.
-TREND_CORRECTIONS: dict[str, str | None] = {"holm": "holm", "bh": "benjamini_hochberg",
+TREND_CORRECTIONS: dict[str, Method | None] = {"holm": "holm", "bh": "benjamini_hochberg",
                                             "bonferroni": "bonferroni", "none": None}
 TREND_COLUMNS = ["step", "weeks", "tau", "p_value", "p_adjusted", "significant", "trend",
                  "slope_h_per_week"]
@@ -52,7 +52,7 @@ def trend_tests(series: Mapping[str, Any], alpha: float = 0.05,
     if tested.any():
         p = out.loc[tested, "p_value"].to_numpy(float)
         out.loc[tested, "p_adjusted"] = (p if method is None else np.asarray(
-            correct(p, method, alpha).adjusted))  # type: ignore[arg-type]
+            correct(p, method, alpha).adjusted))
     out["significant"] = (out["p_adjusted"] <= alpha).to_numpy(bool)
     out["trend"] = np.where(~tested, "too few weeks",
                             np.where(~out["significant"], "none",
