@@ -60,8 +60,7 @@ def serve(directory: Path) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, name="archive-http", daemon=True)
     thread.start()
     try:
-        host, port = server.server_address[:2]
-        yield f"http://{host}:{port}/"
+        yield f"http://127.0.0.1:{server.server_port}/"
     finally:
         server.shutdown()
         server.server_close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -52,7 +54,7 @@ def _close(a: object, b: object) -> None:
         ("ratio", {"denom_col": "orders", "pre_col": "pre_revenue", "pre_denom_col": "pre_orders"}, True),
     ],
 )
-def test_pandas_and_duckdb_agree(units: pd.DataFrame, kind: str, kwargs: dict, cuped: bool) -> None:
+def test_pandas_and_duckdb_agree(units: pd.DataFrame, kind: str, kwargs: dict[str, Any], cuped: bool) -> None:
     value = "converted" if kind == "proportion" else "revenue"
     in_memory = arm_stats(units, "variant", value, kind, cap=60.0, **kwargs)
     sql = sql_aggregates("units", "variant", value, kind, cap=60.0, **kwargs)

@@ -35,7 +35,7 @@ def test_report_and_archive_read_the_same_table() -> None:
     assert tone("Keep running") == Tone.NEUTRAL and tone("unheard-of") == Tone.NEUTRAL
 
 
-def _results(sample):  # type: ignore[no-untyped-def]
+def _results(sample):
     import yaml
 
     from playbook.analyses.experiment.design import design_experiment
@@ -51,7 +51,7 @@ def _results(sample):  # type: ignore[no-untyped-def]
     yield from _diagnoses(sample)
 
 
-def _diagnoses(sample):  # type: ignore[no-untyped-def]
+def _diagnoses(sample):
     import yaml
 
     from playbook.analyses.funnel.analysis import analyze_funnel
@@ -64,7 +64,7 @@ def _diagnoses(sample):  # type: ignore[no-untyped-def]
     yield analyze_process(Warehouse(sample), **process)
 
 
-def test_results_implement_the_contract(sample) -> None:  # type: ignore[no-untyped-def]
+def test_results_implement_the_contract(sample) -> None:
     from playbook.analyses.base import Metric, Result
 
     for result in _results(sample):
@@ -80,7 +80,7 @@ def test_results_implement_the_contract(sample) -> None:  # type: ignore[no-unty
                 assert m.high is not None and m.level is not None and m.low <= m.high
 
 
-def test_diagnosis_decision_rules_live_in_the_results(sample) -> None:  # type: ignore[no-untyped-def]
+def test_diagnosis_decision_rules_live_in_the_results(sample) -> None:
     from dataclasses import replace
 
     from playbook.analyses.base import FunnelDecision, ProcessDecision
@@ -94,7 +94,7 @@ def test_diagnosis_decision_rules_live_in_the_results(sample) -> None:  # type: 
     assert [TONES[d] for d in (funnel.decision, process.decision)] == [Tone.BAD, Tone.BAD]
 
 
-def test_summaries_escape_names_from_data(sample) -> None:  # type: ignore[no-untyped-def]
+def test_summaries_escape_names_from_data(sample) -> None:
     for result in _results(sample):
         text = result.summary()
         assert text and "<script" not in text

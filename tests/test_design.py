@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ def history(root: Path, users: int = 560, days: int = 28, rate: float = 0.4, see
     approved = converted & (rng.uniform(size=users) < 0.7)
     revenue = np.where(converted, rng.gamma(2.0, 10.0, users), 0.0)
     uid = np.arange(users)
-    rows = [(u, t, "verify_identity", 0.0) for u, t in zip(uid, first, strict=True)]
+    rows: list[tuple[Any, ...]] = [(u, t, "verify_identity", 0.0) for u, t in zip(uid, first, strict=True)]
     rows += [(u, t + pd.Timedelta(days=2), "verify_identity", 0.0) for u, t in zip(uid, first, strict=True)]
     rows += [(u, t + pd.Timedelta(hours=3), "apply", 0.0) for u, t, c in zip(uid, first, converted, strict=True) if c]
     rows += [(u, t + pd.Timedelta(hours=4), "approve", 0.0) for u, t, c in zip(uid, first, approved, strict=True) if c]
@@ -110,10 +111,10 @@ def test_bad_inputs(tmp_path: Path) -> None:
 def test_unequal_allocation_and_sequential_designs_cost_more(tmp_path: Path) -> None:
     history(tmp_path)
     wh = Warehouse(tmp_path)
-    kw = dict(before=BEFORE, lookback_days=28, mde_rel=0.1, cuped=False, max_days=120)
-    equal = design_experiment(wh, [BINARY], **kw)  # type: ignore[arg-type]
-    skewed = design_experiment(wh, [BINARY], allocation=[0.8, 0.2], **kw)  # type: ignore[arg-type]
-    seq = design_experiment(wh, [BINARY], sequential="confidence_sequence", **kw)  # type: ignore[arg-type]
+    kw: dict[str, Any] = dict(before=BEFORE, lookback_days=28, mde_rel=0.1, cuped=False, max_days=120)
+    equal = design_experiment(wh, [BINARY], **kw)
+    skewed = design_experiment(wh, [BINARY], allocation=[0.8, 0.2], **kw)
+    seq = design_experiment(wh, [BINARY], sequential="confidence_sequence", **kw)
     assert skewed.ratio == pytest.approx(0.25)
     assert skewed.users_total > equal.users_total and skewed.duration_days > equal.duration_days
     assert seq.sample_size_per_arm > equal.sample_size_per_arm
@@ -152,13 +153,13 @@ def test_rho_experiment_that_does_not_exist_or_lacks_the_control_arm(tmp_path: P
     # before: "experiment 'exp2' has no 'control' arm" for an experiment that does not exist
     _past_experiment(tmp_path)
     wh = Warehouse(tmp_path)
-    kw = dict(before="2026-09-01", lookback_days=28, mde_rel=0.2)
+    kw: dict[str, Any] = dict(before="2026-09-01", lookback_days=28, mde_rel=0.2)
     with pytest.raises(DataError, match=r"rho_experiment: .*assignments\.parquet: no experiment 'exp2' in column "
                                         r"'experiment' \(experiments: exp\); .*or give rho"):
-        design_experiment(wh, [BINARY], rho_experiment="exp2", **kw)  # type: ignore[arg-type]
+        design_experiment(wh, [BINARY], rho_experiment="exp2", **kw)
     with pytest.raises(DataError, match=r"rho_experiment: .*experiment 'exp' has no arm 'base' in column 'variant' "
                                         r"\(arms: control, treatment\)"):
-        design_experiment(wh, [BINARY], rho_experiment="exp", control="base", **kw)  # type: ignore[arg-type]
+        design_experiment(wh, [BINARY], rho_experiment="exp", control="base", **kw)
 
 
 def test_rho_experiment_without_pre_period_rows_is_not_measured(tmp_path: Path) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +27,7 @@ def ts(hours: float) -> pd.Timestamp:
     return T0 + pd.Timedelta(hours=hours)
 
 
-def warehouse(tmp_path: Path, rows: list[tuple[int, float, str]],
+def warehouse(tmp_path: Path, rows: Sequence[tuple[int, float, str]],
               users: pd.DataFrame | None = None) -> Warehouse:
     """Write (user, hours after T0, event) rows as events.parquet (and users) into tmp_path."""
     ev = pd.DataFrame(rows, columns=["user_id", "h", "event"])
@@ -142,6 +144,7 @@ def test_entry_period_and_previous_period(tmp_path: Path) -> None:
     # previous: users 2, 3 (entry at 2 h), 5; register: 2, 3 (register at day 8 +1 h is outside
     # the 48 h window from 2 h), 5 -> 2 and 5; apply: 5 (across the period boundary)
     assert r.prev_entrants == 3
+    assert r.previous is not None
     assert r.previous["prev_users"].tolist() == [2, 1]
     assert r.previous["users"].tolist() == [3, 1]
     m = r.metrics()
@@ -163,12 +166,13 @@ def test_entry_first_ever_excludes_returning_users(tmp_path: Path) -> None:
         (4, 10 * d, "visit"),                                       # new in the period, drops
     ]
     wh = warehouse(tmp_path, log)
-    kw = dict(window_hours=48, entry_start="2026-03-09", entry_end="2026-03-15")
+    kw: dict[str, Any] = dict(window_hours=48, entry_start="2026-03-09", entry_end="2026-03-15")
     ever = analyze_funnel(wh, STEPS3, **kw)  # the default
     assert ever.entry == "first_ever"
     assert ever.entrants == 2 and users_at(ever) == [2, 1, 0]  # users 1 and 4
     # previous period: user 2 only (user 3 was first seen 30 days before it)
-    assert ever.prev_entrants == 1 and ever.previous["prev_users"].tolist() == [1, 0]
+    assert ever.prev_entrants == 1 and ever.previous is not None
+    assert ever.previous["prev_users"].tolist() == [1, 0]
     inside = analyze_funnel(wh, STEPS3, entry="first_in_period", **kw)
     # returning users 2 and 3 enter at their period visit: 2 does not register again, 3 neither
     assert inside.entrants == 4 and users_at(inside) == [4, 1, 0]
@@ -204,6 +208,7 @@ def test_breakdown_first_touch_attribution(tmp_path: Path) -> None:
     z, p = proportions_ztest([30, 80 + 0], [99, 99 + 2])
     assert web["z"] == pytest.approx(z)
     assert web["p_value"] == pytest.approx(p)
+    assert r.weakest is not None
     assert r.weakest["breakdown"] == "device" and r.weakest["segment"] == "web"
     assert "device=web" in r.headline() and "'apply'" in r.headline()
     tested = r.segments[(r.segments["scope"] == "bottleneck") & r.segments["p_value"].notna()]
@@ -273,7 +278,7 @@ def test_column_remapping_and_empty_period(tmp_path: Path) -> None:
 
 
 # -- a plain-pandas reference on small random logs ---------------------------------------------------
-def reference(ev: pd.DataFrame, steps: list[str], window: float, step_w: list | None, order: str,
+def reference(ev: pd.DataFrame, steps: list[str], window: float, step_w: list[Any] | None, order: str,
               exclusions: list[str], lo: float | None, hi: float | None,
               entry: str = "first_ever") -> tuple[list[int], int]:
     """Counts per step and excluded users, straight from the definitions (loops over users)."""
@@ -343,7 +348,7 @@ def test_matches_pandas_reference(tmp_path: Path, order: str, seed: int, entry: 
     wh = warehouse(tmp_path, rows)
     ev = pd.DataFrame(rows, columns=["user_id", "h", "event"])
     step_w = None if order == "any" else [30.0, None, 20.0]
-    cases = [
+    cases: list[dict[str, Any]] = [
         dict(window_hours=48.0),
         dict(window_hours=72.0, exclusions=["churn"]),
         dict(window_hours=40.0, step_windows_hours=step_w, entry_start="2026-03-03",
@@ -362,6 +367,7 @@ def test_matches_pandas_reference(tmp_path: Path, order: str, seed: int, entry: 
         if lo is not None:  # the previous period is the reference on the 2 days before
             prev, _ = reference(ev, steps, kw["window_hours"], kw.get("step_windows_hours"),
                                 order, [], lo - 48, lo, entry)
+            assert r.previous is not None
             assert [r.prev_entrants, *r.previous["prev_users"]] == prev
 
 
@@ -370,9 +376,9 @@ def test_step_times_match_numpy(tmp_path: Path) -> None:
     rows = []
     gaps = {}
     for u in range(50):
-        a, b = rng.uniform(0, 10), rng.uniform(0, 30)
-        rows += [(u, 0.0, "visit"), (u, a, "register"), (u, a + b, "apply")]
-        gaps[u] = (a, b)
+        x, y = rng.uniform(0, 10), rng.uniform(0, 30)
+        rows += [(u, 0.0, "visit"), (u, x, "register"), (u, x + y, "apply")]
+        gaps[u] = (x, y)
     r = analyze_funnel(warehouse(tmp_path, rows), STEPS3, window_hours=100)
     a = np.array([g[0] for g in gaps.values()])
     b = np.array([g[1] for g in gaps.values()])
@@ -422,6 +428,7 @@ def test_planted_bottleneck_and_weak_segment(tmp_path: Path) -> None:
                        entry_start="2026-03-02", entry_end="2026-04-30")
     assert r.bottleneck_loss == "verify_identity"
     assert r.slowest_step == "approve"
+    assert r.weakest is not None
     assert (r.weakest["breakdown"], r.weakest["segment"], r.weakest["scope"]) == (
         "device", "web", "bottleneck")
     assert not r.segments[r.segments["breakdown"] == "channel"]["significant"].any()
@@ -462,10 +469,11 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
 def test_sample_period_funnel_finds_planted_truths(sample: Warehouse) -> None:
     # Six weeks before the limit-banner experiment starts (2026-08-17): the generator's funnel
     # rates do not change over time here, so the change vs the previous six weeks must be noise.
-    kw = dict(window_hours=720, breakdowns=["device", "channel", "region"],
+    kw: dict[str, Any] = dict(window_hours=720, breakdowns=["device", "channel", "region"],
               entry_start="2026-07-06", entry_end="2026-08-16")
     r = analyze_funnel(sample, SAMPLE_STEPS, **kw)
     assert r.bottleneck_loss == "verify_identity"
+    assert r.weakest is not None
     assert (r.weakest["breakdown"], r.weakest["segment"]) == ("device", "web")
     assert r.censored_users == 0
     assert r.metrics()["prev.p_value"] > 0.05
@@ -487,6 +495,7 @@ def test_sample_period_inside_experiment(sample: Warehouse) -> None:
                        breakdowns=["device", "channel", "region"],
                        entry_start="2026-09-01", entry_end="2026-10-15")
     assert r.bottleneck_loss == "verify_identity"
+    assert r.weakest is not None
     assert (r.weakest["breakdown"], r.weakest["segment"]) == ("device", "web")
     m = r.metrics()
     assert 0 < m["prev.delta"] < 0.03

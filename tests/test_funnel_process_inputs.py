@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pandas as pd
@@ -78,7 +79,7 @@ def test_empty_period_segments_keep_their_columns(tmp_path: Path) -> None:
     ({"alpha": 1.5}, r"alpha=1.5: give a significance level between 0 and 1"),
     ({"entry_start": 20260301}, r"entry_start=20260301 is not an ISO date"),
 ])
-def test_funnel_parameters_out_of_range_are_named(tmp_path: Path, kwargs: dict,
+def test_funnel_parameters_out_of_range_are_named(tmp_path: Path, kwargs: dict[str, Any],
                                                   match: str) -> None:
     wh = events_warehouse(tmp_path)
     with pytest.raises(ParameterError, match=match):
@@ -121,7 +122,7 @@ def test_process_all_null_start_is_a_data_error_naming_the_column(tmp_path: Path
     ({"min_week_rows": 0}, r"min_week_rows=0: give a whole number of rows >= 1"),
     ({"min_week_rows": -3}, r"min_week_rows=-3: give a whole number of rows >= 1"),
 ])
-def test_process_parameters_out_of_range_are_named(tmp_path: Path, kwargs: dict,
+def test_process_parameters_out_of_range_are_named(tmp_path: Path, kwargs: dict[str, Any],
                                                    match: str) -> None:
     with pytest.raises(ParameterError, match=match):
         analyze_process(process_warehouse(tmp_path), **kwargs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -32,7 +33,7 @@ def project(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def outcomes(project: Path) -> dict[str, dict]:
+def outcomes(project: Path) -> dict[str, dict[str, Any]]:
     result = run_cli(project, "run", "--quiet", "playbooks/crm-export-review.yml")
     assert result.exit_code == 0, result.output
     (run_dir,) = (project / "outputs" / "runs" / "crm-export-review").iterdir()
@@ -43,14 +44,14 @@ def outcomes(project: Path) -> dict[str, dict]:
     return out
 
 
-def test_data_quality_fails_exactly_the_planted_defects(outcomes: dict[str, dict]) -> None:
+def test_data_quality_fails_exactly_the_planted_defects(outcomes: dict[str, dict[str, Any]]) -> None:
     out = outcomes["data_quality"]
     assert out["decision"] == "fail" and out["details"]["rules_inferred"]
     failing = {(r["table"], r["rule"], r["column"]): r["failed"] for r in out["details"]["failing_rules"]}
     assert failing == DEFECTS
 
 
-def test_funnel_finds_the_bottleneck_and_the_weak_segment(outcomes: dict[str, dict]) -> None:
+def test_funnel_finds_the_bottleneck_and_the_weak_segment(outcomes: dict[str, dict[str, Any]]) -> None:
     out = outcomes["funnel_diagnosis"]
     assert PLANTED["funnel"]["bottleneck"] == "verify_identity"  # renamed kyc_passed here
     assert out["details"]["bottleneck_loss"] == "kyc_passed"
@@ -61,21 +62,21 @@ def test_funnel_finds_the_bottleneck_and_the_weak_segment(outcomes: dict[str, di
     assert weakest["significant"]
 
 
-def test_process_finds_the_slow_step(outcomes: dict[str, dict]) -> None:
+def test_process_finds_the_slow_step(outcomes: dict[str, dict[str, Any]]) -> None:
     out = outcomes["process_efficiency"]
     assert PLANTED["process"]["slowest"] == "manual_review"  # renamed underwriting here
     assert out["details"]["slowest_step"] == "underwriting"
     assert out["details"]["step_to_fix"] == "underwriting"
 
 
-def test_design_sizes_the_test_on_the_new_events(outcomes: dict[str, dict]) -> None:
+def test_design_sizes_the_test_on_the_new_events(outcomes: dict[str, dict[str, Any]]) -> None:
     out = outcomes["experiment_design"]
     assert out["metrics"]["sample_size_per_arm"] > 0
     assert out["metrics"]["rho"] > 0.2  # measured on exp_credit_line_2026's covariate
     assert out["details"]["rho_source"] == "measured in the A arm of exp_credit_line_2026"
 
 
-def test_readouts_find_the_lift_and_the_srm(outcomes: dict[str, dict]) -> None:
+def test_readouts_find_the_lift_and_the_srm(outcomes: dict[str, dict[str, Any]]) -> None:
     lift = outcomes["credit_line"]
     assert lift["decision"] == "ship"
     m = lift["metrics"]

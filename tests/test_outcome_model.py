@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_a_bad_outcome_is_refused_naming_the_field(tmp_path: Path) -> None:
 
 
 def test_records_written_before_the_schema_version_still_read() -> None:
-    old = {"template": "t", "campaign": "c", "run_id": "r", "status": "failed", "headline": "h",
+    old: dict[str, Any] = {"template": "t", "campaign": "c", "run_id": "r", "status": "failed", "headline": "h",
            "decision": None, "metrics": {}, "details": {}, "error": "DataError: x"}
     assert Outcome.model_validate(old).schema_version == 1
     run = RunManifest.model_validate({"campaign": "c", "run_id": "r", "status": "ok",

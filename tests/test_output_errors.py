@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from tests.conftest import write_spec
 
 from playbook.cli import main
+from playbook.recording import write_json_atomic
 from playbook.runner import execute
 
 FULL = ("the disk holding outputs/ is full: free space (or move outputs/ to a larger disk) and "
@@ -112,7 +113,7 @@ def test_disk_full_while_a_template_writes_its_notebook(project: Path, spec: Pat
 
 def test_disk_full_when_the_run_is_recorded(project: Path, spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The final run.json does not fit: the failed record prepared at the start takes its place."""
-    write = execute.write_json_atomic
+    write = write_json_atomic
 
     def full_at_the_end(path: Path, data: Any) -> None:
         if path.name == "run.json" and data["status"] != "running":

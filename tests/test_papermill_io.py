@@ -21,7 +21,11 @@ def test_reads_and_writes_never_change_the_working_folder(tmp_path: Path,
     target.parent.mkdir()
     moves: list[str] = []
     real_chdir = os.chdir
-    monkeypatch.setattr(os, "chdir", lambda p: (moves.append(str(p)), real_chdir(p))[1])
+    def chdir(p: str) -> None:
+        moves.append(str(p))
+        real_chdir(p)
+
+    monkeypatch.setattr(os, "chdir", chdir)
     # what papermill does around execute_notebook, with a folder left over from another call
     with local_file_io_cwd(str(elsewhere)):
         papermill_io.write("{}", str(target))

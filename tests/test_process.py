@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ T0 = pd.Timestamp("2026-03-02")  # a Monday
 STEPS = ["submit", "document_check", "manual_review", "credit_decision", "payout"]
 
 
-def write_log(tmp_path: Path, rows: list[tuple], extra: dict | None = None) -> Warehouse:
+def write_log(tmp_path: Path, rows: list[tuple[Any, ...]], extra: dict[str, Any] | None = None) -> Warehouse:
     """rows: (case_id, step, start hours after T0, end hours or None)."""
     df = pd.DataFrame(rows, columns=["case_id", "step", "s", "e"])
     df["start_ts"] = (T0 + pd.to_timedelta(df["s"], unit="h")).astype("datetime64[us]")
@@ -78,7 +79,8 @@ def test_hand_worked_log(tmp_path: Path) -> None:
 
 def test_quantiles_match_numpy(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
-    rows, durs = [], {"a": [], "b": []}
+    rows: list[tuple[Any, ...]] = []
+    durs: dict[str, list[float]] = {"a": [], "b": []}
     for c in range(40):
         t = rng.uniform(0, 500)
         for name in ("a", "b"):
@@ -96,7 +98,7 @@ def test_quantiles_match_numpy(tmp_path: Path) -> None:
     assert s.loc["b", "wait_p50_h"] == pytest.approx(1.0, abs=1e-6)
     # no SLAs: the step to fix carries the most hours (duration + waits)
     total = {n: sum(durs[n]) + (40.0 if n == "b" else 0.0) for n in durs}
-    assert r.step_to_fix == max(total, key=total.get)
+    assert r.step_to_fix == max(total, key=total.__getitem__)
     assert "hours above SLA" not in r.headline()
 
 
@@ -158,8 +160,8 @@ def test_planted_slow_step(tmp_path: Path) -> None:
         frames.append(pd.DataFrame({"case_id": np.arange(n), "step": name, "s": s, "e": e}))
         t = e
     rows = list(pd.concat(frames).itertuples(index=False, name=None))
-    sla = {"submit": 1, "document_check": 4, "manual_review": 24, "credit_decision": 4,
-           "payout": 4}
+    sla = {"submit": 1.0, "document_check": 4.0, "manual_review": 24.0, "credit_decision": 4.0,
+           "payout": 4.0}
     r = analyze_process(write_log(tmp_path, rows), sla_hours=sla)
     assert list(r.steps["step"]) == list(med)
     assert r.slowest_step == "manual_review" and r.step_to_fix == "manual_review"
@@ -184,7 +186,8 @@ def ci_reference(x: np.ndarray, q: float) -> tuple[float, float]:
 def test_duration_intervals_match_numpy(tmp_path: Path, seed: int) -> None:
     rng = np.random.default_rng(seed)
     sizes = {"one": 1, "two": 2, "three": 3, "small": 7, "mid": 45, "big": 313}
-    rows, durs = [], {}
+    rows: list[tuple[Any, ...]] = []
+    durs = {}
     c = 0
     for name, n in sizes.items():
         d = rng.lognormal(1, 1, n)
@@ -241,19 +244,23 @@ def test_quantile_disc_probabilities_pick_the_rank() -> None:
         ranks = sorted(r for r in {1, 2, n // 2, n // 2 + 1, n - 1, n,
                                     *range(1, n + 1, max(n // 17, 1))} if 1 <= r <= n)
         probs = ", ".join(repr((r - 0.5) / n) for r in ranks)
-        got = con.execute(f"SELECT quantile_disc(x, [{probs}]) FROM t").fetchone()[0]
-        assert got == [float(r) for r in ranks]
+        row = con.execute(f"SELECT quantile_disc(x, [{probs}]) FROM t").fetchone()
+        assert row is not None and row[0] == [float(r) for r in ranks]
 
 
 # -- the two paths of the step pass (process_sql): slots per case, or a window ----------------------
-def run_both(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, **kw) -> tuple:
+def run_both(wh: Warehouse, monkeypatch: pytest.MonkeyPatch, **kw) -> tuple[Any, ...]:
     """analyze_process via the slots (asserting no window ran) and via the window."""
     import playbook.analyses.process.sql as ps
 
     windows = []
     real = ps.ProcessSQL._window_rows
-    monkeypatch.setattr(ps.ProcessSQL, "_window_rows",
-                        lambda self: windows.append(1) or real(self))
+
+    def counted(self: ps.ProcessSQL) -> Any:
+        windows.append(1)
+        return real(self)
+
+    monkeypatch.setattr(ps.ProcessSQL, "_window_rows", counted)
     slots = analyze_process(wh, **kw)
     assert not windows
     monkeypatch.setattr(ps, "MAX_SLOTS", 0)
@@ -275,12 +282,12 @@ def test_slot_and_window_paths_agree(tmp_path: Path, monkeypatch: pytest.MonkeyP
     """No case repeats a step: ties, overlaps, open and invalid rows, a NULL step, a quote."""
     rng = np.random.default_rng(7)
     names = ["a", "b", "it's", "c", None]
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for c in range(600):
         t = float(rng.uniform(0, 24 * 40))
         for j in rng.permutation(len(names))[: int(rng.integers(1, 6))]:
             s = t if rng.random() < 0.3 else t + float(np.round(rng.normal(0.5, 1), 1))
-            e = s + float(np.round(rng.lognormal(0, 1), 1))
+            e: float | None = s + float(np.round(rng.lognormal(0, 1), 1))
             u = rng.random()
             e = None if u < 0.06 else s - 1.0 if u < 0.1 else e
             rows.append((c, names[j], s, e))

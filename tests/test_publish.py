@@ -472,7 +472,7 @@ def test_campaign_page_shows_metrics_across_runs(tmp_path):
     assert head.count("<svg") == 4 and "<polyline" in head
     rows = body.split("</tbody>")[0].split("<tr")[1:]
     assert len(rows) == 3
-    dates = [re.search(r"2026-11-\d\d", row).group(0) for row in rows]
+    dates = [re.findall(r"2026-11-\d\d", row)[0] for row in rows]
     assert dates == ["2026-11-24", "2026-11-17", "2026-11-10"]  # newest first
     assert "98.7%" in rows[0] and "34,567" in rows[0] and "1.5" in rows[0]
     assert "91.2%" in rows[2] and "1,200" in rows[2]

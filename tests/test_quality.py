@@ -6,6 +6,7 @@ import json
 import math
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -128,7 +129,7 @@ def test_subset_of_tables_and_clean_decision(sample: Path) -> None:
 AS_OF_TINY = datetime(2026, 1, 31, 12, 0)
 
 
-def _tiny(tmp_path: Path, name: str, df: pd.DataFrame, rules: dict, **kw: object) -> QualityResult:
+def _tiny(tmp_path: Path, name: str, df: pd.DataFrame, rules: dict[str, Any], **kw: Any) -> QualityResult:
     df.to_parquet(tmp_path / f"{name}.parquet", index=False)
     return check_warehouse(Warehouse(tmp_path), tables=[name], rules=validate_rules(rules),
                            as_of=AS_OF_TINY, **kw)

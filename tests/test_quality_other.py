@@ -35,7 +35,7 @@ def other(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_other_warehouse(sample, tmp_path_factory.mktemp("other") / "wh")
 
 
-def _failing(res) -> dict[tuple[str, str, str], int]:  # type: ignore[no-untyped-def]
+def _failing(res) -> dict[tuple[str, str, str], int]:
     return {(r.table, r.rule, r.column): int(r.failed) for r in res.failing.itertuples()}
 
 
@@ -170,7 +170,8 @@ def test_snapshot_in_the_spec_is_checked(project: Path) -> None:
     from playbook.runner.spec import load_spec
 
     cs = load_spec(project / "playbooks" / "s.yml", root=project)
-    assert Warehouse(cs.data_dir, cs.sources).snapshot.startswith("2026-11-24T06:00:00")
+    snapshot = Warehouse(cs.data_dir, cs.sources).snapshot
+    assert snapshot is not None and snapshot.startswith("2026-11-24T06:00:00")
 
 
 def test_data_quality_template_on_the_other_warehouse(other: Path, tmp_path: Path) -> None:

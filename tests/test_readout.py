@@ -89,11 +89,11 @@ def wh_truth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, pd.Da
     return Warehouse(root), truth
 
 
-def _row(result, metric: str) -> pd.Series:  # type: ignore[no-untyped-def]
+def _row(result, metric: str) -> pd.Series:
     return result.comparisons[result.comparisons["metric"] == metric].iloc[0]
 
 
-def test_every_kind_matches_the_stats_engine_and_an_independent_computation(wh_truth) -> None:  # type: ignore[no-untyped-def]
+def test_every_kind_matches_the_stats_engine_and_an_independent_computation(wh_truth) -> None:
     wh, truth = wh_truth
     res = analyze_experiment(wh, "exp", [BINARY, MEAN, RATIO], cuped=False, segments=[])
     c, t = truth[truth.arm == "control"], truth[truth.arm == "treatment"]
@@ -141,7 +141,7 @@ def test_every_kind_matches_the_stats_engine_and_an_independent_computation(wh_t
     assert r["guardrail"] == "pass"  # margin 50%
 
 
-def test_cuped_lift_is_the_ols_coefficient_and_narrows_the_interval(wh_truth) -> None:  # type: ignore[no-untyped-def]
+def test_cuped_lift_is_the_ols_coefficient_and_narrows_the_interval(wh_truth) -> None:
     wh, truth = wh_truth
     plain = _row(analyze_experiment(wh, "exp", [BINARY], cuped=False), "conv")
     adj = _row(analyze_experiment(wh, "exp", [BINARY]), "conv")
@@ -153,7 +153,7 @@ def test_cuped_lift_is_the_ols_coefficient_and_narrows_the_interval(wh_truth) ->
     assert adj["unadjusted_lift_rel"] == pytest.approx(plain["lift_rel"], abs=1e-12)
 
 
-def test_correction_scope_all_and_intervals_agree_with_adjusted_p(wh_truth) -> None:  # type: ignore[no-untyped-def]
+def test_correction_scope_all_and_intervals_agree_with_adjusted_p(wh_truth) -> None:
     wh, _ = wh_truth
     res = analyze_experiment(wh, "exp", [BINARY, MEAN, RATIO], correction="holm", correction_scope="all")
     table = res.comparisons
@@ -165,7 +165,7 @@ def test_correction_scope_all_and_intervals_agree_with_adjusted_p(wh_truth) -> N
     assert (primary_only["p_value_adj"] == primary_only["p_value"]).all()  # a family of one, others untouched
 
 
-def test_sequential_view_governs_when_asked(wh_truth) -> None:  # type: ignore[no-untyped-def]
+def test_sequential_view_governs_when_asked(wh_truth) -> None:
     wh, truth = wh_truth
     fixed = _row(analyze_experiment(wh, "exp", [BINARY], cuped=False), "conv")
     seq = analyze_experiment(wh, "exp", [BINARY], cuped=False, sequential=True)
@@ -178,7 +178,7 @@ def test_sequential_view_governs_when_asked(wh_truth) -> None:  # type: ignore[n
     assert s["p_value"] >= fixed["p_value"]
 
 
-def test_outcome_is_flat_finite_and_recordable(wh_truth, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_outcome_is_flat_finite_and_recordable(wh_truth, tmp_path: Path) -> None:
     wh, _ = wh_truth
     res = analyze_experiment(wh, "exp", [BINARY, MEAN, RATIO], segments=["device"], min_segment_users=50)
     metrics = res.metrics()
@@ -291,7 +291,7 @@ def _comparisons(primary: tuple[float, bool], guard: tuple[str, float, float] | 
         ((0.05, True), None, False, True, "ship"),
     ],
 )
-def test_decision_rules(primary, guard, srm, reached, expected) -> None:  # type: ignore[no-untyped-def]
+def test_decision_rules(primary, guard, srm, reached, expected) -> None:
     decision, arm, reasons = decide(_comparisons(primary, guard), srm, reached, 0.05)
     assert decision == expected and reasons
     assert arm == (None if expected == "invalid" else "treatment")
@@ -320,7 +320,7 @@ def test_metric_spec_validation_names_metric_and_key() -> None:
         parse_metrics([{**BINARY, "name": "1x"}])
 
 
-def test_cap_quantile_winsorizes_at_the_pooled_quantile(wh_truth) -> None:  # type: ignore[no-untyped-def]
+def test_cap_quantile_winsorizes_at_the_pooled_quantile(wh_truth) -> None:
     wh, truth = wh_truth
     res = analyze_experiment(wh, "exp", [BINARY, {**MEAN, "cap_quantile": 0.9}], cuped=False)
     cap = np.quantile(truth.revenue, 0.9)
@@ -330,7 +330,7 @@ def test_cap_quantile_winsorizes_at_the_pooled_quantile(wh_truth) -> None:  # ty
     assert row["arm_mean"] == pytest.approx(capped[capped.arm == "treatment"].revenue.mean(), rel=1e-9)
 
 
-def test_per_user_table_without_time_and_a_shorter_metric_window(wh_truth, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_per_user_table_without_time_and_a_shorter_metric_window(wh_truth, tmp_path: Path) -> None:
     wh, truth = wh_truth
     root = Path(str(wh.data_dir))
     for name in ("assignments", "events", "metrics_pre", "users"):
@@ -346,7 +346,7 @@ def test_per_user_table_without_time_and_a_shorter_metric_window(wh_truth, tmp_p
     assert rev6["control_mean"] == 0.0 and rev6["degenerate"] == "zero_variance"
 
 
-def test_per_user_tables_with_several_rows_per_user_give_the_per_user_sums(wh_truth, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_per_user_tables_with_several_rows_per_user_give_the_per_user_sums(wh_truth, tmp_path: Path) -> None:
     # the readout joins per-user tables to the assigned users when no user has two rows in them, and
     # falls back to summing per user otherwise: both must give the readout of the per-user totals
     wh, truth = wh_truth

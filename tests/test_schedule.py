@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -23,7 +24,7 @@ from playbook.runner.schedule import campaign_lock, last_served_slot, scheduled
 MONDAYS = 'schedule: "0 6 * * 1"\n'
 
 
-def runs_of(project: Path, campaign: str) -> list[dict]:
+def runs_of(project: Path, campaign: str) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted((project / "outputs" / "runs" / campaign).glob("*/run.json"))]
 
 
@@ -141,8 +142,8 @@ def test_slot_served_while_waiting_for_the_lock_is_not_run_again(project: Path,
 
     real = schedule_mod.scheduled
 
-    def then_another_process_runs(*args: object, **kwargs: object) -> list[schedule_mod.Scheduled]:
-        items = real(*args, **kwargs)  # type: ignore[arg-type]
+    def then_another_process_runs(*args: Any, **kwargs: Any) -> list[schedule_mod.Scheduled]:
+        items = real(*args, **kwargs)
         plant_run(project, "monday", "20261123T060100Z", slot="2026-11-23T06:00:00+00:00",
                   started_at="2026-11-23T06:01:00+00:00", trigger="schedule")
         return items

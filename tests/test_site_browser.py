@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 from tests.browser import CHROME_ARGS, require_chromium, serve
+from tests.test_publish import FAILED_ERROR, OK_OUTCOME, XSS, failed_notebook, make_run, ok_notebook
 
 from playbook.publish import publish
-from test_publish import FAILED_ERROR, OK_OUTCOME, XSS, failed_notebook, make_run, ok_notebook
 
 CHROMIUM = require_chromium()
 

@@ -147,6 +147,7 @@ del BAD_SPECS["ice_out_of_range"]
 @pytest.mark.parametrize("case", sorted(BAD_SPECS))
 def test_bad_spec_fails_before_any_kernel(project: Path, no_kernel: None, case: str) -> None:
     kwargs, expected = BAD_SPECS[case]
+    assert expected is not None
     write_spec(project / "playbooks" / "bad.yml", **kwargs)
     with pytest.raises(SpecError) as info:
         load_spec("playbooks/bad.yml")

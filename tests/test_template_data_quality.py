@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.conftest import make_demo_project, run_cli
@@ -38,7 +39,7 @@ def published(demo_project: Path) -> Path:
     return demo_project
 
 
-def outcome(project: Path) -> dict:
+def outcome(project: Path) -> dict[str, Any]:
     (path,) = (project / "outputs" / "runs" / "weekly-data-quality").glob("*/data_quality.outcome.json")
     return json.loads(path.read_text())
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ SPEC = "playbooks/loan-journey-diagnosis.yml"
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict]]:
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, Any]]]:
     root = make_demo_project(tmp_path_factory, "diagnosis")
     result = run_cli(root, "run", "--quiet", SPEC)
     assert result.exit_code == 0, result.output
@@ -28,7 +29,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     return root, out
 
 
-def test_process_names_the_planted_slow_step(outcomes: tuple[Path, dict[str, dict]]) -> None:
+def test_process_names_the_planted_slow_step(outcomes: tuple[Path, dict[str, dict[str, Any]]]) -> None:
     root, out = outcomes
     proc = out["process_efficiency"]
     assert proc["status"] == "ok"
@@ -51,7 +52,7 @@ def test_process_names_the_planted_slow_step(outcomes: tuple[Path, dict[str, dic
                                          "overall.cases"]
 
 
-def test_funnel_names_the_planted_bottleneck_and_segment(outcomes: tuple[Path, dict[str, dict]]) -> None:
+def test_funnel_names_the_planted_bottleneck_and_segment(outcomes: tuple[Path, dict[str, dict[str, Any]]]) -> None:
     root, out = outcomes
     fun = out["funnel_diagnosis"]
     assert fun["status"] == "ok", fun.get("error")
@@ -77,7 +78,7 @@ def test_funnel_names_the_planted_bottleneck_and_segment(outcomes: tuple[Path, d
     assert not any(k.startswith("bottleneck.") and "median" in k for k in fun["metrics"])
 
 
-def test_both_reports_in_the_archive(outcomes: tuple[Path, dict[str, dict]]) -> None:
+def test_both_reports_in_the_archive(outcomes: tuple[Path, dict[str, dict[str, Any]]]) -> None:
     root, out = outcomes
     index = (root / "outputs" / "archive" / "index.html").read_text()
     for name in ("funnel_diagnosis", "process_efficiency"):
@@ -87,7 +88,7 @@ def test_both_reports_in_the_archive(outcomes: tuple[Path, dict[str, dict]]) -> 
         assert "analyze_" not in html and "<img" in html
 
 
-def test_funnel_over_all_history(outcomes: tuple[Path, dict[str, dict]]) -> None:
+def test_funnel_over_all_history(outcomes: tuple[Path, dict[str, dict[str, Any]]]) -> None:
     """entry_start and entry_end empty are documented as "all history": no previous period."""
     import yaml
 

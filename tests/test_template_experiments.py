@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -21,7 +22,7 @@ SPECS = ["playbooks/limit-banner-experiment.yml", "playbooks/onboarding-copy-exp
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict]]:
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, dict[str, Any]]]:
     root = make_demo_project(tmp_path_factory, "experiments")
     result = run_cli(root, "run", "--quiet", *SPECS)
     assert result.exit_code == 0, result.output
@@ -33,7 +34,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     return root, out
 
 
-def test_limit_banner_ships_with_the_planted_lift_inside_its_interval(outcomes: tuple[Path, dict[str, dict]]) -> None:
+def test_limit_banner_ships_with_the_planted_lift_inside_its_interval(outcomes: tuple[Path, dict[str, dict[str, Any]]]) -> None:
     _, out = outcomes
     res = out["limit-banner-experiment/experiment_readout"]
     assert res["status"] == "ok", res.get("error")
@@ -52,7 +53,7 @@ def test_limit_banner_ships_with_the_planted_lift_inside_its_interval(outcomes: 
     assert "apply_rate" in res["headline"] and "CI" in res["headline"]
 
 
-def test_readout_counts_match_the_parquet_files(outcomes: tuple[Path, dict[str, dict]]) -> None:
+def test_readout_counts_match_the_parquet_files(outcomes: tuple[Path, dict[str, dict[str, Any]]]) -> None:
     root, out = outcomes
     a = pd.read_parquet(root / "data" / "sample" / "assignments.parquet")
     lb = a[a.experiment == "limit-banner"]
@@ -69,7 +70,7 @@ def test_readout_counts_match_the_parquet_files(outcomes: tuple[Path, dict[str, 
     assert comp["arm_mean"] == pytest.approx(rate["treatment"], abs=1e-12)
 
 
-def test_onboarding_copy_is_invalid_on_its_planted_srm(outcomes: tuple[Path, dict[str, dict]]) -> None:
+def test_onboarding_copy_is_invalid_on_its_planted_srm(outcomes: tuple[Path, dict[str, dict[str, Any]]]) -> None:
     _, out = outcomes
     res = out["onboarding-copy-experiment/experiment_readout"]
     assert res["status"] == "ok", res.get("error")
@@ -78,7 +79,7 @@ def test_onboarding_copy_is_invalid_on_its_planted_srm(outcomes: tuple[Path, dic
     assert "sample ratio mismatch" in res["headline"]
 
 
-def test_design_agrees_with_the_power_engine(outcomes: tuple[Path, dict[str, dict]]) -> None:
+def test_design_agrees_with_the_power_engine(outcomes: tuple[Path, dict[str, dict[str, Any]]]) -> None:
     _, out = outcomes
     res = out["limit-banner-experiment/experiment_design"]
     assert res["status"] == "ok", res.get("error")
@@ -92,7 +93,8 @@ def test_design_agrees_with_the_power_engine(outcomes: tuple[Path, dict[str, dic
     assert "Showing verified users" in res["details"]["hypothesis"]
 
 
-def test_the_archive_shows_the_readouts_as_stakeholders_read_them(outcomes: tuple[Path, dict[str, dict]]) -> None:
+def test_the_archive_shows_the_readouts_as_stakeholders_read_them(
+        outcomes: tuple[Path, dict[str, dict[str, Any]]]) -> None:
     """Published through the CLI: the limit banner's lift with its label and interval (from the
     outcome's metric_info) on the index and the campaign page; the invalid onboarding readout's
     numbers are withheld."""

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -57,7 +58,7 @@ def zoned(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _zoned_warehouse(sample, tmp_path_factory.mktemp("zoned") / "wh")
 
 
-def _spec_runs() -> list[dict]:
+def _spec_runs() -> list[dict[str, Any]]:
     readout = yaml.safe_load((ROOT / "playbooks" / "limit-banner-experiment.yml").read_text())
     journey = yaml.safe_load((ROOT / "playbooks" / "loan-journey-diagnosis.yml").read_text())
     runs = [r for r in readout["runs"] if r["template"] == "experiment_readout"]
@@ -65,7 +66,7 @@ def _spec_runs() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def outcomes(zoned: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict]]:
+def outcomes(zoned: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, Any]]]:
     """The readout, funnel and process outcomes on the zoned warehouse, once per host zone."""
     root = tmp_path_factory.mktemp("zones-project")
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
@@ -74,7 +75,7 @@ def outcomes(zoned: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
             "ice": {"impact": 5, "confidence": 5, "ease": 5}, "runs": _spec_runs()}
     (root / "playbooks").mkdir()
     (root / "playbooks" / "zones.yml").write_text(yaml.safe_dump(spec), encoding="utf-8")
-    out: dict[str, dict[str, dict]] = {}
+    out: dict[str, dict[str, dict[str, Any]]] = {}
     mp = pytest.MonkeyPatch()
     try:
         for zone in ZONES:
@@ -101,11 +102,11 @@ def _rounded(value: object) -> object:
     return value
 
 
-def _comparable(outcome: dict) -> object:
+def _comparable(outcome: dict[str, Any]) -> object:
     return _rounded({k: v for k, v in outcome.items() if k not in ("run_id", "recorded_at")})
 
 
-def test_outcomes_do_not_depend_on_the_host_time_zone(outcomes: dict[str, dict[str, dict]]) -> None:
+def test_outcomes_do_not_depend_on_the_host_time_zone(outcomes: dict[str, dict[str, dict[str, Any]]]) -> None:
     utc, new_york = outcomes["UTC"], outcomes["America/New_York"]
     for name in ("experiment_readout", "funnel_diagnosis", "process_efficiency"):
         assert utc[name]["status"] == "ok", utc[name].get("error")
@@ -127,7 +128,7 @@ def test_zoned_copy_reads_as_the_sample_warehouse(sample: Path, zoned: Path) -> 
     pd.testing.assert_frame_equal(results[0], results[1])
 
 
-def test_run_json_records_the_rule(outcomes: dict[str, dict[str, dict]]) -> None:
+def test_run_json_records_the_rule(outcomes: dict[str, dict[str, dict[str, Any]]]) -> None:
     zone = outcomes["UTC"]["run.json"]["timezone"]
     assert zone["naive_timestamps"] == "UTC"
     assert "converted" in zone["rule"]

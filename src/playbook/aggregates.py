@@ -26,7 +26,7 @@ Kinds: ``"proportion"`` (0/1 values), ``"mean"``, ``"ratio"`` (needs ``denom_col
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -65,11 +65,11 @@ def _column(df: pd.DataFrame, col: str, fill: float) -> np.ndarray:
     if bad.any():
         example = df.loc[bad, col].iloc[0]
         raise DataError(f"column {col!r} has non-numeric values such as {example!r}; clean or cast it")
-    return values.fillna(fill).to_numpy(dtype=float)
+    return cast(np.ndarray, values.fillna(fill).to_numpy(dtype=float))
 
 
 def _key(arm: Any) -> Hashable:
-    return arm.item() if isinstance(arm, np.generic) else arm
+    return cast(Hashable, arm.item() if isinstance(arm, np.generic) else arm)
 
 
 def arm_stats(
@@ -186,11 +186,11 @@ def stats_from_aggregates(
             arm = _key(r["arm"])
             if kind == "ratio" and cuped:
                 names = ("m", "d", "mp", "dp")
-                sums = tuple(float(r[f"{v}_sum"]) for v in names)
+                m, d, mp, dp = (float(r[f"{v}_sum"]) for v in names)
                 cross = tuple(
                     tuple(float(r[f"{names[min(i, j)]}_{names[max(i, j)]}"]) for j in range(4)) for i in range(4)
                 )
-                out[arm] = RatioRegressionAdjustedStats(n, sums, cross)  # type: ignore[arg-type]
+                out[arm] = RatioRegressionAdjustedStats(n, (m, d, mp, dp), cross)
             elif kind == "ratio":
                 out[arm] = RatioStats(n, float(r["m_sum"]), float(r["m_m"]), float(r["d_sum"]),
                                       float(r["d_d"]), float(r["m_d"]))

@@ -92,7 +92,8 @@ def num(x: float, digits: int = 0, unit: str = "") -> str:
 
 def interval(low: float, high: float, as_pct: bool = True, digits: int = 1, level: float = 0.95) -> str:
     """A confidence interval, e.g. ``'95% CI +2.0% to +10.3%'``."""
-    fmt = (lambda v: pct(v, digits, sign=True)) if as_pct else (lambda v: num(v, digits))
+    fmt: Callable[[float], str] = ((lambda v: pct(v, digits, sign=True)) if as_pct
+                                   else (lambda v: num(v, digits)))
     return f"{level:.0%} CI {fmt(low)} to {fmt(high)}"
 
 

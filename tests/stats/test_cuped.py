@@ -90,7 +90,7 @@ def test_ratio_cuped_matches_ols_on_linearized_values() -> None:
     m = 0.7 * mp * d / dp + rng.gamma(2, 3, 2 * n) * d
     t = np.r_[np.zeros(n), np.ones(n)]
     arms = [RatioRegressionAdjustedStats.from_values(m[s], d[s], mp[s], dp[s]) for s in (slice(0, n), slice(n, None))]
-    est = estimate_effect(*arms)
+    est = estimate_effect(arms[0], arms[1])
     # OLS on the delta-method linearized unit values (each arm linearized at its own ratio)
     lin, lin_pre = np.empty(2 * n), np.empty(2 * n)
     for s in (slice(0, n), slice(n, None)):
@@ -100,6 +100,6 @@ def test_ratio_cuped_matches_ols_on_linearized_values() -> None:
     ols = sm.OLS(lin, sm.add_constant(np.column_stack([t, lin_pre - lin_pre.mean()]))).fit(cov_type="HC1")
     assert est.absolute == pytest.approx(ols.params[1], rel=1e-9)
     assert est.absolute_se == pytest.approx(ols.bse[1], rel=2e-3)
-    unadjusted = estimate_effect(*(x.post for x in arms))
+    unadjusted = estimate_effect(arms[0].post, arms[1].post)
     assert isinstance(arms[0].post, RatioStats)
     assert est.absolute_se < 0.9 * unadjusted.absolute_se

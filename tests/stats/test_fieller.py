@@ -16,6 +16,7 @@ from scipy import stats as st
 
 from playbook.analyses.experiment.arms import RELATIVE_METHOD
 from playbook.stats import (
+    ArmStats,
     ProportionStats,
     RegressionAdjustedStats,
     SampleMeanStats,
@@ -56,6 +57,8 @@ def test_bounds_are_where_the_test_of_each_ratio_reaches_the_critical_value() ->
 @pytest.mark.parametrize("kind", ["proportion", "mean", "cuped"])
 def test_no_lift_test_is_the_absolute_test(kind: str) -> None:
     rng = np.random.default_rng(8)
+    c: ArmStats
+    t: ArmStats
     if kind == "proportion":
         c, t = ProportionStats(300, 31), ProportionStats(310, 45)
     elif kind == "mean":

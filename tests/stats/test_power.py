@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
@@ -24,8 +25,8 @@ def test_ttest_power_matches_statsmodels() -> None:
         ours = power_at(metric, 0.8, n, relative_mde=False)  # 0.4 sd
         ref = TTestIndPower().power(effect_size=0.4, nobs1=n, alpha=0.05)
         assert ours == pytest.approx(ref, abs=5e-5)  # statsmodels adds the opposite tail
-    n = sample_size(metric, 0.8, relative_mde=False, power=0.8).n_control
-    assert n == pytest.approx(TTestIndPower().solve_power(effect_size=0.4, alpha=0.05, power=0.8), rel=1e-5)
+    n_control = sample_size(metric, 0.8, relative_mde=False, power=0.8).n_control
+    assert n_control == pytest.approx(TTestIndPower().solve_power(effect_size=0.4, alpha=0.05, power=0.8), rel=1e-5)
 
 
 def test_unequal_allocation_close_to_statsmodels() -> None:
@@ -145,7 +146,7 @@ def test_duration_days() -> None:
         ({"mde": 0.1, "sequential": "confidence_sequence", "alternative": "greater"}, "two-sided"),
     ],
 )
-def test_design_errors(kwargs: dict, message: str) -> None:
+def test_design_errors(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(DataError, match=message):
         sample_size(MetricSpec.proportion(0.1), **kwargs)
 

@@ -30,7 +30,7 @@ from ._helpers import rate_tolerance, simulate_mean_arms
 ALPHA = 0.05
 
 
-def sizes(small: int, large: int) -> list:  # type: ignore[type-arg]
+def sizes(small: int, large: int) -> list[object]:
     return [pytest.param(small, id=f"size{small}"), pytest.param(large, id=f"size{large}", marks=pytest.mark.slow)]
 
 

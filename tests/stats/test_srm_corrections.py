@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy import stats as st
@@ -15,7 +17,7 @@ def test_srm_multi_arm_matches_scipy() -> None:
     obs, w = [3300, 3350, 3450], [1, 1, 1]
     r = srm_test(obs, w)
     ref = st.chisquare(obs)
-    assert (r.chi2, r.p_value, r.df) == (pytest.approx(ref.statistic), pytest.approx(ref.pvalue), 2)
+    assert (r.chi2, r.p_value) == pytest.approx((ref.statistic, ref.pvalue)) and r.df == 2
 
 
 def test_srm_unequal_allocation_detects_mismatch() -> None:
@@ -34,7 +36,7 @@ def test_srm_by_segment() -> None:
     [(([100],), "at least 2 arms"), (([0, 0],), "no units"), (([10, 10], [1, 1, 1]), "one weight per arm"),
      (([10, -1],), "non-negative integers")],
 )
-def test_srm_errors(args: tuple, message: str) -> None:
+def test_srm_errors(args: tuple[Any, ...], message: str) -> None:
     with pytest.raises(DataError, match=message):
         srm_test(*args)
 
@@ -45,7 +47,7 @@ P = np.array([0.001, 0.04, 0.012, 0.3, 0.049, 0.0005, 0.2, 0.03])
 @pytest.mark.parametrize(
     ("ours", "method"), [(holm, "holm"), (benjamini_hochberg, "fdr_bh"), (bonferroni, "bonferroni")]
 )
-def test_adjusted_p_values_match_statsmodels(ours, method: str) -> None:  # type: ignore[no-untyped-def]
+def test_adjusted_p_values_match_statsmodels(ours, method: str) -> None:
     ref = multipletests(P, alpha=0.05, method=method)
     np.testing.assert_allclose(ours(P), ref[1], rtol=1e-12)
 

@@ -91,7 +91,7 @@ def test_constant_values_have_zero_variance_not_negative() -> None:
         (lambda: RatioStats.from_values([1.0, 2.0], [1.0]), "denominator"),
     ],
 )
-def test_bad_input_raises_clear_error(build, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_raises_clear_error(build, message: str) -> None:
     with pytest.raises(DataError, match=message):
         build()
 

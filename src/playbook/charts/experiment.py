@@ -19,6 +19,7 @@ from playbook.charts.theme import FAIL, NEUTRAL, PASS, chart
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 
@@ -31,7 +32,7 @@ def _colour(row: pd.Series) -> str:
     return NEUTRAL
 
 
-def _bars(ax, y: np.ndarray, table: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+def _bars(ax: Axes, y: np.ndarray, table: pd.DataFrame) -> None:
     for yi, (_, row) in zip(y, table.iterrows(), strict=True):
         c = _colour(row)
         lo, hi = row["ci_low"], row["ci_high"]

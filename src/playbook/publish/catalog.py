@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from playbook import __version__
-from playbook.publish.model import Report, clean_error_text
+from playbook.publish.formatting import clean_error_text
+from playbook.publish.model import Report
 
 
 def _json_safe(value: Any) -> Any:

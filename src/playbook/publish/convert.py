@@ -37,7 +37,7 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import nbformat
 import nh3
@@ -143,7 +143,7 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         for i, cell in enumerate(nb.cells):
             if not cell.get("id"):
                 cell["id"] = f"cell-{i}"
-    return nb
+    return cast(nbformat.NotebookNode, nb)
 
 
 #: What a report body may hold after :func:`sanitize` (nh3's defaults, plus what the basic

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from playbook.errors import SpecError
 from playbook.project import paths
@@ -11,7 +12,7 @@ from playbook.runner.spec import read_yaml
 from playbook.runner.templates import discover
 
 
-def recent_runs(runs_dir: Path | None = None, n: int = 10) -> list[dict]:
+def recent_runs(runs_dir: Path | None = None, n: int = 10) -> list[dict[str, Any]]:
     """The ``n`` newest run manifests, newest first."""
     manifests = []
     for p in (paths().runs if runs_dir is None else runs_dir).glob("*/*/run.json"):

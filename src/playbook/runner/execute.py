@@ -44,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from playbook.errors import DISK_FULL, RunError, write_problem
 from playbook.project import paths
@@ -194,7 +194,8 @@ def _strip_ansi(text: str) -> str:
 def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, results: list[TemplateResult],
               inputs: dict[str, Any], finished: datetime | None = None,
               slot: datetime | None = None) -> dict[str, Any]:
-    return Redactor(env_secrets(cs.sources)).tree({
+    # Redactor.tree rebuilds any JSON tree (Any); a dict goes in, so a dict comes out
+    return cast(dict[str, Any], Redactor(env_secrets(cs.sources)).tree({
         "campaign": cs.spec.campaign, "run_id": run_id, "spec_path": str(cs.path),
         "spec": cs.spec.model_dump(mode="json"), "status": status,
         "trigger": "schedule" if slot else "manual", "slot": iso(slot or started),
@@ -205,7 +206,7 @@ def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, res
                      "rule": "naive timestamps are read in this zone; zoned ones are converted to it"},
         "versions": versions(), "host": {"platform": platform.platform(), "executable": Path(sys.executable).name},
         "inputs": inputs, "templates": [r.__dict__ for r in results],
-    })
+    }))
 
 
 def run_campaign(

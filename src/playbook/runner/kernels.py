@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from jupyter_client import AsyncKernelManager
+from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict
 
 _KERNEL_DIR: str | None = None

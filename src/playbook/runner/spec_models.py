@@ -40,7 +40,7 @@ class ICE(_Strict):
 
     @property
     def score(self) -> float:
-        return (self.impact * self.confidence * self.ease) ** (1 / 3)
+        return float((self.impact * self.confidence * self.ease) ** (1 / 3))
 
 
 class EnvConnection(_Strict):

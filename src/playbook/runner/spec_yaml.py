@@ -34,7 +34,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             else:
                 self.duplicates.append((line, f"line {line}: key '{key}' is given twice in the same "
                                               f"mapping (first on line {first}); keep one"))
-        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

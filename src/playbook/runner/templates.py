@@ -180,7 +180,7 @@ def _purpose(nb: nbformat.NotebookNode) -> str:
         return str(meta["purpose"])
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
+            for line in str(cell.source).splitlines():
                 text = line.strip()
                 if text and not text.startswith("#"):
                     return text

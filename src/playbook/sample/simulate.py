@@ -12,7 +12,7 @@ local indexes here; the writer offsets them by running counters.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy.special import ndtri
@@ -56,7 +56,7 @@ def _pre_value(rng: np.random.Generator, z: np.ndarray, p: np.ndarray) -> np.nda
     k = np.exp(-c * c / 2) / np.sqrt(2 * np.pi) / np.sqrt(p * (1 - p))  # corr(1{z<c}, -z)
     rho = np.clip(P.PRE_RHO / k, 0, 0.95)
     x = -rho * z + np.sqrt(1 - rho**2) * rng.standard_normal(len(z))
-    return np.round(np.clip(50 + 15 * x, 0, 100), 2)
+    return cast(np.ndarray, np.round(np.clip(50 + 15 * x, 0, 100), 2))
 
 
 def _process(rng: np.random.Generator, start: np.ndarray, approve_p: np.ndarray,

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 
@@ -70,7 +70,7 @@ def _pvalues(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
 def bonferroni(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Bonferroni-adjusted p-values, min(1, p * m)."""
     p = _pvalues(p_values)
-    return np.minimum(p * p.size, 1.0)
+    return cast(np.ndarray, np.minimum(p * p.size, 1.0))
 
 
 def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from scipy import optimize
@@ -68,7 +68,7 @@ def spending_function(t: float, alpha: float, spending: Spending = "obrien_flemi
     if spending == "power":
         if not rho > 0:
             raise DataError(f"power spending needs rho > 0, got {rho!r}")
-        return alpha * t**rho
+        return float(alpha * t**rho)
     raise DataError(f"spending must be 'obrien_fleming', 'pocock' or 'power', got {spending!r}")
 
 
@@ -99,7 +99,7 @@ def _check_information(information: Sequence[float]) -> np.ndarray:
             f"information fractions must increase strictly within (0, 1], got {list(map(float, t))}; "
             "each is the sample size at a look divided by the planned final sample size"
         )
-    return np.minimum(t, 1.0)
+    return cast(np.ndarray, np.minimum(t, 1.0))
 
 
 class _Recursion:

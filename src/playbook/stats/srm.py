@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy import stats as st
@@ -52,7 +53,7 @@ def _weights(k: int, weights: Sequence[float] | None) -> np.ndarray:
         raise DataError(f"srm: {k} arms observed but {len(w)} allocation weights given; give one weight per arm")
     if np.any(w <= 0) or not np.all(np.isfinite(w)):
         raise DataError(f"srm: allocation weights must be positive, got {list(map(float, w))}")
-    return w / w.sum()
+    return cast(np.ndarray, w / w.sum())
 
 
 def srm_test(

@@ -168,9 +168,9 @@ class RatioRegressionAdjustedStats(_PostPeriod):
     def __add__(self, other: RatioRegressionAdjustedStats) -> RatioRegressionAdjustedStats:
         if not isinstance(other, RatioRegressionAdjustedStats):
             return NotImplemented
-        sums = tuple(a + b for a, b in zip(self.sums, other.sums, strict=True))
+        (m, d, mp, dp), (m2, d2, mp2, dp2) = self.sums, other.sums
         cross = tuple(
             tuple(a + b for a, b in zip(r1, r2, strict=True)) for r1, r2 in zip(self.cross, other.cross, strict=True)
         )
-        return RatioRegressionAdjustedStats(self.n + other.n, sums, cross)  # type: ignore[arg-type]
+        return RatioRegressionAdjustedStats(self.n + other.n, (m + m2, d + d2, mp + mp2, dp + dp2), cross)
 

@@ -8,8 +8,9 @@ naming ``what`` (the class or function being built).
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Any
+from collections.abc import Callable
+from dataclasses import Field, fields
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -17,6 +18,13 @@ from numpy.typing import ArrayLike
 from playbook.errors import DataError
 
 __all__ = ["add_fields", "as_array", "cap_value", "capped", "check_n", "covariance", "paired_sums"]
+
+
+class _Dataclass(Protocol):
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+
+_D = TypeVar("_D", bound=_Dataclass)
 
 
 def check_n(n: Any, what: str) -> None:
@@ -58,9 +66,10 @@ def covariance(n: int, cross: float, sum_a: float, sum_b: float) -> float:
     return (cross - sum_a * sum_b / n) / (n - 1)
 
 
-def add_fields(a: Any, b: Any) -> Any:
+def add_fields(a: _D, b: _D) -> _D:
     """Field by field sum of two instances of the same frozen dataclass (combining disjoint units)."""
-    return type(a)(*(getattr(a, f.name) + getattr(b, f.name) for f in fields(a)))
+    make: Callable[..., _D] = type(a)
+    return make(*(getattr(a, f.name) + getattr(b, f.name) for f in fields(a)))
 
 
 def capped(arr: np.ndarray, cap: float | None, cap_quantile: float | None) -> np.ndarray:

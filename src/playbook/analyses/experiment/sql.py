@@ -215,10 +215,10 @@ def build_query(metrics: Sequence[MetricDef], cols: Columns, *, experiment: str,
     for table, parts in untimed.items():
         per_user.append((views[table], [_contribution(a, p, a in binary) for a, p in parts], []))
     if use_pre:
-        per_user.append((views[pre_table or ""], [f"CAST({q(cols.pre_value)} AS DOUBLE) AS pre"],  # type: ignore[index]
+        per_user.append((views[pre_table or ""], [f"CAST({q(cols.pre_value)} AS DOUBLE) AS pre"],
                          [f"{q(cols.experiment)} = {lit(experiment)}"]))
     if use_seg:
-        per_user.append((views[users_table or ""],  # type: ignore[index]
+        per_user.append((views[users_table or ""],
                          [f"CAST({q(s)} AS VARCHAR) AS s{k}" for k, s in enumerate(segments)], []))
     value_of: dict[str, str] = {}
     if stacked:

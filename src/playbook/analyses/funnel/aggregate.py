@@ -49,7 +49,8 @@ def bin_sql(edges: list[float], lo: int, hi: int) -> str:
 def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
                steps: list[str], exclusions: list[str], names: list[str], breakdowns: list[str],
                ts_col: str, event_col: str, events_table: str, users_table: str,
-               users_user_col: str, alpha: float, correction: str, min_users: int) -> tuple:
+               users_user_col: str, alpha: float, correction: str, min_users: int
+               ) -> tuple[dict[int, Any], pd.DataFrame, pd.DataFrame | None, pd.DataFrame, datetime | None]:
     """Aggregate the per-user table: counts per period, step times, histograms, segments."""
     n, con = len(steps), warehouse.con
     row = con.execute(f"SELECT max({q(ts_col)})::TIMESTAMP FROM {view}").fetchone()
