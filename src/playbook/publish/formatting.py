@@ -7,7 +7,9 @@ relative lifts (``lift_rel``, ``*_rel``) are signed percentages; ``p_value`` kee
 separators; anything else 3 significant digits. The first four metrics of an outcome are its
 key metrics (:data:`KEY_METRICS`).
 
-Decisions get a badge by their tone (:func:`decision_class`, from :data:`playbook.analyses.base.TONES`).
+Decisions get a badge by their tone (:func:`decision_class`): the tone the outcome recorded (the
+kernel that ran the template knew its decisions, also those a template registers in its own
+package), else the word's tone in :data:`playbook.analyses.base.TONES`.
 Times, durations, sizes and parameter values have one ``show_*`` function each; error text is
 cleaned of ANSI colours and machine paths by :func:`clean_error_text`.
 """
@@ -49,11 +51,14 @@ def format_metric(name: str, value: Any) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
-def decision_class(decision: Any) -> str:
-    """The badge class of a decision: its tone (good, bad, neutral, invalid), from the one
-    table of decisions (:data:`playbook.analyses.base.TONES`)."""
-    from playbook.analyses.base import tone
+def decision_class(decision: Any, recorded: Any = None) -> str:
+    """The badge class of a decision: its tone (good, bad, neutral, invalid), as ``recorded``
+    in the outcome when that is a tone, else from the one table of decisions
+    (:data:`playbook.analyses.base.TONES`)."""
+    from playbook.analyses.base import Tone, tone
 
+    if isinstance(recorded, str) and recorded in set(Tone):
+        return recorded
     return str(tone(decision))
 
 

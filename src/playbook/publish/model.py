@@ -139,6 +139,7 @@ class Report:
             "status": self.status,
             "headline_text": headline,
             "decision": out.get("decision"),
+            "tone": out.get("tone"),  # as recorded (publish.formatting.decision_class)
             "key_metrics": shown[:KEY_METRICS],
             "all_metrics": shown,
             "error": error,
