@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 
 from tests.conftest import ROOT
 
@@ -14,13 +15,15 @@ from playbook.publish.formatting import decision_class
 from playbook.runner.templates import discover
 
 
-def test_every_template_has_a_decision_enum() -> None:
-    assert set(DECISIONS) == set(discover(ROOT / "notebooks"))
+def test_every_template_has_a_result_and_a_decision_enum() -> None:
+    templates = discover(ROOT / "notebooks")
+    assert {t: base.result_class(t) is not None for t in templates} == dict.fromkeys(templates, True)
+    assert set(DECISIONS) == set(templates)
 
 
 def test_every_decision_has_a_tone_and_a_meaning() -> None:
-    source = inspect.getsource(base)
     for template, enum in DECISIONS.items():
+        source = inspect.getsource(sys.modules[enum.__module__])  # base, or a registering package
         assert len(enum) >= 2, template
         for member in enum:
             assert member.value in TONES, (template, member)
@@ -33,6 +36,10 @@ def test_report_and_archive_read_the_same_table() -> None:
     for word, t in TONES.items():
         assert tone(word) == t and decision_class(word) == t.value
     assert tone("Keep running") == Tone.NEUTRAL and tone("unheard-of") == Tone.NEUTRAL
+    # the archive shows the tone an outcome recorded (a template registering its decisions in its
+    # own package is known to the kernel that ran it, not necessarily to the publisher)
+    assert decision_class("unheard-of", "good") == "good"
+    assert decision_class("ship", "x onclick=alert(1)") == "good" and decision_class("ship", None) == "good"
 
 
 def _results(sample):

@@ -7,13 +7,16 @@
     playbook demo-data [--scale N] [--seed S]       generate the sample warehouse
     playbook schedule [--run]                       campaigns due by their cron schedule
     playbook rules infer <warehouse|table> [-o F]   a starting data-quality rules file
+    playbook template new <name>                    a new template: notebook, analysis, test
+    playbook template check [<name> ...]            the notebook contract, for every template
 
 Exit codes, the same for every command:
 
     0   done
     1   one or more runs failed (recorded as failed; ``schedule --run`` also counts a due
         campaign that could not start, and goes on with the others), or some run folders,
-        outcomes or notebooks could not be published (each is named on stderr)
+        outcomes or notebooks could not be published (each is named on stderr), or a template
+        breaks the notebook contract (``template check``)
     2   something to fix before trying again: a spec, a parameter, the data, outputs/ or the
         command line (click's usage errors); the message (``error: ...`` on stderr) names
         what and where, without a traceback
@@ -204,6 +207,48 @@ def rules_infer(target: Path, output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         click.echo(f"wrote {written}; edit it, then set rules_path: {written} for data_quality")
+
+
+@main.group()
+def template() -> None:
+    """Template notebooks: make a new one, check the contract."""
+
+
+@template.command("new")
+@click.argument("name")
+def template_new(name: str) -> None:
+    """Write notebooks/NAME.ipynb, src/playbook/analyses/NAME/ and tests/test_NAME.py."""
+    from playbook.runner.template_scaffold import new_template
+
+    try:
+        made = new_template(name)
+    except PlaybookError as exc:
+        _fail(exc)
+    for path in made.paths:
+        click.echo(f"wrote {path.as_posix()}")
+    if made.note:
+        click.echo(f"note: {made.note}", err=True)
+    click.echo(f"next: edit the analysis and its result, then: playbook template check {name}; "
+               f"pytest tests/test_{name}.py")
+
+
+@template.command("check")
+@click.argument("names", nargs=-1)
+def template_check(names: tuple[str, ...]) -> None:
+    """Check templates (default: all in notebooks/) against the notebook contract; exit 1 if any
+    breaks it."""
+    from playbook.runner.contract import check_templates
+
+    try:
+        found = check_templates(Path("notebooks"), list(names))
+    except PlaybookError as exc:
+        _fail(exc)
+    for name, problems in found.items():
+        click.echo(f"{name}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+        for problem in problems:
+            click.echo(f"  {problem}")
+    if any(found.values()):
+        sys.exit(1)
 
 
 @main.command("list")

@@ -13,17 +13,39 @@ A template's analysis returns a result that a notebook shows and records in one 
 
 **Decisions.** Each template has its vocabulary as an enum; what each word means is written
 beside it, and its tone (good, bad, neutral, invalid) comes from :data:`TONES`, the one table
-that the notebook's badge (``report.headline``) and the archive's badges both read.
+that the notebook's badge (``report.headline``) and the outcome's ``tone`` (which the archive's
+badges show) both read.
+
+**Registering a template.** The first five templates' enums are written below. A new
+template keeps its enum in its own package and registers it, with the tone of each word, by
+:func:`register_decisions` (no edit here); every template's result class is registered with
+:func:`register_result`, which :func:`result_class` looks up (the notebook contract,
+``playbook.runner.contract``, checks each template's result against :class:`Result`)::
+
+    class CountDecision(StrEnum):
+        ENOUGH = "enough"  # the table holds at least min_rows rows
+        TOO_FEW = "too-few"  # fewer rows than min_rows
+
+    register_decisions("row_count", CountDecision, {CountDecision.ENOUGH: Tone.GOOD,
+                                                    CountDecision.TOO_FEW: Tone.BAD})
+
+    @register_result("row_count")
+    @dataclass(frozen=True)
+    class CountResult: ...
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import pandas as pd
+
+from playbook.errors import TemplateError
 
 
 class Tone(StrEnum):
@@ -76,6 +98,70 @@ DECISIONS: dict[str, type[StrEnum]] = {
     "process_efficiency": ProcessDecision, "experiment_design": DesignDecision,
     "experiment_readout": ReadoutDecision,
 }
+
+
+#: Every template's result class, by template name (each result registers itself:
+#: :func:`register_result`; :func:`result_class` imports the analyses packages to find them).
+RESULTS: dict[str, type] = {}
+
+_C = TypeVar("_C", bound=type)
+
+
+def register_decisions(template: str, enum: type[StrEnum],
+                       tones: Mapping[StrEnum, Tone]) -> type[StrEnum]:
+    """Add ``template``'s decision enum to :data:`DECISIONS` and the tone of each of its words
+    to :data:`TONES`; returns the enum. Tones are read by word (the archive sees words only), so
+    a word another template already uses must keep its tone. Registering the same words again
+    (a module imported twice) is harmless."""
+    missing = [m.value for m in enum if m not in tones]
+    if missing:
+        raise TemplateError(f"{template}: decisions {', '.join(missing)} of {enum.__name__} have no "
+                            "tone; give each word a Tone (good, bad, neutral, invalid)")
+    known = DECISIONS.get(template)
+    if known is not None and [m.value for m in known] != [m.value for m in enum]:
+        raise TemplateError(f"{template}: already has the decisions {known.__name__} "
+                            f"({', '.join(known)}); a template has one decision enum")
+    others: dict[str, str] = {}  # word -> the first other template that uses it
+    for other, words in DECISIONS.items():
+        for m in words if other != template else ():
+            others.setdefault(m.value, other)
+    for member in enum:
+        had = TONES.get(member.value)
+        if member.value in others and had != tones[member]:
+            raise TemplateError(f"{template}: the decision '{member.value}' is {had} for "
+                                f"{others[member.value]} and cannot be {tones[member]} here; "
+                                "choose another word")
+    DECISIONS[template] = enum
+    for member in enum:
+        TONES[member.value] = Tone(tones[member])
+    return enum
+
+
+def register_result(template: str) -> Callable[[_C], _C]:
+    """Class decorator: ``@register_result("funnel_diagnosis")`` makes the class the result
+    that template's analysis returns (:data:`RESULTS`)."""
+
+    def register(cls: _C) -> _C:
+        RESULTS[template] = cls
+        return cls
+
+    return register
+
+
+def result_class(template: str) -> type | None:
+    """The result class registered for ``template`` (None if none is), after importing every
+    package of :mod:`playbook.analyses` so that each has registered its own."""
+    if template not in RESULTS:
+        package = importlib.import_module(__name__.rpartition(".")[0])
+        for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            if not info.ispkg:
+                continue
+            try:
+                importlib.import_module(info.name)
+            except Exception as exc:  # a broken package is named, whatever broke it
+                raise TemplateError(f"{info.name} cannot be imported ({type(exc).__name__}: "
+                                    f"{exc}); fix it so that its result registers") from exc
+    return RESULTS.get(template)
 
 
 def tone(decision: object) -> Tone:

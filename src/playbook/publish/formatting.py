@@ -5,7 +5,9 @@ its interval; the name-based rules for outcomes without ``metric_info``); :func:
 is re-exported here. The first four metrics of an outcome are its key metrics
 (:data:`KEY_METRICS`).
 
-Decisions get a badge by their tone (:func:`decision_class`, from :data:`playbook.analyses.base.TONES`).
+Decisions get a badge by their tone (:func:`decision_class`): the tone the outcome recorded (the
+kernel that ran the template knew its decisions, also those a template registers in its own
+package), else the word's tone in :data:`playbook.analyses.base.TONES`.
 Times, durations, sizes and parameter values have one ``show_*`` function each; error text is
 cleaned of ANSI colours and machine paths by :func:`clean_error_text`.
 """
@@ -24,11 +26,14 @@ KEY_METRICS = 4
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def decision_class(decision: Any) -> str:
-    """The badge class of a decision: its tone (good, bad, neutral, invalid), from the one
-    table of decisions (:data:`playbook.analyses.base.TONES`)."""
-    from playbook.analyses.base import tone
+def decision_class(decision: Any, recorded: Any = None) -> str:
+    """The badge class of a decision: its tone (good, bad, neutral, invalid), as ``recorded``
+    in the outcome when that is a tone, else from the one table of decisions
+    (:data:`playbook.analyses.base.TONES`)."""
+    from playbook.analyses.base import Tone, tone
 
+    if isinstance(recorded, str) and recorded in set(Tone):
+        return recorded
     return str(tone(decision))
 
 

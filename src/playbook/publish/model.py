@@ -152,6 +152,7 @@ class Report:
             "status": self.status,
             "headline_text": headline,
             "decision": out.get("decision"),
+            "tone": out.get("tone"),  # as recorded (publish.formatting.decision_class)
             "key_metrics": [] if withheld else shown[:KEY_METRICS],
             "all_metrics": shown,
             "withheld": withheld,

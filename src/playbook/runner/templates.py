@@ -271,7 +271,7 @@ def _inspect(path: Path) -> Template:
             help=f"{p.help} [{text}]".strip() if text is not None else p.help,
             bound=bound,
         )
-    declared = re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", source, flags=re.M)
+    declared = re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=", source, flags=re.M)
     unparsed = [name for name in declared if name not in params]
     if unparsed:
         raise TemplateError(

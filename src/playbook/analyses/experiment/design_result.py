@@ -9,11 +9,12 @@ from typing import Any
 
 import pandas as pd
 
-from playbook.analyses.base import DesignDecision, Metric, MetricKind
+from playbook.analyses.base import DesignDecision, Metric, MetricKind, register_result
 from playbook.analyses.records import records
 from playbook.report import esc, num, pct
 
 
+@register_result("experiment_design")
 @dataclass(frozen=True)
 class DesignResult:
     """What :func:`design_experiment` found (module docstring: how each number is defined).

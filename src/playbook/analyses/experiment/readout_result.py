@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from playbook.analyses.base import Metric, MetricKind, ReadoutDecision
+from playbook.analyses.base import Metric, MetricKind, ReadoutDecision, register_result
 from playbook.analyses.experiment.spec import MetricDef
 from playbook.analyses.experiment.sql import NullCount
 from playbook.analyses.records import lead_with, records
@@ -36,6 +36,7 @@ def _p(p: float) -> str:
     return "< 0.0001" if p < 1e-4 else f"{p:.2g}" if p < 0.01 else f"{p:.3f}"
 
 
+@register_result("experiment_readout")
 @dataclass(frozen=True)
 class ReadoutResult:
     """Everything :func:`~playbook.analyses.experiment.readout.analyze_experiment` found.

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from playbook.analyses.base import FunnelDecision, Metric, MetricKind
+from playbook.analyses.base import FunnelDecision, Metric, MetricKind, register_result
 from playbook.analyses.records import lead_with, plain, records
 from playbook.report import esc
 
@@ -57,6 +57,7 @@ OTHER_METRICS: dict[str, tuple[MetricKind, str, str]] = {
 }
 
 
+@register_result("funnel_diagnosis")
 @dataclass(frozen=True)
 class FunnelResult:
     """The outcome of :func:`~playbook.analyses.funnel.analysis.analyze_funnel` (that module's docstring:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playbook.analyses.base import Metric, MetricKind, ProcessDecision
+from playbook.analyses.base import Metric, MetricKind, ProcessDecision, register_result
 from playbook.analyses.records import lead_with, records
 from playbook.report import esc
 
@@ -54,6 +54,7 @@ OTHER_METRICS: dict[str, tuple[MetricKind, str, str]] = {
 }
 
 
+@register_result("process_efficiency")
 @dataclass(frozen=True)
 class ProcessResult:
     """The outcome of :func:`analyze_process` (module docstring: how each number is defined).

@@ -13,10 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from playbook.analyses.base import Metric, MetricKind, QualityDecision
+from playbook.analyses.base import Metric, MetricKind, QualityDecision, register_result
 from playbook.report import code, esc
 
 
+@register_result("data_quality")
 @dataclass(frozen=True)
 class QualityResult:
     """The outcome of :func:`check_warehouse` (module docstring: how each number is defined)."""
