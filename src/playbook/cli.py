@@ -220,10 +220,7 @@ def template_new(name: str) -> None:
     """Write notebooks/NAME.ipynb, src/playbook/analyses/NAME/ and tests/test_NAME.py."""
     from playbook.runner.template_scaffold import new_template
 
-    try:
-        made = new_template(name)
-    except PlaybookError as exc:
-        _fail(exc)
+    made = new_template(name)
     for path in made.paths:
         click.echo(f"wrote {path.as_posix()}")
     if made.note:
@@ -237,12 +234,10 @@ def template_new(name: str) -> None:
 def template_check(names: tuple[str, ...]) -> None:
     """Check templates (default: all in notebooks/) against the notebook contract; exit 1 if any
     breaks it."""
+    from playbook.project import paths
     from playbook.runner.contract import check_templates
 
-    try:
-        found = check_templates(Path("notebooks"), list(names))
-    except PlaybookError as exc:
-        _fail(exc)
+    found = check_templates(paths().notebooks, list(names))
     for name, problems in found.items():
         click.echo(f"{name}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
         for problem in problems:

@@ -105,10 +105,10 @@ DECISIONS: dict[str, type[StrEnum]] = {
 RESULTS: dict[str, type] = {}
 
 _C = TypeVar("_C", bound=type)
+_E = TypeVar("_E", bound=StrEnum)
 
 
-def register_decisions(template: str, enum: type[StrEnum],
-                       tones: Mapping[StrEnum, Tone]) -> type[StrEnum]:
+def register_decisions(template: str, enum: type[_E], tones: Mapping[_E, Tone]) -> type[_E]:
     """Add ``template``'s decision enum to :data:`DECISIONS` and the tone of each of its words
     to :data:`TONES`; returns the enum. Tones are read by word (the archive sees words only), so
     a word another template already uses must keep its tone. Registering the same words again

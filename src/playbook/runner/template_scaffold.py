@@ -240,7 +240,7 @@ def _notebook(values: dict[str, str]) -> str:
         if tags:
             cell.metadata["tags"] = list(tags)
         nb.cells.append(cell)
-    return nbformat.writes(nb) + "\n"
+    return str(nbformat.writes(nb)) + "\n"
 
 
 def check_name(name: str) -> None:
