@@ -27,6 +27,7 @@ from string import Template
 import nbformat
 
 from playbook.errors import SpecError
+from playbook.project import find_root
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
@@ -250,12 +251,13 @@ def check_name(name: str) -> None:
                         "and single underscores, starting with a letter (e.g. 'channel_roi')")
 
 
-def new_template(name: str, root: str | Path = ".") -> Scaffold:
-    """Write the files of template ``name`` under the project ``root`` (module docstring).
+def new_template(name: str, root: str | Path | None = None) -> Scaffold:
+    """Write the files of template ``name`` under the project ``root`` (default: the project's,
+    :func:`playbook.project.find_root`; module docstring).
 
     Nothing is written if any of them (or a module ``analyses/<name>.py``) exists already."""
     check_name(name)
-    root = Path(root)
+    root = find_root() if root is None else Path(root)
     analyses = Path("src", "playbook", "analyses")
     for folder in (Path("notebooks"), analyses, Path("tests")):
         if not (root / folder).is_dir():
