@@ -94,6 +94,60 @@ def _dotted(node: ast.expr) -> str | None:
     return None
 
 
+def _add_import(node: ast.Import, module: Module, package: str, known: set[str], bound: dict[str, str]) -> None:
+    for alias in node.names:
+        top = alias.name.split(".")[0]
+        if top != package:
+            module.external.append((node.lineno, top))
+            continue
+        target = _longest_module(alias.name, known) or alias.name
+        module.imports.append(Import(node.lineno, target, ()))
+        if alias.asname:
+            bound[alias.asname] = target
+        else:
+            bound[top] = top
+
+
+def _add_import_from(node: ast.ImportFrom, module: Module, package: str, known: set[str],
+                     bound: dict[str, str]) -> None:
+    if node.level:
+        base_parts = module.name.split(".") if module.is_package else module.name.split(".")[:-1]
+        base_parts = base_parts[: len(base_parts) - (node.level - 1)]
+        source = ".".join(base_parts + ([node.module] if node.module else []))
+    else:
+        source = node.module or ""
+    top = source.split(".")[0]
+    if top != package:
+        module.external.append((node.lineno, top))
+        return
+    # ``from pkg import sub`` runs pkg's __init__ and takes sub from its namespace:
+    # an import of pkg, and of the submodule sub
+    plain: list[str] = []
+    for alias in node.names:
+        submodule = f"{source}.{alias.name}"
+        if submodule in known:
+            module.imports.append(Import(node.lineno, submodule, ()))
+            bound[alias.asname or alias.name] = submodule
+        else:
+            plain.append(alias.name)
+    target = _longest_module(source, known) or source
+    module.imports.append(Import(node.lineno, target, tuple(plain)))
+
+
+def _add_private_attrs(tree: ast.AST, module: Module, known: set[str], bound: dict[str, str]) -> None:
+    """``alias._name`` where ``alias`` is bound to a module of the package."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _is_private(node.attr):
+            owner = _dotted(node.value)
+            if owner is None:
+                continue
+            head, _, rest = owner.partition(".")
+            if head in bound:
+                target = bound[head] + ("." + rest if rest else "")
+                if target in known:
+                    module.private_attrs.append((node.lineno, target, node.attr))
+
+
 def read_package(src: Path, package: str = PACKAGE) -> dict[str, Module]:
     """Every module of ``package`` under ``src`` with the imports its source makes."""
     found = _module_names(src, package)
@@ -105,50 +159,10 @@ def read_package(src: Path, package: str = PACKAGE) -> dict[str, Module]:
         bound: dict[str, str] = {}  # local name -> module of the package it refers to
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                for alias in node.names:
-                    top = alias.name.split(".")[0]
-                    if top != package:
-                        module.external.append((node.lineno, top))
-                        continue
-                    target = _longest_module(alias.name, known) or alias.name
-                    module.imports.append(Import(node.lineno, target, ()))
-                    if alias.asname:
-                        bound[alias.asname] = target
-                    else:
-                        bound[top] = top
+                _add_import(node, module, package, known, bound)
             elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base_parts = name.split(".") if is_package else name.split(".")[:-1]
-                    base_parts = base_parts[: len(base_parts) - (node.level - 1)]
-                    source = ".".join(base_parts + ([node.module] if node.module else []))
-                else:
-                    source = node.module or ""
-                top = source.split(".")[0]
-                if top != package:
-                    module.external.append((node.lineno, top))
-                    continue
-                # ``from pkg import sub`` runs pkg's __init__ and takes sub from its namespace:
-                # an import of pkg, and of the submodule sub
-                plain: list[str] = []
-                for alias in node.names:
-                    submodule = f"{source}.{alias.name}"
-                    if submodule in known:
-                        module.imports.append(Import(node.lineno, submodule, ()))
-                        bound[alias.asname or alias.name] = submodule
-                    else:
-                        plain.append(alias.name)
-                target = _longest_module(source, known) or source
-                module.imports.append(Import(node.lineno, target, tuple(plain)))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and _is_private(node.attr):
-                owner = _dotted(node.value)
-                if owner is None:
-                    continue
-                head, _, rest = owner.partition(".")
-                if head in bound:
-                    target = bound[head] + ("." + rest if rest else "")
-                    if target in known:
-                        module.private_attrs.append((node.lineno, target, node.attr))
+                _add_import_from(node, module, package, known, bound)
+        _add_private_attrs(tree, module, known, bound)
         modules[name] = module
     return modules
 
@@ -174,6 +188,17 @@ def private_imports(modules: dict[str, Module]) -> Iterator[tuple[tuple[str, str
                    f"{_where(module, line)} uses {target}.{attr}")
 
 
+def _pop_component(stack: list[str], on_stack: set[str], root: str) -> list[str]:
+    """The nodes above ``root`` on Tarjan's stack, ``root`` included: one strongly connected component."""
+    component = []
+    while True:
+        top = stack.pop()
+        on_stack.discard(top)
+        component.append(top)
+        if top == root:
+            return component
+
+
 def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -192,13 +217,7 @@ def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
             elif succ in on_stack:
                 low[node] = min(low[node], index[succ])
         if low[node] == index[node]:
-            component = []
-            while True:
-                top = stack.pop()
-                on_stack.discard(top)
-                component.append(top)
-                if top == node:
-                    break
+            component = _pop_component(stack, on_stack, node)
             if len(component) > 1:
                 out.append(sorted(component))
 
@@ -231,22 +250,26 @@ def _in(name: str, package: str) -> bool:
     return name == package or name.startswith(package + ".")
 
 
+def _stats_breaches(module: Module, stdlib: set[str]) -> Iterator[tuple[tuple[str, str, str], str]]:
+    for imp in module.imports:
+        if not _in(imp.target, "playbook.stats") and imp.target not in STATS_SHARED:
+            yield (("layer", module.name, imp.target),
+                   f"{_where(module, imp.line)} imports {imp.target}: playbook.stats "
+                   "imports nothing of the package but itself and playbook.errors")
+    for line, top in module.external:
+        allowed = top in STATS_THIRD_PARTY or (top in stdlib and top not in IO_STDLIB)
+        if not allowed:
+            yield (("layer", module.name, top),
+                   f"{_where(module, line)} imports {top}: playbook.stats imports "
+                   f"only numpy, scipy and the standard library without I/O")
+
+
 def layer_breaches(modules: dict[str, Module]) -> Iterator[tuple[tuple[str, str, str], str]]:
     """Imports that point up or sideways across the layers of DESIGN.md."""
     stdlib = set(sys.stdlib_module_names)
     for module in modules.values():
         if _in(module.name, "playbook.stats"):
-            for imp in module.imports:
-                if not _in(imp.target, "playbook.stats") and imp.target not in STATS_SHARED:
-                    yield (("layer", module.name, imp.target),
-                           f"{_where(module, imp.line)} imports {imp.target}: playbook.stats "
-                           "imports nothing of the package but itself and playbook.errors")
-            for line, top in module.external:
-                allowed = top in STATS_THIRD_PARTY or (top in stdlib and top not in IO_STDLIB)
-                if not allowed:
-                    yield (("layer", module.name, top),
-                           f"{_where(module, line)} imports {top}: playbook.stats imports "
-                           f"only numpy, scipy and the standard library without I/O")
+            yield from _stats_breaches(module, stdlib)
         if _in(module.name, "playbook.analyses"):
             for imp in module.imports:
                 if any(_in(imp.target, up) for up in ANALYSES_FORBIDDEN):

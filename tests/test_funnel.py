@@ -278,7 +278,40 @@ def test_column_remapping_and_empty_period(tmp_path: Path) -> None:
 
 
 # -- a plain-pandas reference on small random logs ---------------------------------------------------
-def reference(ev: pd.DataFrame, steps: list[str], window: float, step_w: list[Any] | None, order: str,
+def _reach_any(f: list[tuple[float, int]], t0: float, n: int, window: float) -> list[float]:
+    """Reach times with order any: step k once steps 1..k each happened inside the window."""
+    times, firsts = [t0], []
+    for k in range(1, n):
+        c = [h for h, kk in f if kk == k and t0 <= h <= t0 + window]
+        if not c:
+            break
+        firsts.append(min(c))
+        times.append(max(firsts))
+    return times
+
+
+def _reach_in_order(f: list[tuple[float, int]], t0: float, n: int, *, window: float, step_w: list[Any] | None,
+                    strict: bool) -> list[float]:
+    """Reach times with order ordered (or strict: the next funnel event must be the next step)."""
+    times = [t0]
+    for k in range(1, n):
+        prev = times[-1]
+        c = [h for h, kk in f if kk == k and h >= prev]
+        if not c:
+            break
+        tk = min(c)
+        if tk > t0 + window or (step_w and step_w[k - 1] is not None
+                                and tk - prev > step_w[k - 1]):
+            break
+        if strict:
+            later = [e for e in f if e > (prev, k - 1)]
+            if later[0] != (tk, k):
+                break
+        times.append(tk)
+    return times
+
+
+def reference(ev: pd.DataFrame, steps: list[str], *, window: float, step_w: list[Any] | None, order: str,
               exclusions: list[str], lo: float | None, hi: float | None,
               entry: str = "first_ever") -> tuple[list[int], int]:
     """Counts per step and excluded users, straight from the definitions (loops over users)."""
@@ -294,30 +327,8 @@ def reference(ev: pd.DataFrame, steps: list[str], window: float, step_w: list[An
         if not entries:
             continue
         t0 = min(entries)
-        times = [t0]
-        if order == "any":
-            firsts = []
-            for k in range(1, n):
-                c = [h for h, kk in f if kk == k and t0 <= h <= t0 + window]
-                if not c:
-                    break
-                firsts.append(min(c))
-                times.append(max(firsts))
-        else:
-            for k in range(1, n):
-                prev = times[-1]
-                c = [h for h, kk in f if kk == k and h >= prev]
-                if not c:
-                    break
-                tk = min(c)
-                if tk > t0 + window or (step_w and step_w[k - 1] is not None
-                                        and tk - prev > step_w[k - 1]):
-                    break
-                if order == "strict":
-                    later = [e for e in f if e > (prev, k - 1)]
-                    if later[0] != (tk, k):
-                        break
-                times.append(tk)
+        times = _reach_any(f, t0, n, window) if order == "any" else \
+            _reach_in_order(f, t0, n, window=window, step_w=step_w, strict=order == "strict")
         end = times[-1] if len(times) == n else t0 + window
         ex = [h for h, e in zip(g["h"], g["event"], strict=True) if e in exclusions]
         if any(t0 <= h <= end for h in ex):
@@ -358,15 +369,15 @@ def test_matches_pandas_reference(tmp_path: Path, order: str, seed: int, entry: 
         lo = (pd.Timestamp(kw["entry_start"]) - T0) / pd.Timedelta(hours=1) \
             if "entry_start" in kw else None
         hi = lo + 48 if lo is not None else None
-        want, want_ex = reference(ev, steps, kw["window_hours"], kw.get("step_windows_hours"),
-                                  order, kw.get("exclusions", []), lo, hi, entry)
+        want, want_ex = reference(ev, steps, window=kw["window_hours"], step_w=kw.get("step_windows_hours"),
+                                  order=order, exclusions=kw.get("exclusions", []), lo=lo, hi=hi, entry=entry)
         for exact in (False, True):
             r = analyze_funnel(wh, steps, order=order, exact=exact, entry=entry, **kw)
             assert users_at(r) == want, (kw, exact)
             assert r.excluded_users == want_ex
         if lo is not None:  # the previous period is the reference on the 2 days before
-            prev, _ = reference(ev, steps, kw["window_hours"], kw.get("step_windows_hours"),
-                                order, [], lo - 48, lo, entry)
+            prev, _ = reference(ev, steps, window=kw["window_hours"], step_w=kw.get("step_windows_hours"),
+                                order=order, exclusions=[], lo=lo - 48, hi=lo, entry=entry)
             assert r.previous is not None
             assert [r.prev_entrants, *r.previous["prev_users"]] == prev
 

@@ -34,7 +34,7 @@ RATIO = {"name": "approval", "kind": "ratio", "numerator_event": "approve", "den
          "role": "guardrail", "margin": 0.5}
 
 
-def make_warehouse(root: Path, n: tuple[int, int] = (400, 400), lift: float = 0.0, seed: int = 1,
+def make_warehouse(root: Path, *, n: tuple[int, int] = (400, 400), lift: float = 0.0, seed: int = 1,
                    base: float = 0.3, web_split: tuple[int, int] | None = None,
                    web_lift: float | None = None) -> pd.DataFrame:
     """Users in two arms, apply / approve / disburse events, a pre-period covariate, devices.

@@ -26,6 +26,7 @@ Kinds: ``"proportion"`` (0/1 values), ``"mean"``, ``"ratio"`` (needs ``denom_col
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -72,6 +73,47 @@ def _key(arm: Any) -> Hashable:
     return cast(Hashable, arm.item() if isinstance(arm, np.generic) else arm)
 
 
+@dataclass(frozen=True)
+class _UnitValues:
+    """One row per unit: the metric ``y``, its pre-period ``x``, a ratio's denominators ``d``, ``dp``."""
+
+    y: np.ndarray
+    x: np.ndarray | None
+    d: np.ndarray | None
+    dp: np.ndarray | None
+
+    def stats(self, kind: str, mask: np.ndarray) -> ArmStats:
+        """The sufficient statistics of the units in ``mask``."""
+        y = self.y[mask]
+        if kind == "ratio":
+            assert self.d is not None
+            if self.x is not None:
+                assert self.dp is not None
+                return RatioRegressionAdjustedStats.from_values(y, self.d[mask], self.x[mask], self.dp[mask])
+            return RatioStats.from_values(y, self.d[mask])
+        if self.x is not None:
+            return RegressionAdjustedStats.from_values(y, self.x[mask])
+        if kind == "proportion":
+            return ProportionStats.from_values(y)
+        return SampleMeanStats.from_values(y)
+
+
+def _check_arm_column(df: pd.DataFrame, arm_col: str) -> None:
+    if arm_col not in df.columns:
+        raise DataError(f"arm column {arm_col!r} not found; available columns: {', '.join(map(str, df.columns))}")
+    if df[arm_col].isna().any():
+        raise DataError(f"arm column {arm_col!r} has {int(df[arm_col].isna().sum())} missing values; drop unassigned units")
+
+
+def _cap(y: np.ndarray, cap: float | None, cap_quantile: float | None) -> float | None:
+    """The cap to apply: ``cap``, or the ``cap_quantile`` of ``y`` (not both)."""
+    if cap_quantile is None:
+        return cap
+    if cap is not None:
+        raise DataError("pass either cap or cap_quantile, not both")
+    return cap_value(y, cap_quantile) if y.size else None
+
+
 def arm_stats(
     df: pd.DataFrame,
     arm_col: str,
@@ -87,15 +129,9 @@ def arm_stats(
 ) -> dict[Hashable, ArmStats]:
     """Sufficient statistics per arm from one row per unit, keyed by the arm value (sorted)."""
     _check_kind(kind, denom_col, pre_col, pre_denom_col)
-    if arm_col not in df.columns:
-        raise DataError(f"arm column {arm_col!r} not found; available columns: {', '.join(map(str, df.columns))}")
-    if df[arm_col].isna().any():
-        raise DataError(f"arm column {arm_col!r} has {int(df[arm_col].isna().sum())} missing values; drop unassigned units")
+    _check_arm_column(df, arm_col)
     y = _column(df, value_col, fill_missing)
-    if cap_quantile is not None:
-        if cap is not None:
-            raise DataError("pass either cap or cap_quantile, not both")
-        cap = cap_value(y, cap_quantile) if y.size else None
+    cap = _cap(y, cap, cap_quantile)
     if cap is not None:
         y = np.minimum(y, cap)
     x = _column(df, pre_col, fill_missing) if pre_col else None
@@ -103,24 +139,9 @@ def arm_stats(
         x = np.minimum(x, cap)
     d = _column(df, denom_col, fill_missing) if denom_col else None
     dp = _column(df, pre_denom_col, fill_missing) if pre_denom_col else None
+    values = _UnitValues(y, x, d, dp)
     arms = df[arm_col].to_numpy()
-    out: dict[Hashable, ArmStats] = {}
-    for arm in sorted(pd.unique(arms), key=str):
-        mask = arms == arm
-        if kind == "ratio":
-            assert d is not None
-            if x is not None:
-                assert dp is not None
-                out[_key(arm)] = RatioRegressionAdjustedStats.from_values(y[mask], d[mask], x[mask], dp[mask])
-            else:
-                out[_key(arm)] = RatioStats.from_values(y[mask], d[mask])
-        elif x is not None:
-            out[_key(arm)] = RegressionAdjustedStats.from_values(y[mask], x[mask])
-        elif kind == "proportion":
-            out[_key(arm)] = ProportionStats.from_values(y[mask])
-        else:
-            out[_key(arm)] = SampleMeanStats.from_values(y[mask])
-    return out
+    return {_key(arm): values.stats(kind, arms == arm) for arm in sorted(pd.unique(arms), key=str)}
 
 
 def sql_aggregates(
@@ -186,11 +207,11 @@ def stats_from_aggregates(
             arm = _key(r["arm"])
             if kind == "ratio" and cuped:
                 names = ("m", "d", "mp", "dp")
-                m, d, mp, dp = (float(r[f"{v}_sum"]) for v in names)
+                sums = tuple(float(r[f"{v}_sum"]) for v in names)
                 cross = tuple(
                     tuple(float(r[f"{names[min(i, j)]}_{names[max(i, j)]}"]) for j in range(4)) for i in range(4)
                 )
-                out[arm] = RatioRegressionAdjustedStats(n, (m, d, mp, dp), cross)
+                out[arm] = RatioRegressionAdjustedStats(n, sums, cross)  # type: ignore[arg-type]
             elif kind == "ratio":
                 out[arm] = RatioStats(n, float(r["m_sum"]), float(r["m_m"]), float(r["d_sum"]),
                                       float(r["d_d"]), float(r["m_d"]))

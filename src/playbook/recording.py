@@ -74,7 +74,7 @@ def outcome_path(output_dir: str | Path, report_name: str) -> Path:
     return Path(output_dir) / f"{report_name}{OUTCOME_SUFFIX}"
 
 
-def record_outcome(
+def record_outcome(  # noqa: PLR0913 - the outcome's fields, keyword-only (notebooks and the runner call it)
     *,
     template: str,
     campaign: str,

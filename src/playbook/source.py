@@ -142,6 +142,24 @@ def duck_reason(exc: Exception) -> str:
     return first
 
 
+def _sql_source(name: str, value: Mapping[str, Any], base: Path | None) -> Source:
+    """A ``{sql, connection}`` entry, its SQL checked; the connection a path or ``{env: NAME}``."""
+    sql = str(value["sql"])
+    check_select(sql, f"data.{name}.sql")
+    conn = value.get("connection")
+    if isinstance(conn, Mapping):
+        env = str(conn.get("env") or "")
+        if not ENV_NAME.match(env) or set(conn) != {"env"}:
+            raise DataError(f"data.{name}.connection: give {{env: NAME}}, NAME an environment variable")
+        return Source(name, "duckdb", sql=sql, env=env)
+    if not conn:
+        raise DataError(f"data.{name}: a SQL source needs 'connection' (a DuckDB file)")
+    conn_path = Path(str(conn))
+    if base is not None and not conn_path.is_absolute():
+        conn_path = base / conn_path
+    return Source(name, "duckdb", sql=sql, connection=str(conn_path))
+
+
 def source_from_spec(name: str, value: str | Mapping[str, Any], base: Path | None = None) -> Source:
     """Build a :class:`Source` from a spec's ``data`` entry (a path, ``{path}``, ``{path,
     encoding}`` or ``{sql, connection}``, the connection a path or ``{env: NAME}``); SQL and
@@ -149,20 +167,7 @@ def source_from_spec(name: str, value: str | Mapping[str, Any], base: Path | Non
     encoding: str | None = None
     if isinstance(value, Mapping):
         if "sql" in value:
-            sql = str(value["sql"])
-            check_select(sql, f"data.{name}.sql")
-            conn = value.get("connection")
-            if isinstance(conn, Mapping):
-                env = str(conn.get("env") or "")
-                if not ENV_NAME.match(env) or set(conn) != {"env"}:
-                    raise DataError(f"data.{name}.connection: give {{env: NAME}}, NAME an environment variable")
-                return Source(name, "duckdb", sql=sql, env=env)
-            if not conn:
-                raise DataError(f"data.{name}: a SQL source needs 'connection' (a DuckDB file)")
-            conn_path = Path(str(conn))
-            if base is not None and not conn_path.is_absolute():
-                conn_path = base / conn_path
-            return Source(name, "duckdb", sql=sql, connection=str(conn_path))
+            return _sql_source(name, value, base)
         if value.get("encoding") is not None:
             encoding = check_encoding(value["encoding"], f"data.{name}.encoding")
         value = str(value.get("path", ""))

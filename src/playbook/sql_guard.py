@@ -50,14 +50,8 @@ def _function_name(node: Any) -> str:
     return type(node).__name__.lower()  # pragma: no cover - only functions reach here
 
 
-def check_select(sql: str, key: str, tables: Collection[str] | None = None) -> None:
-    """Raise a :class:`DataError` starting with ``key`` unless ``sql`` is one read-only SELECT.
-
-    ``tables`` are the (lower-case) table and view names of the source database, qualified or
-    not (``tickets``, ``main.tickets``, ``crm.main.tickets``); when given, every table the query
-    reads must be one of them or a CTE of the query.
-    """
-    fix = "a SQL source is exactly one SELECT over the tables of its database"
+def _one_select(sql: str, key: str, fix: str) -> exp.Expression:
+    """The parsed tree of ``sql``, which DuckDB and sqlglot both read as exactly one SELECT."""
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
@@ -81,7 +75,18 @@ def check_select(sql: str, key: str, tables: Collection[str] | None = None) -> N
         tree = tree.this
     if not isinstance(tree, _ROOTS):
         raise DataError(f"{key}: is a statement of type {tree.key.upper()}, not a SELECT; {fix}")
+    return tree
 
+
+def check_select(sql: str, key: str, tables: Collection[str] | None = None) -> None:
+    """Raise a :class:`DataError` starting with ``key`` unless ``sql`` is one read-only SELECT.
+
+    ``tables`` are the (lower-case) table and view names of the source database, qualified or
+    not (``tickets``, ``main.tickets``, ``crm.main.tickets``); when given, every table the query
+    reads must be one of them or a CTE of the query.
+    """
+    fix = "a SQL source is exactly one SELECT over the tables of its database"
+    tree = _one_select(sql, key, fix)
     ctes = {str(c.alias_or_name).lower() for c in tree.find_all(exp.CTE)}
     for node in tree.walk():
         for kind_, what in _REFUSED_NODES.items():

@@ -71,12 +71,9 @@ from playbook.zones import DEFAULT_TIMEZONE
 KERNEL_NAME = "python3"
 
 
-def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path,
+def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path, *,
                 clock: Clock = SYSTEM_CLOCK) -> TemplateResult:
     """Run one template through papermill; never raises for a failing notebook."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     from playbook.runner.papermill_io import install
 
     install()  # papermill's own I/O would os.chdir, process-wide, around every read and write
@@ -97,27 +94,8 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
     started = clock.now()
     res.started_at = iso(started)
     t0 = time.perf_counter()
-    try:
-        # Absolute paths, and the kernel's working folder set through nbclient's resources:
-        # papermill's own `cwd=` calls os.chdir, which is process-wide and races between the
-        # templates that run in parallel threads.
-        pm.execute_notebook(
-            str(run.notebook.resolve()), str(out_nb.resolve()), parameters=params,
-            kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
-            resources={"metadata": {"path": str(root.resolve())}}, **engine_options(kernel_env(clock)),
-        )
-        res.status = "ok"
-    except PapermillExecutionError as exc:
-        res.status = "failed"
-        res.error = {"ename": exc.ename, "evalue": redactor.error(exc.evalue),
-                     "traceback": redactor.error(_strip_ansi("\n".join(exc.traceback))),
-                     "cell": str(exc.exec_count)}
-    except Exception as exc:  # kernel died, notebook unreadable, disk full...: recorded, never lost
-        res.status = "failed"
-        res.error = {"ename": type(exc).__name__, "evalue": redactor.error(str(exc)),
-                     "traceback": redactor.error("".join(traceback.format_exception(exc)))}
-        if isinstance(exc, OSError) and exc.errno is not None:
-            res.error["errno"] = errno.errorcode.get(exc.errno, str(exc.errno))
+    res.error = _papermill(run, out_nb, params, root=root, clock=clock, redactor=redactor)
+    res.status = "ok" if res.error is None else "failed"
     try:
         redactor.notebook(out_nb)
     except OSError:  # could not rewrite it: an unredacted notebook must not stay
@@ -130,32 +108,71 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
 
     path = outcome_path(run_dir, run.name)
     redactor.json_file(path)
-    outcome: dict[str, Any] | None = None
-    if path.exists():
-        try:
-            outcome = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            outcome = None
+    outcome = _read_outcome(path)
     if res.status == "ok" and outcome is None:
         res.status = "failed"
         res.error = {"ename": "RunError", "evalue": f"{run.notebook} finished without recording an "
                      "outcome; end the template with playbook.report.record_outcome(...)", "traceback": ""}
     if res.status != "ok":
-        err = res.error or {}
-        try:
-            record_outcome(
-                template=run.template.name, campaign=cs.spec.campaign, run_id=run_id, output_dir=run_dir,
-                report_name=run.name, status="failed",
-                headline=(outcome or {}).get("headline") or f"{run.template.name} failed: {err.get('ename')}",
-                decision=None, metrics={}, details={},
-                error=f"{err.get('ename')}: {err.get('evalue')}",
-            )
-        except OSError as exc:  # the run record (run.json) still says it failed, and why
-            if res.error is not None and exc.errno is not None:
-                res.error.setdefault("errno", errno.errorcode.get(exc.errno, str(exc.errno)))
+        _record_failure(cs, run, run_id, run_dir, res=res, outcome=outcome)
     elif outcome is not None:
         res.headline, res.decision = outcome.get("headline"), outcome.get("decision")
     return res
+
+
+def _papermill(run: ResolvedRun, out_nb: Path, params: dict[str, Any], *, root: Path, clock: Clock,
+               redactor: Redactor) -> dict[str, str] | None:
+    """Execute the notebook; the error (redacted) if it failed, else None."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        # Absolute paths, and the kernel's working folder set through nbclient's resources:
+        # papermill's own `cwd=` calls os.chdir, which is process-wide and races between the
+        # templates that run in parallel threads.
+        pm.execute_notebook(
+            str(run.notebook.resolve()), str(out_nb.resolve()), parameters=params,
+            kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+            resources={"metadata": {"path": str(root.resolve())}}, **engine_options(kernel_env(clock)),
+        )
+    except PapermillExecutionError as exc:
+        return {"ename": exc.ename, "evalue": redactor.error(exc.evalue),
+                "traceback": redactor.error(_strip_ansi("\n".join(exc.traceback))),
+                "cell": str(exc.exec_count)}
+    except Exception as exc:  # kernel died, notebook unreadable, disk full...: recorded, never lost
+        error = {"ename": type(exc).__name__, "evalue": redactor.error(str(exc)),
+                 "traceback": redactor.error("".join(traceback.format_exception(exc)))}
+        if isinstance(exc, OSError) and exc.errno is not None:
+            error["errno"] = errno.errorcode.get(exc.errno, str(exc.errno))
+        return error
+    return None
+
+
+def _read_outcome(path: Path) -> dict[str, Any] | None:
+    """The outcome the notebook wrote, if it wrote whole JSON."""
+    if not path.exists():
+        return None
+    try:
+        return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
+    except ValueError:
+        return None
+
+
+def _record_failure(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, *, res: TemplateResult,
+                    outcome: dict[str, Any] | None) -> None:
+    """Write the failed template's outcome (the run record still says why should that fail)."""
+    err = res.error or {}
+    try:
+        record_outcome(
+            template=run.template.name, campaign=cs.spec.campaign, run_id=run_id, output_dir=run_dir,
+            report_name=run.name, status="failed",
+            headline=(outcome or {}).get("headline") or f"{run.template.name} failed: {err.get('ename')}",
+            decision=None, metrics={}, details={},
+            error=f"{err.get('ename')}: {err.get('evalue')}",
+        )
+    except OSError as exc:  # the run record (run.json) still says it failed, and why
+        if res.error is not None and exc.errno is not None:
+            res.error.setdefault("errno", errno.errorcode.get(exc.errno, str(exc.errno)))
 
 
 def _drop_partial(nb_path: Path) -> None:
@@ -169,13 +186,13 @@ def _drop_partial(nb_path: Path) -> None:
         nb_path.unlink(missing_ok=True)
 
 
-def _in_worker(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path,
+def _in_worker(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, root: Path, *,
                clock: Clock) -> TemplateResult:
     """Run one template in a pool thread, closing the event loop nbclient made for the thread."""
     import asyncio
 
     try:
-        return execute_one(cs, run, run_id, run_dir, root, clock)
+        return execute_one(cs, run, run_id, run_dir, root, clock=clock)
     finally:
         try:
             loop = asyncio.get_event_loop_policy().get_event_loop()
@@ -191,7 +208,7 @@ def _strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, results: list[TemplateResult],
+def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, results: list[TemplateResult], *,
               inputs: dict[str, Any], finished: datetime | None = None,
               slot: datetime | None = None) -> dict[str, Any]:
     # Redactor.tree rebuilds any JSON tree (Any); a dict goes in, so a dict comes out
@@ -241,12 +258,12 @@ def run_campaign(
     pending = [TemplateResult(r.name, r.template.name, str(r.notebook), dict(r.parameters)) for r in cs.runs]
     manifest, fallback = run_dir / "run.json", run_dir / FAILED_RECORD
     try:
-        write_json_atomic(manifest, _manifest(cs, rid, "running", started, pending, inputs, slot=slot))
+        write_json_atomic(manifest, _manifest(cs, rid, "running", started, pending, inputs=inputs, slot=slot))
         write_json_atomic(fallback, _manifest(cs, rid, "failed", started, [
             TemplateResult(r.name, r.template.name, str(r.notebook), dict(r.parameters), status="failed",
                            error={"ename": "RunError", "evalue": "the run could not record its result "
                                   "(outputs/ full or not writable)", "traceback": ""})
-            for r in cs.runs], inputs, slot=slot))
+            for r in cs.runs], inputs=inputs, slot=slot))
     except OSError as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise RunError(write_problem(manifest, exc, "record the run")) from None
@@ -255,7 +272,7 @@ def run_campaign(
     workers = max(1, min(jobs or os.cpu_count() or 1, len(cs.runs)))
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(_in_worker, cs, r, rid, run_dir, root, clock): r for r in cs.runs}
+            futures = {pool.submit(_in_worker, cs, r, rid, run_dir, root, clock=clock): r for r in cs.runs}
             for fut in as_completed(futures):
                 res = fut.result()
                 results[res.name] = res
@@ -271,8 +288,8 @@ def run_campaign(
         ordered = [results.get(r.name) or TemplateResult(r.name, r.template.name, str(r.notebook), {},
                                                            status="failed") for r in cs.runs]
         status = "ok" if all(r.status == "ok" for r in ordered) else "failed"
-        unwritten = _record(manifest, fallback, _manifest(cs, rid, status, started, ordered, inputs,
-                                                          clock.now(), slot=slot))
+        unwritten = _record(manifest, fallback, _manifest(cs, rid, status, started, ordered, inputs=inputs,
+                                                          finished=clock.now(), slot=slot))
     full = [t.name for t in ordered if (t.error or {}).get("errno") in _FULL_NAMES]
     if unwritten is not None or full:
         raise RunError(_unwritten_message(run_dir, full, unwritten))

@@ -59,6 +59,18 @@ def fingerprint(path: Path) -> dict[str, Any]:
             "modified": iso(datetime.fromtimestamp(st.st_mtime, UTC)), "sha256": digest}
 
 
+def _source_file(src: str | dict[str, Any]) -> tuple[Path, str | None]:
+    """The file a spec's source reads, and the environment variable that names it (if one does)."""
+    if isinstance(src, str):
+        return Path(src), None
+    if "path" in src:  # a CSV with its encoding
+        return Path(src["path"]), None
+    if isinstance(src["connection"], dict):
+        env = src["connection"]["env"]
+        return Path(os.environ.get(env, "")).expanduser(), env
+    return Path(src["connection"]), None
+
+
 def input_fingerprints(cs: CampaignSpec) -> dict[str, Any]:
     files: dict[str, Path] = {}
     if cs.data_dir.is_dir():
@@ -69,15 +81,9 @@ def input_fingerprints(cs: CampaignSpec) -> dict[str, Any]:
     for name, src in cs.sources.items():
         if name in DATA_SETTINGS:
             continue
-        if isinstance(src, str):
-            files[name] = Path(src)
-        elif "path" in src:  # a CSV with its encoding
-            files[name] = Path(src["path"])
-        elif isinstance(src["connection"], dict):
-            env = src["connection"]["env"]
-            files[name], named[name] = Path(os.environ.get(env, "")).expanduser(), env
-        else:
-            files[name] = Path(src["connection"])
+        files[name], env = _source_file(src)
+        if env is not None:
+            named[name] = env
     out = {name: fingerprint(p) for name, p in files.items() if p.is_file()}
     for name, env in named.items():
         if name in out:

@@ -171,17 +171,9 @@ def _number_hint(type_name: str, value: Any) -> str:
     return ""
 
 
-def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks",
-              root: str | Path | None = None) -> CampaignSpec:
-    """Read and validate a spec; raise :class:`SpecError` listing every problem found.
-
-    ``root`` is the project root (default: :func:`playbook.project.find_root`).
-    """
-    path = Path(path)
-    root = Path(root) if root is not None else find_root()
-    raw = read_yaml(path)
+def _validated(path: Path, raw: Any) -> Spec:
     try:
-        spec = Spec.model_validate(raw)
+        return Spec.model_validate(raw)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -189,71 +181,74 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks",
             lines.append(f"{path}: {where}: {msg}")
         raise SpecError("\n".join(dict.fromkeys(lines))) from None
 
-    problems: list[str] = []
-    try:
-        templates = discover(root / notebooks_dir)
-    except TemplateError as exc:
-        raise SpecError(f"{path}: {exc}") from exc
 
-    runs: list[ResolvedRun] = []
-    seen: dict[str, int] = {}
-    for i, entry in enumerate(spec.runs):
-        where = f"{path}: runs[{i}]"
-        template: Template | None = None
-        if entry.notebook:
-            nb_path = root / entry.notebook
-            if not nb_path.resolve().is_relative_to(root.resolve()):
-                problems.append(
-                    f"{where}.notebook: '{entry.notebook}' is outside the project; keep a forked notebook "
-                    "in the project (`playbook new --fork` puts it in playbooks/<campaign>/)"
-                )
-            elif not nb_path.exists():
-                problems.append(f"{where}.notebook: '{entry.notebook}' not found; fix the path or remove the key to use the template")
-            else:
-                try:
-                    template = load_template(nb_path)
-                except TemplateError as exc:
-                    problems.append(f"{where}.notebook: {exc}")
-        elif entry.template in templates:
-            template = templates[entry.template]
+def _template_of(entry: RunEntry, where: str, root: Path, templates: dict[str, Template],
+                 problems: list[str]) -> Template | None:
+    """The run's template: its forked notebook (inside the project) or the named template."""
+    if not entry.notebook:
+        if entry.template in templates:
+            return templates[entry.template]
+        problems.append(
+            f"{where}.template: unknown template '{entry.template}'"
+            f"{_suggest(entry.template, list(templates))}; `playbook list` shows the templates"
+        )
+        return None
+    nb_path = root / entry.notebook
+    if not nb_path.resolve().is_relative_to(root.resolve()):
+        problems.append(
+            f"{where}.notebook: '{entry.notebook}' is outside the project; keep a forked notebook "
+            "in the project (`playbook new --fork` puts it in playbooks/<campaign>/)"
+        )
+    elif not nb_path.exists():
+        problems.append(f"{where}.notebook: '{entry.notebook}' not found; fix the path or remove the key to use the template")
+    else:
+        try:
+            return load_template(nb_path)
+        except TemplateError as exc:
+            problems.append(f"{where}.notebook: {exc}")
+    return None
+
+
+def _check_name(entry: RunEntry, where: str, i: int, seen: dict[str, int], problems: list[str]) -> None:
+    """The run's name is a run name, and no earlier run of the spec has it."""
+    if not RUN_NAME.match(entry.run_name):
+        problems.append(
+            f"{where}.{'name' if entry.name is not None else 'template'}: '{entry.run_name}' is not a "
+            "run name: use lower-case letters, digits, '-' and '_', starting with a letter or digit "
+            "(e.g. 'quality-eu'); the name becomes the report's file name"
+        )
+    if entry.run_name in seen:
+        problems.append(
+            f"{where}.name: '{entry.run_name}' already used by runs[{seen[entry.run_name]}]; "
+            "give each run of the same template a distinct 'name'"
+        )
+    seen.setdefault(entry.run_name, i)
+
+
+def _parameters(template: Template, entry: RunEntry, where: str, problems: list[str]) -> dict[str, Any]:
+    """The template's defaults with the run's parameters checked and applied."""
+    params = {k: p.default for k, p in template.user_parameters.items()}
+    for key, value in entry.parameters.items():
+        if key in CONTEXT_PARAMETERS:
+            problems.append(
+                f"{where}.parameters: '{key}' is set by the runner, not the spec"
+                + ("; use the spec's 'data' section" if key in ("data_dir", "sources") else "")
+            )
+        elif key not in template.parameters:
+            problems.append(
+                f"{where}.parameters: unknown parameter '{key}' for {template.name}"
+                f"{_suggest(key, list(template.user_parameters))}"
+            )
         else:
-            problems.append(
-                f"{where}.template: unknown template '{entry.template}'"
-                f"{_suggest(entry.template, list(templates))}; `playbook list` shows the templates"
-            )
-        if not RUN_NAME.match(entry.run_name):
-            problems.append(
-                f"{where}.{'name' if entry.name is not None else 'template'}: '{entry.run_name}' is not a "
-                "run name: use lower-case letters, digits, '-' and '_', starting with a letter or digit "
-                "(e.g. 'quality-eu'); the name becomes the report's file name"
-            )
-        if entry.run_name in seen:
-            problems.append(
-                f"{where}.name: '{entry.run_name}' already used by runs[{seen[entry.run_name]}]; "
-                "give each run of the same template a distinct 'name'"
-            )
-        seen.setdefault(entry.run_name, i)
-        if template is None:
-            continue
-        params = {k: p.default for k, p in template.user_parameters.items()}
-        for key, value in entry.parameters.items():
-            if key in CONTEXT_PARAMETERS:
-                problems.append(
-                    f"{where}.parameters: '{key}' is set by the runner, not the spec"
-                    + ("; use the spec's 'data' section" if key in ("data_dir", "sources") else "")
-                )
-            elif key not in template.parameters:
-                problems.append(
-                    f"{where}.parameters: unknown parameter '{key}' for {template.name}"
-                    f"{_suggest(key, list(template.user_parameters))}"
-                )
-            else:
-                bad = _check_value(template, key, value)
-                if bad:
-                    problems.append(f"{where}.parameters.{key}: {bad}")
-                params[key] = value
-        runs.append(ResolvedRun(entry.run_name, template, template.path, params))
+            bad = _check_value(template, key, value)
+            if bad:
+                problems.append(f"{where}.parameters.{key}: {bad}")
+            params[key] = value
+    return params
 
+
+def _data(spec: Spec, path: Path, root: Path, problems: list[str]) -> tuple[Path, dict[str, Any]]:
+    """(warehouse folder, sources) of the spec's data section; its problems added to ``problems``."""
     data_dir = root / DEFAULT_WAREHOUSE
     sources, data_problems = check_data(spec, root)
     problems += [f"{path}: {p}" for p in data_problems]
@@ -264,6 +259,31 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks",
             f"{path}: data: the default warehouse '{DEFAULT_WAREHOUSE}' does not exist; run "
             "`playbook demo-data` or set data.warehouse to your own export folder"
         )
+    return data_dir, sources
+
+
+def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks",
+              root: str | Path | None = None) -> CampaignSpec:
+    """Read and validate a spec; raise :class:`SpecError` listing every problem found."""
+    path = Path(path)
+    root = Path(root) if root is not None else find_root()
+    raw = read_yaml(path)
+    spec = _validated(path, raw)
+    problems: list[str] = []
+    try:
+        templates = discover(root / notebooks_dir)
+    except TemplateError as exc:
+        raise SpecError(f"{path}: {exc}") from exc
+
+    runs: list[ResolvedRun] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(spec.runs):
+        where = f"{path}: runs[{i}]"
+        template = _template_of(entry, where, root, templates, problems)
+        _check_name(entry, where, i, seen, problems)
+        if template is not None:
+            runs.append(ResolvedRun(entry.run_name, template, template.path, _parameters(template, entry, where, problems)))
+    data_dir, sources = _data(spec, path, root, problems)
     if problems:
         raise SpecError("\n".join(problems))
     return CampaignSpec(path=path, spec=spec, data_dir=data_dir, sources=sources, runs=runs, raw=raw)

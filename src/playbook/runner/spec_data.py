@@ -48,6 +48,27 @@ def _credential_problem(key: str, text: str) -> str | None:
     )
 
 
+def _sql_connection(key: str, value: SqlSource, root: Path, roots: list[Path],
+                    problems: list[str]) -> tuple[Path, str, str | dict[str, str], str] | None:
+    """(database file, its label in messages, the connection as recorded, the secret to redact)."""
+    if isinstance(value.connection, EnvConnection):
+        env = value.connection.env
+        secret = os.environ.get(env, "")
+        if not secret:
+            problems.append(
+                f"{key}.connection: environment variable {env} is not set; export it with the "
+                "path of the DuckDB file before running"
+            )
+            return None
+        return Path(secret).expanduser(), f"${env}", {"env": env}, secret
+    db = root / value.connection
+    why = _outside(value.connection, db, roots)
+    if why:
+        problems.append(f"{key}.connection: {why}")
+        return None
+    return db, f"'{value.connection}'", str(db), ""
+
+
 def _check_sql_source(name: str, value: SqlSource, root: Path, roots: list[Path],
                       problems: list[str]) -> dict[str, Any] | None:
     """Check one ``sql:`` entry: credentials, its connection, its query against the tables."""
@@ -69,26 +90,10 @@ def _check_sql_source(name: str, value: SqlSource, root: Path, roots: list[Path]
     except DataError as exc:
         problems.append(str(exc))
         return None
-
-    secret = ""
-    connection: str | dict[str, str]
-    if isinstance(value.connection, EnvConnection):
-        env = value.connection.env
-        secret = os.environ.get(env, "")
-        if not secret:
-            problems.append(
-                f"{key}.connection: environment variable {env} is not set; export it with the "
-                "path of the DuckDB file before running"
-            )
-            return None
-        db, label, connection = Path(secret).expanduser(), f"${env}", {"env": env}
-    else:
-        db, label = root / value.connection, f"'{value.connection}'"
-        connection = str(db)
-        why = _outside(value.connection, db, roots)
-        if why:
-            problems.append(f"{key}.connection: {why}")
-            return None
+    conn = _sql_connection(key, value, root, roots, problems)
+    if conn is None:
+        return None
+    db, label, connection, secret = conn
 
     def redact(text: str) -> str:
         return text.replace(secret, label) if secret else text
@@ -111,6 +116,49 @@ def _check_sql_source(name: str, value: SqlSource, root: Path, roots: list[Path]
     return {"sql": value.sql, "connection": connection}
 
 
+def _check_warehouse(value: Any, root: Path, roots: list[Path], problems: list[str]) -> None:
+    """``data.warehouse``: a folder inside the roots whose tables are too."""
+    if not isinstance(value, str):
+        problems.append("data.warehouse: give a folder path holding <table>.parquet files")
+        return
+    folder = root / value
+    why = _outside(value, folder, roots)
+    if why:
+        problems.append(f"data.warehouse: {why}")
+    elif not folder.is_dir():
+        problems.append(f"data.warehouse: folder '{value}' not found")
+    else:
+        for file in sorted(folder.iterdir()):
+            if file.suffix.lower() in (".parquet", ".csv") and _outside(file.name, file, roots):
+                problems.append(f"data.warehouse: {_outside(f'{value}/{file.name}', file, roots)}")
+
+
+def _check_file(name: str, value: str | PathSource, root: Path, roots: list[Path],
+                problems: list[str]) -> str | dict[str, str] | None:
+    """One table from a file: its source entry (None when it names a credential)."""
+    rel = value if isinstance(value, str) else value.path
+    bad = _credential_problem(f"data.{name}", rel)
+    if bad:
+        problems.append(bad)
+        return None
+    file = root / rel
+    if file.suffix.lower() not in (".parquet", ".pq", ".csv", ".tsv"):
+        problems.append(f"data.{name}: '{rel}' is neither a .parquet nor a .csv file")
+    elif _outside(rel, file, roots):
+        problems.append(f"data.{name}: {_outside(rel, file, roots)}")
+    elif not file.exists():
+        problems.append(f"data.{name}: file '{rel}' not found; fix the path or export the table there")
+    encoding = value.encoding if isinstance(value, PathSource) else None
+    return str(file) if encoding is None else _with_encoding(name, file, encoding, problems)
+
+
+#: The settings of the data section (not tables), each checked by its function.
+_SETTINGS = {
+    "snapshot": check_snapshot,
+    "timezone": lambda value: check_timezone(value if isinstance(value, str) else ""),
+}
+
+
 def check_data(spec: Spec, root: Path) -> tuple[dict[str, Any], list[str]]:
     """The sources of a spec's ``data`` section and the problems found (without the file)."""
     roots = data_roots(root)
@@ -118,55 +166,20 @@ def check_data(spec: Spec, root: Path) -> tuple[dict[str, Any], list[str]]:
     sources: dict[str, Any] = {}
     for name, value in spec.data.items():
         if name == "warehouse":
-            if not isinstance(value, str):
-                problems.append("data.warehouse: give a folder path holding <table>.parquet files")
-                continue
-            folder = root / value
-            why = _outside(value, folder, roots)
-            if why:
-                problems.append(f"data.warehouse: {why}")
-            elif not folder.is_dir():
-                problems.append(f"data.warehouse: folder '{value}' not found")
-            else:
-                for file in sorted(folder.iterdir()):
-                    if file.suffix.lower() in (".parquet", ".csv") and _outside(file.name, file, roots):
-                        problems.append(f"data.warehouse: {_outside(f'{value}/{file.name}', file, roots)}")
-            continue
-        if name == "snapshot":
+            _check_warehouse(value, root, roots, problems)
+        elif name in _SETTINGS:
             try:
-                sources[name] = check_snapshot(value)
+                sources[name] = _SETTINGS[name](value)
             except DataError as exc:
                 problems.append(str(exc))
-            continue
-        if name == "timezone":
-            try:
-                sources[name] = check_timezone(value if isinstance(value, str) else "")
-            except DataError as exc:
-                problems.append(str(exc))
-            continue
-        if isinstance(value, datetime):
+        elif isinstance(value, datetime):
             problems.append(f"data.{name}: a time is not a table; give a file path "
                             "(only data.snapshot takes a time)")
-            continue
-        if isinstance(value, SqlSource):
-            checked = _check_sql_source(name, value, root, roots, problems)
+        else:
+            checked = (_check_sql_source(name, value, root, roots, problems) if isinstance(value, SqlSource)
+                       else _check_file(name, value, root, roots, problems))
             if checked is not None:
                 sources[name] = checked
-            continue
-        rel = value if isinstance(value, str) else value.path
-        bad = _credential_problem(f"data.{name}", rel)
-        if bad:
-            problems.append(bad)
-            continue
-        file = root / rel
-        if file.suffix.lower() not in (".parquet", ".pq", ".csv", ".tsv"):
-            problems.append(f"data.{name}: '{rel}' is neither a .parquet nor a .csv file")
-        elif _outside(rel, file, roots):
-            problems.append(f"data.{name}: {_outside(rel, file, roots)}")
-        elif not file.exists():
-            problems.append(f"data.{name}: file '{rel}' not found; fix the path or export the table there")
-        encoding = value.encoding if isinstance(value, PathSource) else None
-        sources[name] = str(file) if encoding is None else _with_encoding(name, file, encoding, problems)
     return sources, problems
 
 

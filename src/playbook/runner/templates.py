@@ -97,30 +97,44 @@ class Bound:
                 return "must be one of " + ", ".join(repr(c) for c in self.choices)
             return None
         for subject, op, limit in self.conditions:
-            if subject == "value":
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    continue  # the type check reports it
-                if not math.isfinite(value):
-                    return "must be a finite number"
-                if not _OPS[op](value, limit):
-                    return f"must be {_PHRASE[op]} {_number(limit)}"
-            elif subject == "len":
-                if not hasattr(value, "__len__"):
-                    continue
-                if not _OPS[op](len(value), limit):
-                    return _length_phrase(op, limit, len(value))
-            else:
-                items = (list(value.items()) if isinstance(value, dict) else
-                         list(enumerate(value)) if isinstance(value, list | tuple) else [])
-                for where, item in items:
-                    if item is None:
-                        continue
-                    at = f"for {where!r}" if isinstance(value, dict) else f"at position {where}"
-                    number = isinstance(item, int | float) and not isinstance(item, bool)
-                    if not number or not math.isfinite(item) or not _OPS[op](item, limit):
-                        return (f"every value must be {_PHRASE[op]} {_number(limit)}, got "
-                                f"{item!r} {at}")
+            why = _SUBJECTS.get(subject, _check_each)(value, op, limit)
+            if why:
+                return why
         return None
+
+
+def _check_number(value: Any, op: str, limit: float) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None  # the type check reports it
+    if not math.isfinite(value):
+        return "must be a finite number"
+    if not _OPS[op](value, limit):
+        return f"must be {_PHRASE[op]} {_number(limit)}"
+    return None
+
+
+def _check_len(value: Any, op: str, limit: float) -> str | None:
+    if hasattr(value, "__len__") and not _OPS[op](len(value), limit):
+        return _length_phrase(op, limit, len(value))
+    return None
+
+
+def _check_each(value: Any, op: str, limit: float) -> str | None:
+    items = (list(value.items()) if isinstance(value, dict) else
+             list(enumerate(value)) if isinstance(value, list | tuple) else [])
+    for where, item in items:
+        if item is None:
+            continue
+        at = f"for {where!r}" if isinstance(value, dict) else f"at position {where}"
+        number = isinstance(item, int | float) and not isinstance(item, bool)
+        if not number or not math.isfinite(item) or not _OPS[op](item, limit):
+            return (f"every value must be {_PHRASE[op]} {_number(limit)}, got "
+                    f"{item!r} {at}")
+    return None
+
+
+#: The check of each subject of a bound's conditions (``each`` for every other).
+_SUBJECTS = {"value": _check_number, "len": _check_len}
 
 
 def _length_phrase(op: str, limit: float, n: int) -> str:

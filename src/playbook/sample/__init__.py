@@ -244,18 +244,7 @@ def generate(out_dir: str | Path, scale: float = 1.0, seed: int = 7, progress: b
                 rows[name] = table.num_rows
             bar = _progress(len(chunks), n_users, progress)
             for chunk in chunks:
-                parts: dict[str, list[pa.Table]] = {t: [] for t in SCHEMAS}
-                for block, first, n in chunk:
-                    b = simulate_block(seed, block, first, n)
-                    for k, v in b["_defects"].items():
-                        defects[k] = defects.get(k, 0) + v
-                    for k, table in _block_tables(b, cnt).items():
-                        parts[k].append(table)
-                for k, tables in parts.items():
-                    if tables:
-                        table = pa.concat_tables(tables).combine_chunks()
-                        writers[k].write_table(table)
-                        rows[k] += table.num_rows
+                _write_chunk(writers, chunk, seed=seed, cnt=cnt, rows=rows, defects=defects)
                 if bar is not None:
                     bar.update(1)
             if bar is not None:
@@ -272,6 +261,24 @@ def generate(out_dir: str | Path, scale: float = 1.0, seed: int = 7, progress: b
             "generator_version": GENERATOR_VERSION, "planted_defects": defects}
     (out / "_warehouse.json").write_text(json.dumps(meta, indent=2) + "\n")
     return paths
+
+
+def _write_chunk(writers: dict[str, pq.ParquetWriter], chunk: list[tuple[int, int, int]], *, seed: int,
+                 cnt: _Counters, rows: dict[str, int], defects: dict[str, int]) -> None:
+    """Simulate the blocks of one chunk and write each table's rows as one row group; the rows
+    written and the defects planted are added to ``rows`` and ``defects``."""
+    parts: dict[str, list[pa.Table]] = {t: [] for t in SCHEMAS}
+    for block, first, n in chunk:
+        b = simulate_block(seed, block, first, n)
+        for k, v in b["_defects"].items():
+            defects[k] = defects.get(k, 0) + v
+        for k, table in _block_tables(b, cnt).items():
+            parts[k].append(table)
+    for k, tables in parts.items():
+        if tables:
+            table = pa.concat_tables(tables).combine_chunks()
+            writers[k].write_table(table)
+            rows[k] += table.num_rows
 
 
 def _progress(total: int, n_users: int, enabled: bool) -> Any:

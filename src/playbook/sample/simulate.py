@@ -12,6 +12,7 @@ local indexes here; the writer offsets them by running counters.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -78,9 +79,36 @@ def _process(rng: np.random.Generator, start: np.ndarray, approve_p: np.ndarray,
             "decision": steps["credit_decision"][1], "payout": steps["payout"][1]}
 
 
-def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, Any]:
-    """All per-user tables for users ``first_user .. first_user + n - 1`` (block ``block``)."""
-    rng = np.random.default_rng([seed, block])
+class _Events:
+    """The event rows of a block as they are emitted: user, time, event code and revenue.
+    Every user's signup (code 0) is the first row."""
+
+    def __init__(self, uid: np.ndarray, t0: np.ndarray) -> None:
+        n = len(uid)
+        self.uid = uid
+        self.u: list[np.ndarray] = [uid]
+        self.t: list[np.ndarray] = [t0]
+        self.e: list[np.ndarray] = [np.zeros(n, np.int8)]
+        self.r: list[np.ndarray] = [np.zeros(n)]
+
+    def emit(self, idx: np.ndarray, ts: np.ndarray, code: int, revenue: np.ndarray | None = None) -> None:
+        """Events ``code`` of users ``idx`` (block positions) at ``ts``; those after the data's end are dropped."""
+        keep = ts < P.T_END
+        self.u.append(self.uid[idx[keep]])
+        self.t.append(ts[keep])
+        self.e.append(np.full(int(keep.sum()), code, np.int8))
+        self.r.append(np.zeros(int(keep.sum())) if revenue is None else revenue[keep])
+
+    def columns(self) -> Columns:
+        """The events sorted by user and time."""
+        events = {"user_id": np.concatenate(self.u), "ts": np.concatenate(self.t),
+                  "event": np.concatenate(self.e), "revenue": np.concatenate(self.r)}
+        order = np.lexsort((events["event"], events["ts"], events["user_id"]))
+        return {key: v[order] for key, v in events.items()}
+
+
+def _users(rng: np.random.Generator, first_user: int, n: int) -> tuple[Columns, np.ndarray]:
+    """The users table of the block, and which users have no region."""
     uid = np.arange(first_user, first_user + n, dtype=np.int64)
     t0 = _signups(rng, n)
     channel = rng.choice(len(P.CHANNELS), size=n, p=P.CHANNEL_SHARE).astype(np.int8)
@@ -91,25 +119,32 @@ def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, 
     age = rng.choice(len(P.AGE_BANDS), size=n, p=P.AGE_SHARE).astype(np.int8)
     users = {"user_id": uid, "signup_ts": t0, "channel": channel, "region": region,
              "device": device, "age_band": age}
-    apply_mult, approve_p, repeat_p = _ECON[channel].T
+    return users, region_missing
 
-    ev_u: list[np.ndarray] = [uid]
-    ev_t: list[np.ndarray] = [t0]
-    ev_e: list[np.ndarray] = [np.zeros(n, np.int8)]
-    ev_r: list[np.ndarray] = [np.zeros(n)]
 
-    def emit(idx: np.ndarray, ts: np.ndarray, code: int, revenue: np.ndarray | None = None) -> None:
-        keep = ts < P.T_END
-        ev_u.append(uid[idx[keep]])
-        ev_t.append(ts[keep])
-        ev_e.append(np.full(int(keep.sum()), code, np.int8))
-        ev_r.append(np.zeros(int(keep.sum())) if revenue is None else revenue[keep])
+@dataclass(frozen=True)
+class _Funnel:
+    """Who registered, verified and applied (masks over the block's users) and when, and the
+    experiments: per experiment code (mask, variant, assignment time, pre-period value)."""
 
+    reg: np.ndarray
+    t_reg: np.ndarray
+    ver: np.ndarray
+    t_ver: np.ndarray
+    app: np.ndarray
+    t_app: np.ndarray
+    experiments: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _funnel(rng: np.random.Generator, users: Columns, apply_mult: np.ndarray, events: _Events) -> _Funnel:
+    """Register, verify_identity and apply, with the two experiments planted on the way."""
+    t0, device = users["signup_ts"], users["device"]
+    n = len(t0)
     # register
     reg = rng.uniform(size=n) < P.P_REGISTER
     t_reg = t0 + np.floor(_lognormal(rng, 0.15, 1.0, n)) + 1
     reg_seen = reg & (t_reg < P.T_END)
-    emit(np.flatnonzero(reg), t_reg[reg], 1)
+    events.emit(np.flatnonzero(reg), t_reg[reg], 1)
     # onboarding-copy: assigned at register; SRM 53/47; no effect
     z_ver = rng.standard_normal(n)
     p_ver = np.where(device == P.DEVICES.index("web"), P.P_VERIFY_WEB, P.P_VERIFY)
@@ -120,7 +155,7 @@ def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, 
     ver = reg & (z_ver < ndtri(p_ver))
     t_ver = t_reg + np.floor(_lognormal(rng, 2.0, 1.2, n)) + 1
     ver_seen = ver & (t_ver < P.T_END)
-    emit(np.flatnonzero(ver), t_ver[ver], 2)
+    events.emit(np.flatnonzero(ver), t_ver[ver], 2)
     # limit-banner: assigned at verify_identity; treatment lifts P(apply) by 8%
     lb = ver_seen & (t_ver >= P.EXP_START) & (t_ver < P.EXP_END)
     lb_variant = (rng.uniform(size=n) < 0.5).astype(np.int8)
@@ -130,10 +165,31 @@ def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, 
     lb_pre = _pre_value(rng, z_app, p_app)
     app = ver & (z_app < ndtri(p_app))
     t_app = t_ver + np.floor(_lognormal(rng, 24.0, 1.2, n)) + 1
+    return _Funnel(reg, t_reg, ver, t_ver, app, t_app,
+                   [(lb, lb_variant, t_ver, lb_pre), (ob, ob_variant, t_reg, ob_pre)])
 
-    # first applications, then repeat loans of customers
-    a_idx = np.flatnonzero(app)
-    first = _process(rng, t_app[a_idx], approve_p[a_idx], np.full(len(a_idx), P.P_DISBURSE))
+
+@dataclass(frozen=True)
+class _Loans:
+    """Every loan application (first ones, then repeats): the applicant's block position, start,
+    amount and outcome; ``first``/``rep`` hold the process of each group."""
+
+    a_idx: np.ndarray  # applicants (first applications)
+    c_idx: np.ndarray  # customers (a first loan paid out before the data's end)
+    first: dict[str, Any]
+    rep: dict[str, Any]
+    l_idx: np.ndarray
+    l_start: np.ndarray
+    l_amount: np.ndarray
+    disbursed: np.ndarray
+    payout: np.ndarray
+
+
+def _loans(rng: np.random.Generator, funnel: _Funnel, approve_p: np.ndarray, repeat_p: np.ndarray,
+           events: _Events) -> _Loans:
+    """First applications, then repeat loans of customers, through the process."""
+    a_idx = np.flatnonzero(funnel.app)
+    first = _process(rng, funnel.t_app[a_idx], approve_p[a_idx], np.full(len(a_idx), P.P_DISBURSE))
     amount = np.maximum(50, np.round(P.LOAN_MEDIAN * np.exp(P.LOAN_SIGMA
                                                             * rng.standard_normal(len(a_idx))), -1))
     cust = first["disbursed"] & (first["payout"] < P.T_END)
@@ -149,42 +205,46 @@ def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, 
         P.LOAN_SIGMA * rng.standard_normal(len(r_idx))), -1))
 
     l_idx = np.concatenate([a_idx, r_idx])  # all loan applications
-    l_start = np.concatenate([t_app[a_idx], t_rep])
+    l_start = np.concatenate([funnel.t_app[a_idx], t_rep])
     l_amount = np.concatenate([amount, rep_amount])
     approved = np.concatenate([first["approved"], rep["approved"]])
     disbursed = np.concatenate([first["disbursed"], rep["disbursed"]])
     decision = np.concatenate([first["decision"], rep["decision"]])
     payout = np.concatenate([first["payout"], rep["payout"]])
     fee = np.round(l_amount * P.FEE_RATE, 2)
-    emit(l_idx, l_start, 3)
-    emit(l_idx[approved], decision[approved], 4)
-    emit(l_idx[disbursed], payout[disbursed], 5, fee[disbursed])
+    events.emit(l_idx, l_start, 3)
+    events.emit(l_idx[approved], decision[approved], 4)
+    events.emit(l_idx[disbursed], payout[disbursed], 5, fee[disbursed])
+    return _Loans(a_idx, c_idx, first, rep, l_idx, l_start, l_amount, disbursed, payout)
 
-    # process_log: a case per application that started before AS_OF
-    case_keep = l_start < P.T_END
-    n_cases = int(case_keep.sum())
+
+def _process_log(loans: _Loans) -> tuple[Columns, int]:
+    """A case per application that started before AS_OF, its steps sorted; and the case count."""
+    case_keep = loans.l_start < P.T_END
     pl_case: list[np.ndarray] = []
     pl_step: list[np.ndarray] = []
     pl_s: list[np.ndarray] = []
     pl_e: list[np.ndarray] = []
     for j, name in enumerate(P.PROCESS_STEPS):
-        s = np.concatenate([first["steps"][name][0], rep["steps"][name][0]])[case_keep]
-        e = np.concatenate([first["steps"][name][1], rep["steps"][name][1]])[case_keep]
+        s = np.concatenate([loans.first["steps"][name][0], loans.rep["steps"][name][0]])[case_keep]
+        e = np.concatenate([loans.first["steps"][name][1], loans.rep["steps"][name][1]])[case_keep]
         ok = s < P.T_END
         if name == "payout":
-            ok &= disbursed[case_keep]
+            ok &= loans.disbursed[case_keep]
         pl_case.append(np.flatnonzero(ok))
         pl_step.append(np.full(int(ok.sum()), j, np.int8))
         pl_s.append(s[ok])
         pl_e.append(np.where(e[ok] < P.T_END, e[ok], np.nan))
     process: Columns = {"case_id": np.concatenate(pl_case), "step": np.concatenate(pl_step),
-               "start_ts": np.concatenate(pl_s), "end_ts": np.concatenate(pl_e)}
+                        "start_ts": np.concatenate(pl_s), "end_ts": np.concatenate(pl_e)}
     order = np.lexsort((process["step"], process["case_id"]))
-    process = {key: v[order] for key, v in process.items()}
+    return {key: v[order] for key, v in process.items()}, int(case_keep.sum())
 
-    # orders: one per disbursed loan, with the planted defects
-    o_keep = disbursed & (payout < P.T_END)
-    o_uid, o_ts, o_amt = uid[l_idx[o_keep]], payout[o_keep].copy(), l_amount[o_keep].copy()
+
+def _orders(rng: np.random.Generator, uid: np.ndarray, loans: _Loans) -> tuple[Columns, dict[str, int]]:
+    """One order per disbursed loan, with the planted defects (and their counts)."""
+    o_keep = loans.disbursed & (loans.payout < P.T_END)
+    o_uid, o_ts, o_amt = uid[loans.l_idx[o_keep]], loans.payout[o_keep].copy(), loans.l_amount[o_keep].copy()
     o_order = np.lexsort((o_ts, o_uid))
     o_uid, o_ts, o_amt = o_uid[o_order], o_ts[o_order], o_amt[o_order]
     m = len(o_uid)
@@ -201,17 +261,27 @@ def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, 
     targets = rng.choice(targets_pool, size=len(sources), replace=False)
     o_id[sources] = o_id[targets]
     orders = {"order_id": o_id, "user_id": o_uid, "ts": o_ts, "amount": o_amt}
+    return orders, {"orders.amount.negative": int(neg.sum()),
+                    "orders.order_id.duplicate_ids": len(sources),
+                    "orders.order_id.duplicate_rows": 2 * len(sources),
+                    "orders.ts.future": int(fut.sum())}
 
-    # return visits: engagement decays after signup (the cohort curves)
-    engage = 1.0 + 0.5 * ver + 1.0 * np.isin(np.arange(n), c_idx)
-    lam = rng.gamma(1.5, 8.3 / 1.5, n) * engage * reg
+
+def _visits(rng: np.random.Generator, funnel: _Funnel, loans: _Loans, events: _Events) -> None:
+    """Return visits: engagement decays after signup (the cohort curves)."""
+    n = len(funnel.reg)
+    engage = 1.0 + 0.5 * funnel.ver + 1.0 * np.isin(np.arange(n), loans.c_idx)
+    lam = rng.gamma(1.5, 8.3 / 1.5, n) * engage * funnel.reg
     cnt = rng.poisson(lam)
     v_idx = np.repeat(np.arange(n), cnt)
     fast = rng.uniform(size=len(v_idx)) < 0.5
     offs = rng.exponential(np.where(fast, 3.0, 40.0) * P.DAY)
-    emit(v_idx, np.floor(t_reg[v_idx] + offs) + 60, 0)
+    events.emit(v_idx, np.floor(funnel.t_reg[v_idx] + offs) + 60, 0)
 
-    # tickets
+
+def _tickets(rng: np.random.Generator, users: Columns, a_idx: np.ndarray) -> Columns:
+    uid, t0 = users["user_id"], users["signup_ts"]
+    n = len(uid)
     applied = np.isin(np.arange(n), a_idx)
     k_t = rng.poisson(P.TICKETS_PER_USER + 0.35 * applied)
     t_idx = np.repeat(np.arange(n), k_t)
@@ -224,41 +294,50 @@ def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, 
     answered = ~np.isnan(resolved) & (rng.uniform(size=nt) < P.CSAT_RESPONSE)
     csat = np.where(answered, rng.choice(5, size=nt, p=P.CSAT_SHARE) + 1, -1).astype(np.int8)
     t_order = np.lexsort((opened,))
-    tickets = {"user_id": uid[t_idx][t_order], "opened_ts": opened[t_order],
-               "resolved_ts": resolved[t_order],
-               "category": rng.choice(5, size=nt, p=P.TICKET_SHARE).astype(np.int8)[t_order],
-               "csat": csat[t_order]}
+    return {"user_id": uid[t_idx][t_order], "opened_ts": opened[t_order],
+            "resolved_ts": resolved[t_order],
+            "category": rng.choice(5, size=nt, p=P.TICKET_SHARE).astype(np.int8)[t_order],
+            "csat": csat[t_order]}
 
-    # events, sorted by user and time
-    events = {"user_id": np.concatenate(ev_u), "ts": np.concatenate(ev_t),
-              "event": np.concatenate(ev_e), "revenue": np.concatenate(ev_r)}
-    e_order = np.lexsort((events["event"], events["ts"], events["user_id"]))
-    events = {key: v[e_order] for key, v in events.items()}
 
-    # experiments
+def _experiments(uid: np.ndarray, funnel: _Funnel) -> tuple[Columns, Columns]:
+    """The assignments and the pre-period values of both experiments (by experiment code)."""
     assignments, metrics_pre = [], []
-    for code, (mask, variant, t_assign, pre) in enumerate(
-        [(lb, lb_variant, t_ver, lb_pre), (ob, ob_variant, t_reg, ob_pre)]
-    ):
+    for code, (mask, variant, t_assign, pre) in enumerate(funnel.experiments):
         i = np.flatnonzero(mask)
         assignments.append((uid[i], np.full(len(i), code, np.int8), variant[i], t_assign[i]))
         metrics_pre.append((uid[i], np.full(len(i), code, np.int8), pre[i]))
     a = [np.concatenate(c) for c in zip(*assignments, strict=True)]
     mp = [np.concatenate(c) for c in zip(*metrics_pre, strict=True)]
+    return (dict(zip(["user_id", "experiment", "variant", "assigned_ts"], a, strict=True)),
+            dict(zip(["user_id", "experiment", "pre_value"], mp, strict=True)))
+
+
+def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, Any]:
+    """All per-user tables for users ``first_user .. first_user + n - 1`` (block ``block``).
+
+    The stages draw from one generator in a fixed order (users, funnel, loans, orders, visits,
+    tickets), so a block's tables depend on the seed and the block index alone."""
+    rng = np.random.default_rng([seed, block])
+    users, region_missing = _users(rng, first_user, n)
+    uid = users["user_id"]
+    apply_mult, approve_p, repeat_p = _ECON[users["channel"]].T
+    events = _Events(uid, users["signup_ts"])
+    funnel = _funnel(rng, users, apply_mult, events)
+    loans = _loans(rng, funnel, approve_p, repeat_p, events)
+    process, n_cases = _process_log(loans)
+    orders, order_defects = _orders(rng, uid, loans)
+    _visits(rng, funnel, loans, events)
+    tickets = _tickets(rng, users, loans.a_idx)
+    assignments, metrics_pre = _experiments(uid, funnel)
     return {
         "users": users,
-        "events": events,
+        "events": events.columns(),
         "orders": orders,
-        "assignments": dict(zip(["user_id", "experiment", "variant", "assigned_ts"], a,
-                                strict=True)),
-        "metrics_pre": dict(zip(["user_id", "experiment", "pre_value"], mp, strict=True)),
+        "assignments": assignments,
+        "metrics_pre": metrics_pre,
         "process_log": process,
         "tickets": tickets,
         "_n_cases": n_cases,
-        "_defects": {"users.region.missing": int(region_missing.sum()),
-                     "orders.amount.negative": int(neg.sum()),
-                     "orders.order_id.duplicate_ids": len(sources),
-                     "orders.order_id.duplicate_rows": 2 * len(sources),
-                     "orders.ts.future": int(fut.sum())},
+        "_defects": {"users.region.missing": int(region_missing.sum()), **order_defects},
     }
-

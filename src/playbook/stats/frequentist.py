@@ -251,6 +251,7 @@ def _margin_test(
     kind: str,
     control: ArmStats,
     treatment: ArmStats,
+    *,
     margin: float,
     direction: Direction,
     relative: bool,
@@ -294,7 +295,8 @@ def non_inferiority_test(
     (low, inf) at level 1 - alpha.
     """
     return _margin_test(
-        "non-inferiority", control, treatment, margin, direction, relative, relative_margin, alpha, distribution
+        "non-inferiority", control, treatment, margin=margin, direction=direction, relative=relative,
+        relative_margin=relative_margin, alpha=alpha, distribution=distribution,
     )
 
 
@@ -311,7 +313,8 @@ def superiority_test(
 ) -> FrequentistResult:
     """Is the treatment better than control by more than ``margin`` in the preferred direction?"""
     return _margin_test(
-        "superiority", control, treatment, margin, direction, relative, relative_margin, alpha, distribution
+        "superiority", control, treatment, margin=margin, direction=direction, relative=relative,
+        relative_margin=relative_margin, alpha=alpha, distribution=distribution,
     )
 
 

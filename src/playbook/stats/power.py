@@ -67,7 +67,7 @@ from scipy import stats as st
 
 from playbook.errors import DataError
 from playbook.stats.effects import EffectEstimate
-from playbook.stats.power_model import MetricSpec, Sequential, design, solve_n
+from playbook.stats.power_model import DesignOptions, MetricSpec, Sequential, design, solve_n
 from playbook.stats.sequential import DEFAULT_TUNING, critical_value
 
 __all__ = [
@@ -116,7 +116,7 @@ class SampleSizeResult:
         return self.units_control + (self.arms - 1) * self.units_treatment
 
 
-def sample_size(
+def sample_size(  # noqa: PLR0913 - the options shared by the four functions, keyword-only
     metric: MetricSpec,
     mde: float,
     *,
@@ -135,8 +135,10 @@ def sample_size(
     tuning: float = DEFAULT_TUNING,
 ) -> SampleSizeResult:
     """Units per arm to detect ``mde`` (relative to the baseline unless ``relative_mde=False``)."""
-    d = design(metric, mde, relative_mde, alpha, alternative, ratio, arms, margin, relative_margin,
-                variance_reduction, null_variance, sequential, looks, tuning)
+    options = DesignOptions(alpha=alpha, alternative=alternative, ratio=ratio, arms=arms, margin=margin,
+                            relative_margin=relative_margin, variance_reduction=variance_reduction,
+                            null_variance=null_variance, sequential=sequential, looks=looks, tuning=tuning)
+    d = design(metric, mde, relative_mde=relative_mde, options=options)
     n1 = solve_n(d, power)
     n_fixed = solve_n(d.fixed(), power) if sequential else n1
     return SampleSizeResult(
@@ -155,7 +157,7 @@ def sample_size(
     )
 
 
-def power_at(
+def power_at(  # noqa: PLR0913 - the options shared by the four functions, keyword-only
     metric: MetricSpec,
     mde: float,
     n_control: float,
@@ -174,12 +176,13 @@ def power_at(
     tuning: float = DEFAULT_TUNING,
 ) -> float:
     """Power to detect ``mde`` with ``n_control`` control units (and ``ratio`` x that per treatment)."""
-    d = design(metric, mde, relative_mde, alpha, alternative, ratio, arms, margin, relative_margin,
-                variance_reduction, null_variance, sequential, looks, tuning)
-    return d.power(n_control)
+    options = DesignOptions(alpha=alpha, alternative=alternative, ratio=ratio, arms=arms, margin=margin,
+                            relative_margin=relative_margin, variance_reduction=variance_reduction,
+                            null_variance=null_variance, sequential=sequential, looks=looks, tuning=tuning)
+    return design(metric, mde, relative_mde=relative_mde, options=options).power(n_control)
 
 
-def minimum_detectable_effect(
+def minimum_detectable_effect(  # noqa: PLR0913 - the options shared by the four functions, keyword-only
     metric: MetricSpec,
     n_control: float,
     *,
@@ -201,9 +204,12 @@ def minimum_detectable_effect(
     if not n_control > 2:
         raise DataError(f"n_control must be > 2 units, got {n_control!r}")
 
+    options = DesignOptions(alpha=alpha, alternative=alternative, ratio=ratio, arms=arms,
+                            variance_reduction=variance_reduction, null_variance=null_variance,
+                            sequential=sequential, looks=looks, tuning=tuning)
+
     def pw(delta: float) -> float:
-        d = design(metric, delta, False, alpha, alternative, ratio, arms, 0.0, True,
-                    variance_reduction, null_variance, sequential, looks, tuning, relative)
+        d = design(metric, delta, relative_mde=False, options=options, relative_readout=relative)
         return d.power(n_control) - power
 
     hi = (1 - metric.mean) * (1 - 1e-9) if metric.kind == "proportion" else 1.0

@@ -13,7 +13,7 @@ from scipy import optimize
 from scipy import stats as st
 
 from playbook.errors import DataError
-from playbook.stats.sequential import critical_value
+from playbook.stats.sequential import DEFAULT_TUNING, critical_value
 from playbook.stats.spending import Spending, SpendingBounds, crossing_probability, spending_bounds
 from playbook.stats.suffstats import (
     ArmStats,
@@ -23,7 +23,7 @@ from playbook.stats.suffstats import (
     RegressionAdjustedStats,
 )
 
-__all__ = ["Design", "MetricSpec", "Sequential", "design", "solve_n"]
+__all__ = ["Design", "DesignOptions", "MetricSpec", "Sequential", "design", "solve_n"]
 
 Sequential = Literal["confidence_sequence", "obrien_fleming", "pocock"] | None
 
@@ -152,56 +152,72 @@ class Design:
         return replace(self, sequential=None)
 
 
+@dataclass(frozen=True)
+class DesignOptions:
+    """The options sample size, power and MDE share (see :mod:`playbook.stats.power`)."""
+
+    alpha: float = 0.05
+    alternative: str = "two-sided"
+    ratio: float = 1.0
+    arms: int = 2
+    margin: float = 0.0
+    relative_margin: bool = True
+    variance_reduction: float = 0.0
+    null_variance: str = "unpooled"
+    sequential: Sequential = None
+    looks: int = 1
+    tuning: float = DEFAULT_TUNING
+
+    def check(self) -> None:
+        """DataError naming the option that is out of range."""
+        if not 0 < self.alpha < 1:
+            raise DataError(f"alpha must be between 0 and 1, got {self.alpha!r}")
+        if self.alternative not in ("two-sided", "greater"):
+            raise DataError(f"alternative must be 'two-sided' or 'greater', got {self.alternative!r}")
+        if not self.ratio > 0:
+            raise DataError(f"ratio (n_treatment / n_control) must be > 0, got {self.ratio!r}")
+        if not isinstance(self.arms, int) or self.arms < 2:
+            raise DataError(f"arms must be an integer >= 2 (control plus treatments), got {self.arms!r}")
+        if not 0 <= self.variance_reduction < 1:
+            raise DataError(f"variance_reduction (CUPED rho^2) must be in [0, 1), got {self.variance_reduction!r}")
+        if self.margin < 0:
+            raise DataError(f"margin must be >= 0, got {self.margin!r}")
+        if self.null_variance not in ("pooled", "unpooled"):
+            raise DataError(f"null_variance must be 'pooled' or 'unpooled', got {self.null_variance!r}")
+        self._check_sequential()
+
+    def _check_sequential(self) -> None:
+        if self.sequential not in (None, "confidence_sequence", "obrien_fleming", "pocock"):
+            raise DataError(
+                f"sequential must be None, 'confidence_sequence', 'obrien_fleming' or 'pocock', got {self.sequential!r}"
+            )
+        if self.sequential in ("obrien_fleming", "pocock") and (not isinstance(self.looks, int) or self.looks < 1):
+            raise DataError(f"looks must be a positive integer for alpha spending, got {self.looks!r}")
+
+
 def design(
     metric: MetricSpec,
     mde: float,
+    *,
     relative_mde: bool,
-    alpha: float,
-    alternative: str,
-    ratio: float,
-    arms: int,
-    margin: float,
-    relative_margin: bool,
-    variance_reduction: float,
-    null_variance: str,
-    sequential: Sequential,
-    looks: int,
-    tuning: float,
+    options: DesignOptions,
     relative_readout: bool | None = None,
 ) -> Design:
     """The checked design; DataError naming the option that is out of range."""
-    if not 0 < alpha < 1:
-        raise DataError(f"alpha must be between 0 and 1, got {alpha!r}")
-    if alternative not in ("two-sided", "greater"):
-        raise DataError(f"alternative must be 'two-sided' or 'greater', got {alternative!r}")
-    if not ratio > 0:
-        raise DataError(f"ratio (n_treatment / n_control) must be > 0, got {ratio!r}")
-    if not isinstance(arms, int) or arms < 2:
-        raise DataError(f"arms must be an integer >= 2 (control plus treatments), got {arms!r}")
-    if not 0 <= variance_reduction < 1:
-        raise DataError(f"variance_reduction (CUPED rho^2) must be in [0, 1), got {variance_reduction!r}")
-    if margin < 0:
-        raise DataError(f"margin must be >= 0, got {margin!r}")
-    if null_variance not in ("pooled", "unpooled"):
-        raise DataError(f"null_variance must be 'pooled' or 'unpooled', got {null_variance!r}")
-    if sequential not in (None, "confidence_sequence", "obrien_fleming", "pocock"):
-        raise DataError(
-            f"sequential must be None, 'confidence_sequence', 'obrien_fleming' or 'pocock', got {sequential!r}"
-        )
-    if sequential in ("obrien_fleming", "pocock") and (not isinstance(looks, int) or looks < 1):
-        raise DataError(f"looks must be a positive integer for alpha spending, got {looks!r}")
+    options.check()
     delta = mde * metric.mean if relative_mde else mde
-    abs_margin = margin * abs(metric.mean) if relative_margin else margin
-    sides = 1 if (alternative == "greater" or abs_margin > 0) else 2
-    if sequential == "confidence_sequence" and sides == 1:
+    abs_margin = options.margin * abs(metric.mean) if options.relative_margin else options.margin
+    sides = 1 if (options.alternative == "greater" or abs_margin > 0) else 2
+    if options.sequential == "confidence_sequence" and sides == 1:
         raise DataError("confidence sequences here are two-sided; use alternative='two-sided' without a margin")
     if relative_readout is None:
         relative_readout = relative_mde
     if relative_readout and metric.mean == 0:
         raise DataError("a relative lift needs a non-zero baseline mean; use relative_mde=False")
     return Design(
-        metric, delta, alpha / (arms - 1), sides, ratio, abs_margin, 1.0 - variance_reduction,
-        null_variance, sequential, looks, tuning, relative_readout,
+        metric, delta, options.alpha / (options.arms - 1), sides, options.ratio, abs_margin,
+        1.0 - options.variance_reduction, options.null_variance, options.sequential, options.looks,
+        options.tuning, relative_readout,
     )
 
 

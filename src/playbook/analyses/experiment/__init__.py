@@ -3,7 +3,8 @@
     design_experiment(...)    experiment_design's analysis   -> DesignResult
     analyze_experiment(...)   experiment_readout's analysis  -> ReadoutResult
 
-Modules: ``spec`` (metric definitions), ``sql`` (per-arm sums pushed to DuckDB), ``arms``
+Modules: ``spec`` (metric definitions), ``sql`` (per-arm sums pushed to DuckDB, in one statement
+that ``query`` writes), ``arms``
 (the statistics glue over :mod:`playbook.stats`), ``decide`` (the readout's decision rules),
 ``readout_result`` and ``design_result`` (the results, implementing
 :class:`playbook.analyses.base.Result`).

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,30 @@ def arm_stats(row: pd.Series | dict[str, Any], i: int, metric: MetricDef, cuped:
     return SampleMeanStats(n, s, ss)
 
 
+@dataclass(frozen=True)
+class PrimaryMetric:
+    """The primary metric as the aggregate rows hold it: its definition, its position ``index``
+    among the metrics (the ``m<index>_*`` columns) and whether CUPED adjusts it."""
+
+    metric: MetricDef
+    index: int
+    cuped: bool
+
+    def stats(self, row: pd.Series | dict[str, Any]) -> ArmStats:
+        return arm_stats(row, self.index, self.metric, self.cuped)
+
+
+@dataclass(frozen=True)
+class Inference:
+    """How the readout tests: the level ``alpha``, whether the confidence sequence governs
+    (``sequential``), its ``tuning`` and the multiple-testing ``correction``."""
+
+    alpha: float
+    sequential: bool
+    tuning: float
+    correction: str = "holm"
+
+
 def _test(est: EffectEstimate, alpha: float, sequential: bool, tuning: float, relative: bool = True
           ) -> FrequentistResult:
     if sequential:
@@ -73,8 +98,9 @@ def _finite(x: float) -> float:
     return x if math.isfinite(x) else math.nan
 
 
-def _one(metric: MetricDef, arm: str, est: EffectEstimate, raw: EffectEstimate | None, *, alpha: float,
-         sequential: bool, tuning: float, prior: NormalPrior | None, vr: float | None) -> dict[str, Any]:
+def _one(metric: MetricDef, arm: str, est: EffectEstimate, raw: EffectEstimate | None, *, inference: Inference,
+         prior: NormalPrior | None, vr: float | None) -> dict[str, Any]:
+    alpha, sequential, tuning = inference.alpha, inference.sequential, inference.tuning
     fixed = evaluate_estimate(est, relative=True, alpha=alpha, relative_method=RELATIVE_METHOD)
     seq = evaluate_sequence(est, relative=True, alpha=alpha, tuning=tuning, relative_method=RELATIVE_METHOD)
     gov = seq if sequential else fixed
@@ -120,8 +146,8 @@ def _one(metric: MetricDef, arm: str, est: EffectEstimate, raw: EffectEstimate |
 
 
 def compare_metrics(aggs: pd.DataFrame, metrics: Sequence[MetricDef], arms: Sequence[str], control: str, *,
-                    cuped: Sequence[str], alpha: float, sequential: bool, tuning: float,
-                    prior: NormalPrior | None, correction: str, scope: str) -> pd.DataFrame:
+                    cuped: Sequence[str], inference: Inference, prior: NormalPrior | None,
+                    scope: str) -> pd.DataFrame:
     """One row per (metric, treatment arm); see the module docstring. ``aggs``: overall rows by arm."""
     by_arm = {str(r["arm"]): r for _, r in aggs.iterrows()}
     rows = []
@@ -140,8 +166,7 @@ def compare_metrics(aggs: pd.DataFrame, metrics: Sequence[MetricDef], arms: Sequ
             if use_cuped:
                 plain = {a: arm_stats(by_arm[a], i, metric, False) for a in (control, arm)}
                 raw = estimate_effect(plain[control], plain[arm])
-            rows.append(_one(metric, arm, est, raw, alpha=alpha, sequential=sequential, tuning=tuning,
-                             prior=prior, vr=vr))
+            rows.append(_one(metric, arm, est, raw, inference=inference, prior=prior, vr=vr))
             rows[-1]["_est"] = est
     table = pd.DataFrame(rows)
     for col in ("margin", "ni_bound", "unadjusted_lift_rel", "unadjusted_ci_low", "unadjusted_ci_high"):
@@ -149,16 +174,17 @@ def compare_metrics(aggs: pd.DataFrame, metrics: Sequence[MetricDef], arms: Sequ
             table[col] = math.nan
     if "guardrail" not in table:
         table["guardrail"] = None
-    return apply_correction(table, correction, scope, alpha, sequential, tuning)
+    return apply_correction(table, inference, scope)
 
 
-def apply_correction(table: pd.DataFrame, correction: str, scope: str, alpha: float, sequential: bool,
-                     tuning: float, family: pd.Series | None = None) -> pd.DataFrame:
+def apply_correction(table: pd.DataFrame, inference: Inference, scope: str,
+                     family: pd.Series | None = None) -> pd.DataFrame:
     """Adjusted p-values and intervals at the matching levels (``ci_low``/``ci_high``, relative).
 
     The family is the primary metric's rows (``scope="primary"``) or every row (``"all"``), unless
     ``family`` (a boolean mask) is given; rows outside it keep their p-value and level ``alpha``.
     """
+    correction, alpha = inference.correction, inference.alpha
     if scope not in SCOPES:
         raise DataError(f"correction_scope must be 'primary' (the primary metric across arms) or 'all' "
                         f"(every metric and arm), got {scope!r}")
@@ -178,7 +204,7 @@ def apply_correction(table: pd.DataFrame, correction: str, scope: str, alpha: fl
     table["in_family"] = family.to_numpy()
     lows, highs = [], []
     for est, level in zip(table["_est"], levels, strict=True):
-        interval = _test(est, float(level), sequential, tuning)
+        interval = _test(est, float(level), inference.sequential, inference.tuning)
         lows.append(_finite(interval.ci_low))
         highs.append(_finite(interval.ci_high))
     table["ci_low"], table["ci_high"] = lows, highs
@@ -192,9 +218,8 @@ def srm(counts: Sequence[int], weights: Sequence[float] | None, alpha: float) ->
     return srm_test(list(counts), weights, alpha)
 
 
-def compare_segments(aggs: pd.DataFrame, segments: Sequence[str], metric: MetricDef, i: int,
-                     arms: Sequence[str], control: str, *, cuped: bool, alpha: float, sequential: bool,
-                     tuning: float, correction: str, min_users: int, weights: Sequence[float] | None,
+def compare_segments(aggs: pd.DataFrame, segments: Sequence[str], primary: PrimaryMetric, arms: Sequence[str],
+                     control: str, *, inference: Inference, min_users: int, weights: Sequence[float] | None,
                      srm_alpha: float) -> pd.DataFrame:
     """The primary metric's lift per segment level and arm, corrected across all segment tests."""
     rows = []
@@ -212,10 +237,8 @@ def compare_segments(aggs: pd.DataFrame, segments: Sequence[str], metric: Metric
                     "role": "primary"}
                 if min(base["users_control"], base["users_arm"]) < max(min_users, 2):
                     continue
-                sc = arm_stats(by_arm[control], i, metric, cuped)
-                st = arm_stats(by_arm[arm], i, metric, cuped)
-                est = estimate_effect(sc, st)
-                res = _test(est, alpha, sequential, tuning)
+                est = estimate_effect(primary.stats(by_arm[control]), primary.stats(by_arm[arm]))
+                res = _test(est, inference.alpha, inference.sequential, inference.tuning)
                 rows.append(base | {"control_mean": est.control_mean, "arm_mean": est.treatment_mean,
                                     "lift_rel": res.effect, "lift_se": est.on_scale(True)[1] if not res.degenerate
                                     else math.nan, "p_value": res.p_value,
@@ -225,7 +248,7 @@ def compare_segments(aggs: pd.DataFrame, segments: Sequence[str], metric: Metric
     if not rows:
         return pd.DataFrame(columns=cols)
     table = pd.DataFrame(rows)
-    table = apply_correction(table, correction, "all", alpha, sequential, tuning)
+    table = apply_correction(table, inference, "all")
     return table[cols]
 
 
@@ -273,9 +296,10 @@ def heterogeneity(segments: pd.DataFrame, alpha: float, correction: str) -> pd.D
     return table[HETEROGENEITY_COLUMNS]
 
 
-def cumulative(aggs: pd.DataFrame, metric: MetricDef, i: int, arms: Sequence[str], control: str, *,
-               cuped: bool, alpha: float, tuning: float) -> pd.DataFrame:
+def cumulative(aggs: pd.DataFrame, primary: PrimaryMetric, arms: Sequence[str], control: str, *,
+               inference: Inference) -> pd.DataFrame:
     """Lift of the primary metric among users assigned up to each day (fixed CI and sequence)."""
+    alpha, tuning = inference.alpha, inference.tuning
     days = aggs[aggs["set"] == "day"].copy()
     cols = [c for c in days.columns if c not in ("set", "level", "arm")]
     out = []
@@ -289,7 +313,7 @@ def cumulative(aggs: pd.DataFrame, metric: MetricDef, i: int, arms: Sequence[str
             rc, rt = cum[control].loc[day], cum[arm].loc[day]
             if min(rc["n"], rt["n"]) < 2:
                 continue
-            est = estimate_effect(arm_stats(rc, i, metric, cuped), arm_stats(rt, i, metric, cuped))
+            est = estimate_effect(primary.stats(rc), primary.stats(rt))
             fixed = evaluate_estimate(est, relative=True, alpha=alpha, relative_method=RELATIVE_METHOD)
             seq = evaluate_sequence(est, relative=True, alpha=alpha, tuning=tuning, relative_method=RELATIVE_METHOD)
             out.append({"day": pd.Timestamp(day), "arm": arm, "users": int(rc["n"] + rt["n"]),

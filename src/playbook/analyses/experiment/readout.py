@@ -85,17 +85,18 @@ from playbook.analyses.base import ReadoutDecision
 from playbook.analyses.experiment.arms import (
     HETEROGENEITY_COLUMNS,
     SCOPES,
-    arm_stats,
+    Inference,
+    PrimaryMetric,
     compare_metrics,
     compare_segments,
     cumulative,
     heterogeneity,
 )
 from playbook.analyses.experiment.decide import decide
+from playbook.analyses.experiment.query import Columns, Query
 from playbook.analyses.experiment.readout_result import ReadoutResult
 from playbook.analyses.experiment.spec import MetricDef, parse_metrics
 from playbook.analyses.experiment.sql import (
-    Columns,
     arm_aggregates,
     check_covariate,
     check_inputs,
@@ -120,7 +121,7 @@ from playbook.zones import parse_day
 MULTIPLE_ARMS = ("error", "exclude")
 
 
-def _check(alpha: float, srm_alpha: float, window_days: float, power: float, mde_rel: float,
+def _check(*, alpha: float, srm_alpha: float, window_days: float, power: float, mde_rel: float,
            correction: str, scope: str, multiple_arms: str, prior_sd: float) -> None:
     for name, v in (("alpha", alpha), ("srm_alpha", srm_alpha), ("power", power)):
         if not 0 < v < 1:
@@ -176,14 +177,13 @@ def _arms(overall: pd.DataFrame, experiment: str, control: str, expected: Sequen
     return [control] + [a for a in order if a != control]
 
 
-def _planning(overall: pd.DataFrame, metric: MetricDef, i: int, arms: list[str], cuped: bool, *,
-              mde_rel: float, alpha: float, power: float, planned: int, sequential: bool
-              ) -> dict[str, Any]:
+def _planning(overall: pd.DataFrame, primary: PrimaryMetric, arms: list[str], *, mde_rel: float, alpha: float,
+              power: float, planned: int, sequential: bool) -> dict[str, Any]:
     by_arm = {str(r["arm"]): r for _, r in overall.iterrows()}
-    ctrl = arm_stats(by_arm[arms[0]], i, metric, cuped)
+    ctrl = primary.stats(by_arm[arms[0]])
     vr = 0.0
-    if cuped:
-        adj = [arm_stats(by_arm[a], i, metric, True) for a in arms]
+    if primary.cuped:
+        adj = [primary.stats(by_arm[a]) for a in arms]
         vr = min(max(variance_reduction(*[s for s in adj if isinstance(s, RegressionAdjustedStats)]), 0.0), 0.99)
     n_c = int(by_arm[arms[0]]["n"])
     n_t = sum(int(by_arm[a]["n"]) for a in arms[1:]) / (len(arms) - 1)
@@ -205,7 +205,7 @@ def _planning(overall: pd.DataFrame, metric: MetricDef, i: int, arms: list[str],
     return out
 
 
-def analyze_experiment(
+def analyze_experiment(  # noqa: PLR0913 - the template's parameters, keyword-only
     warehouse: Warehouse,
     experiment: str,
     metrics: list[dict[str, Any]],
@@ -236,13 +236,14 @@ def analyze_experiment(
     columns: Columns | None = None,
 ) -> ReadoutResult:
     """Read out ``experiment`` (see the module docstring for every rule)."""
-    _check(alpha, srm_alpha, window_days, power, mde_rel, correction, correction_scope, multiple_arms, prior_sd)
+    _check(alpha=alpha, srm_alpha=srm_alpha, window_days=window_days, power=power, mde_rel=mde_rel,
+           correction=correction, scope=correction_scope, multiple_arms=multiple_arms, prior_sd=prior_sd)
     defs = parse_metrics(metrics)
     cols = columns or Columns()
     use_cuped = _cuped_names(defs, cuped, cuped_metrics)
     segments = list(segments or [])
-    check_inputs(warehouse, defs, cols, assignments_table, pre_table if use_cuped else None,
-                 users_table if segments else None, segments)
+    check_inputs(warehouse, defs, cols, assignments=assignments_table, pre_table=pre_table if use_cuped else None,
+                 users_table=users_table if segments else None, segments=segments)
     present = experiments_in(warehouse, assignments_table, cols)
     if experiment not in present:  # first: a default left at another warehouse's name
         raise DataError(f"{warehouse.source(assignments_table).location}: no experiment '{experiment}' in "
@@ -251,9 +252,10 @@ def analyze_experiment(
     null_counts = check_metric_data(warehouse, defs)
     if use_cuped and pre_table:
         check_covariate(warehouse, pre_table, cols, experiment)
-    aggs = arm_aggregates(warehouse, defs, cols, experiment=experiment, assignments=assignments_table,
-                          window_days=window_days, start=parse_day(start, "start"), end=parse_day(end, "end"),
-                          pre_table=pre_table, cuped=use_cuped, users_table=users_table, segments=segments)
+    aggs = arm_aggregates(warehouse, Query(defs, cols, experiment, assignments=assignments_table,
+                                           window_days=window_days, start=parse_day(start, "start"),
+                                           end=parse_day(end, "end"), pre_table=pre_table, cuped=use_cuped,
+                                           users_table=users_table, segments=segments))
     where = warehouse.source(assignments_table).location
     overall = aggs[aggs["set"] == "overall"]
     if overall.empty:
@@ -274,20 +276,18 @@ def analyze_experiment(
     w = [named[a] for a in arm_list] if named else None
     srm = srm_test(counts, w, srm_alpha)
     pi = next(i for i, m in enumerate(defs) if m.role == "primary")
-    primary = defs[pi]
-    plan = _planning(overall, primary, pi, arm_list, primary.name in use_cuped, mde_rel=mde_rel, alpha=alpha,
-                     power=power, planned=planned_users_per_arm, sequential=sequential)
+    primary = PrimaryMetric(defs[pi], pi, defs[pi].name in use_cuped)
+    plan = _planning(overall, primary, arm_list, mde_rel=mde_rel, alpha=alpha, power=power,
+                     planned=planned_users_per_arm, sequential=sequential)
     prior = NormalPrior(0.0, prior_sd**2) if prior_sd > 0 else None
-    comparisons = compare_metrics(overall, defs, arm_list, control, cuped=use_cuped, alpha=alpha,
-                                  sequential=sequential, tuning=plan["tuning"], prior=prior,
-                                  correction=correction, scope=correction_scope)
-    seg = compare_segments(aggs, segments, primary, pi, arm_list, control, cuped=primary.name in use_cuped,
-                           alpha=alpha, sequential=sequential, tuning=plan["tuning"], correction=correction,
+    inference = Inference(alpha, sequential, plan["tuning"], correction)
+    comparisons = compare_metrics(overall, defs, arm_list, control, cuped=use_cuped, inference=inference,
+                                  prior=prior, scope=correction_scope)
+    seg = compare_segments(aggs, segments, primary, arm_list, control, inference=inference,
                            min_users=min_segment_users, weights=w, srm_alpha=srm_alpha)
     het = heterogeneity(seg, alpha, correction) if len(seg) else pd.DataFrame(columns=HETEROGENEITY_COLUMNS)
     seg_srm = _segment_srm(aggs, segments, arm_list, w, srm_alpha)
-    cum = cumulative(aggs, primary, pi, arm_list, control, cuped=primary.name in use_cuped, alpha=alpha,
-                     tuning=plan["tuning"])
+    cum = cumulative(aggs, primary, arm_list, control, inference=inference)
     invalid = srm.mismatch or bool(len(seg_srm) and seg_srm["mismatch"].any())
     decision, arm, reasons = decide(comparisons, invalid, plan["reached"], alpha)
     plan["running"] = _running(comparisons, mde_rel=mde_rel, power=power, alpha=alpha, arms=len(arm_list),

@@ -134,7 +134,18 @@ class ReadoutResult:
         """Prose for the stakeholder: the decision and its reasons, then the evidence, in Markdown.
         Names from data or the spec (arms, metrics, segments, units) are escaped (report.esc)."""
         out = [f"**Decision: {esc(self.decision)}.** "
-               + "; ".join(esc(r[0].upper() + r[1:]) for r in self.reasons) + "."]
+               + "; ".join(esc(r[0].upper() + r[1:]) for r in self.reasons) + ".", self._srm_paragraph()]
+        nulls = [c for c in self.null_counts if c.nulls]
+        if nulls:
+            out.append("Missing values counted as 0: " + "; ".join(c.describe() for c in nulls) + ".")
+        if self.decision == "invalid":
+            return "\n\n".join(out)
+        for _, row in self.comparisons.iterrows():
+            out.append(self._sentence(row))
+        out += [p for p in (self._plan_paragraph(), self._running_paragraph(), self._heterogeneity_sentence()) if p]
+        return "\n\n".join(out)
+
+    def _srm_paragraph(self) -> str:
         srm = (f"Users per arm: {esc(self._split())} (planned split {self._planned_split()}); the sample-ratio "
                f"check gives p {_p(self.srm.p_value)} against a threshold of {self.srm.alpha:g}")
         srm += ": **the split is broken, so assignment or logging must be fixed before any lift is read.**" \
@@ -145,43 +156,36 @@ class ReadoutResult:
                 f"{esc(r.segment)} = {esc(r.level)} (p {_p(r.p_value)})" for r in bad.itertuples()) + "."
         if self.excluded_multi_arm:
             srm += f" {num(self.excluded_multi_arm)} users seen in more than one arm were left out."
-        out.append(srm)
-        nulls = [c for c in self.null_counts if c.nulls]
-        if nulls:
-            out.append("Missing values counted as 0: " + "; ".join(c.describe() for c in nulls) + ".")
-        if self.decision == "invalid":
-            return "\n\n".join(out)
-        for _, row in self.comparisons.iterrows():
-            out.append(self._sentence(row))
+        return srm
+
+    def _plan_paragraph(self) -> str:
         plan = self.plan
         if plan.get("power_now") is not None:
             mde = self.settings.get("mde_rel", 0.05)
-            out.append(
+            return (
                 f"Planned sample: {num(plan['planned_users_per_arm'])} users per arm to detect a "
                 f"{pct(mde, 1)} relative lift on the primary metric with {pct(self.settings.get('power', 0.8), 0)} "
                 f"power; the experiment has {num(self.counts[0])} in {esc(self.control)}, which gives "
                 f"{pct(plan['power_now'], 0)} power for that lift at the control arm's variance"
                 f"{' (planned sample reached)' if plan.get('reached') else ' (not reached yet)'}.")
-        elif plan.get("planning_note"):
-            out.append(f"No power figure: {esc(plan['planning_note'])}.")
+        if plan.get("planning_note"):
+            return f"No power figure: {esc(plan['planning_note'])}."
+        return ""
+
+    def _running_paragraph(self) -> str:
         running = self._running()
-        if self.decision == "keep-running" and running is not None:
-            arm, r = running
-            if "power" in r:
-                mde = pct(self.settings.get("mde_rel", 0.05), 1, sign=True)
-                target = pct(self.settings.get("power", 0.8), 0)
-                text = (f"With the variances both arms show so far, {esc(arm)} has {pct(r['power'], 0)} power for a {mde} "
-                        f"relative lift on the primary metric")
-                text += (f"; about {num(r['more_users_per_arm'])} more users per arm ({num(r['more_users_total'])} "
-                         f"in all) reach {target}." if r["more_users_per_arm"] else
-                         f", at or above the {target} wanted: the sample is large enough for that lift.")
-                out.append(text)
-            else:
-                out.append(f"No power figure for the running experiment: {esc(r['note'])}.")
-        het = self._heterogeneity_sentence()
-        if het:
-            out.append(het)
-        return "\n\n".join(out)
+        if self.decision != "keep-running" or running is None:
+            return ""
+        arm, r = running
+        if "power" not in r:
+            return f"No power figure for the running experiment: {esc(r['note'])}."
+        mde = pct(self.settings.get("mde_rel", 0.05), 1, sign=True)
+        target = pct(self.settings.get("power", 0.8), 0)
+        text = (f"With the variances both arms show so far, {esc(arm)} has {pct(r['power'], 0)} power for a {mde} "
+                f"relative lift on the primary metric")
+        return text + (f"; about {num(r['more_users_per_arm'])} more users per arm ({num(r['more_users_total'])} "
+                       f"in all) reach {target}." if r["more_users_per_arm"] else
+                       f", at or above the {target} wanted: the sample is large enough for that lift.")
 
     def _running(self) -> tuple[str, dict[str, Any]] | None:
         running = self.plan.get("running") or {}
@@ -317,15 +321,7 @@ class ReadoutResult:
         for a, c in zip(self.arms, self.counts, strict=True):
             out[f"users.{a}"] = c
         for _, r in self.comparisons.iterrows():
-            base = f"{r['metric']}.{r['arm']}"
-            values = {k: r[k] for k in OUTCOME_FIELDS}
-            if r["degenerate"]:
-                values = {k: v for k, v in values.items() if k not in ("ci_low", "ci_high")}
-            if r["cuped"]:
-                values["variance_reduction"] = r["variance_reduction"]
-            for k, v in values.items():
-                if _ok(v):
-                    out[f"{base}.{k}"] = float(v)
+            out.update(self._comparison_metrics(r))
         for k in ("planned_users_per_arm", "power_now"):
             if _ok(self.plan.get(k)):
                 out[k] = float(self.plan[k])
@@ -340,6 +336,17 @@ class ReadoutResult:
             row = self._primary_row()
             out = lead_with(out, [f"{row['metric']}.{row['arm']}.{k}" for k in ("lift_rel", "p_value_adj", "chance_to_win")])
         return out
+
+    @staticmethod
+    def _comparison_metrics(r: pd.Series) -> dict[str, float]:
+        """One comparison's finite outcome fields, named ``<metric>.<arm>.<field>``."""
+        base = f"{r['metric']}.{r['arm']}"
+        values = {k: r[k] for k in OUTCOME_FIELDS}
+        if r["degenerate"]:
+            values = {k: v for k, v in values.items() if k not in ("ci_low", "ci_high")}
+        if r["cuped"]:
+            values["variance_reduction"] = r["variance_reduction"]
+        return {f"{base}.{k}": float(v) for k, v in values.items() if _ok(v)}
 
     def details(self) -> dict[str, Any]:
         """JSON-able details: settings, decision reasons, metric definitions and every table."""

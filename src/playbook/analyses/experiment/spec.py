@@ -91,46 +91,80 @@ class MetricDef:
         return [self.numerator] + ([self.denominator] if self.denominator else [])
 
 
-def _err(i: int, name: str, key: str, msg: str) -> DataError:
-    return DataError(f"metrics[{i}] ({name}): key '{key}': {msg}")
+@dataclass(frozen=True)
+class _Reader:
+    """One metric dict being read; ``i`` (its position) and ``name`` go into every message."""
+
+    i: int
+    name: str
+    raw: Mapping[str, Any]
+
+    def err(self, key: str, msg: str) -> DataError:
+        return DataError(f"metrics[{self.i}] ({self.name}): key '{key}': {msg}")
+
+    def text(self, key: str, default: str | None) -> str | None:
+        value = self.raw.get(key, default)
+        if value is None or value == "":
+            return None if key != "event_col" else default
+        if not isinstance(value, str):
+            raise self.err(key, f"expected a column or event name (text), got {value!r}")
+        return value
+
+    def number(self, key: str, lo: float, hi: float, default: float | None = None) -> float | None:
+        value = self.raw.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= float(value) <= hi:
+            raise self.err(key, f"expected a number between {lo} and {hi}, got {value!r}")
+        return float(value)
+
+    def part(self, prefix: str, window: float | None) -> Part:
+        table = self.text("table", "events") or "events"
+        ts = self.raw.get("ts", "ts")
+        if ts not in (None, "") and not isinstance(ts, str):
+            raise self.err("ts", f"expected a timestamp column name or empty, got {ts!r}")
+        return Part(
+            table=table,
+            ts=ts or None,
+            event_col=self.text("event_col", "event") or "event",
+            event=self.text(f"{prefix}event", None),
+            value=self.text(f"{prefix}value", None),
+            window_days=window,
+        )
+
+    def caps(self, kind: str) -> tuple[float | None, float | None]:
+        """(cap_quantile, cap): at most one, and none for a binary metric."""
+        cap_q = self.number("cap_quantile", 1e-9, 1.0)
+        cap = self.number("cap", -1e300, 1e300)
+        if cap_q is not None and cap is not None:
+            raise self.err("cap", "give either cap (a value) or cap_quantile (a quantile), not both")
+        if kind == "binary" and (cap_q is not None or cap is not None):
+            raise self.err("cap_quantile" if cap_q is not None else "cap", "a binary metric cannot be capped")
+        return cap_q, cap
+
+    def cuped(self, kind: str) -> bool | None:
+        cuped = self.raw.get("cuped")
+        if cuped is not None and not isinstance(cuped, bool):
+            raise self.err("cuped", f"expected true or false, got {cuped!r}")
+        if cuped and kind == "ratio":
+            raise self.err("cuped", "CUPED here adjusts binary and mean metrics (the pre-period table "
+                           "holds one value per user); set cuped: false for a ratio metric")
+        return cuped
+
+    def parts(self, kind: str, window: float | None) -> tuple[Part, Part | None]:
+        """(numerator, denominator); a ratio's two must differ."""
+        if kind != "ratio":
+            return self.part("", window), None
+        num = self.part("numerator_", window)
+        den = self.part("denominator_", window)
+        if num.event is None and num.value is None and den.event is None and den.value is None:
+            raise self.err("numerator_event", "a ratio needs a numerator_event or numerator_value that "
+                           "differs from its denominator (e.g. approve per apply, amount per order)")
+        return num, den
 
 
-def _str(i: int, name: str, raw: Mapping[str, Any], key: str, default: str | None) -> str | None:
-    value = raw.get(key, default)
-    if value is None or value == "":
-        return None if key != "event_col" else default
-    if not isinstance(value, str):
-        raise _err(i, name, key, f"expected a column or event name (text), got {value!r}")
-    return value
-
-
-def _num(i: int, name: str, raw: Mapping[str, Any], key: str, lo: float, hi: float,
-         default: float | None) -> float | None:
-    value = raw.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= float(value) <= hi:
-        raise _err(i, name, key, f"expected a number between {lo} and {hi}, got {value!r}")
-    return float(value)
-
-
-def _part(i: int, name: str, raw: Mapping[str, Any], prefix: str, window: float | None) -> Part:
-    table = _str(i, name, raw, "table", "events") or "events"
-    ts = raw.get("ts", "ts")
-    if ts not in (None, "") and not isinstance(ts, str):
-        raise _err(i, name, "ts", f"expected a timestamp column name or empty, got {ts!r}")
-    return Part(
-        table=table,
-        ts=ts or None,
-        event_col=_str(i, name, raw, "event_col", "event") or "event",
-        event=_str(i, name, raw, f"{prefix}event", None),
-        value=_str(i, name, raw, f"{prefix}value", None),
-        window_days=window,
-    )
-
-
-def parse_metric(i: int, raw: Any) -> MetricDef:
-    """Validate one metric dict (``i`` is its position, for messages)."""
+def _reader(i: int, raw: Any) -> tuple[_Reader, str]:
+    """The reader of metric ``i`` and its kind, once the dict, its name, kind and keys are checked."""
     if not isinstance(raw, Mapping):
         raise DataError(f"metrics[{i}]: expected a dict such as {{'name': 'apply_rate', 'kind': 'binary', "
                         f"'event': 'apply', 'role': 'primary'}}, got {raw!r}")
@@ -138,45 +172,35 @@ def parse_metric(i: int, raw: Any) -> MetricDef:
     if not isinstance(name, str) or not NAME.match(name):
         raise DataError(f"metrics[{i}]: key 'name': expected letters, digits and _ (starting with a letter), "
                         f"got {name!r}")
+    r = _Reader(i, name, raw)
     kind = raw.get("kind")
     if kind not in KINDS:
-        raise _err(i, name, "kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
+        raise r.err("kind", f"expected one of {', '.join(KINDS)}, got {kind!r}")
     unknown = sorted(set(raw) - _KEYS[kind])
     if unknown:
-        raise _err(i, name, unknown[0], f"unknown key for a {kind} metric; allowed: {', '.join(sorted(_KEYS[kind]))}")
+        raise r.err(unknown[0], f"unknown key for a {kind} metric; allowed: {', '.join(sorted(_KEYS[kind]))}")
+    return r, kind
+
+
+def parse_metric(i: int, raw: Any) -> MetricDef:
+    """Validate one metric dict (``i`` is its position, for messages)."""
+    r, kind = _reader(i, raw)
     role = raw.get("role", "secondary")
     if role not in ROLES:
-        raise _err(i, name, "role", f"expected one of {', '.join(ROLES)}, got {role!r}")
+        raise r.err("role", f"expected one of {', '.join(ROLES)}, got {role!r}")
     hib = raw.get("higher_is_better", True)
     if not isinstance(hib, bool):
-        raise _err(i, name, "higher_is_better", f"expected true or false, got {hib!r}")
-    margin = _num(i, name, raw, "margin", 0.0, 1.0, DEFAULT_MARGIN)
-    window = _num(i, name, raw, "window_days", 1e-6, 3650.0, None)
-    cap_q = _num(i, name, raw, "cap_quantile", 1e-9, 1.0, None)
-    cap = _num(i, name, raw, "cap", -1e300, 1e300, None)
-    if cap_q is not None and cap is not None:
-        raise _err(i, name, "cap", "give either cap (a value) or cap_quantile (a quantile), not both")
-    if kind == "binary" and (cap_q is not None or cap is not None):
-        raise _err(i, name, "cap_quantile" if cap_q is not None else "cap", "a binary metric cannot be capped")
-    cuped = raw.get("cuped")
-    if cuped is not None and not isinstance(cuped, bool):
-        raise _err(i, name, "cuped", f"expected true or false, got {cuped!r}")
-    if cuped and kind == "ratio":
-        raise _err(i, name, "cuped", "CUPED here adjusts binary and mean metrics (the pre-period table "
-                   "holds one value per user); set cuped: false for a ratio metric")
-    if kind == "ratio":
-        num = _part(i, name, raw, "numerator_", window)
-        den = _part(i, name, raw, "denominator_", window)
-        if num.event is None and num.value is None and den.event is None and den.value is None:
-            raise _err(i, name, "numerator_event", "a ratio needs a numerator_event or numerator_value that "
-                       "differs from its denominator (e.g. approve per apply, amount per order)")
-    else:
-        num, den = _part(i, name, raw, "", window), None
+        raise r.err("higher_is_better", f"expected true or false, got {hib!r}")
+    margin = r.number("margin", 0.0, 1.0, DEFAULT_MARGIN)
+    window = r.number("window_days", 1e-6, 3650.0)
+    cap_q, cap = r.caps(kind)
+    cuped = r.cuped(kind)
+    num, den = r.parts(kind, window)
     desc = raw.get("description", "")
     unit = raw.get("unit", "")
     if not isinstance(unit, str):
-        raise _err(i, name, "unit", f"expected text such as 'EUR' or 'loans', got {unit!r}")
-    return MetricDef(name=name, kind=kind, role=role, higher_is_better=hib,
+        raise r.err("unit", f"expected text such as 'EUR' or 'loans', got {unit!r}")
+    return MetricDef(name=r.name, kind=kind, role=role, higher_is_better=hib,
                      margin=float(margin or 0.0), numerator=num, denominator=den,
                      cap_quantile=cap_q, cap=cap, cuped=cuped, description=str(desc), unit=unit)
 

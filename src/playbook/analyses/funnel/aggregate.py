@@ -20,8 +20,8 @@ def us(d: datetime) -> int:
     return int((d - datetime(1970, 1, 1)) / timedelta(microseconds=1))
 
 
-def check_events(warehouse: Warehouse, view: str, event_col: str, names: list[str],
-                  counts: dict[str, int], table: str) -> None:
+def check_events(warehouse: Warehouse, view: str, event_col: str, names: list[str], *,
+                 counts: dict[str, int], table: str) -> None:
     """Raise if a step or exclusion has no rows at all in the table (not just in the period)."""
     absent = [s for s in names if not counts.get(s)]
     if not absent:
@@ -46,12 +46,15 @@ def bin_sql(edges: list[float], lo: int, hi: int) -> str:
             f"ELSE {bin_sql(edges, mid, hi)} END")
 
 
-def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
-               steps: list[str], exclusions: list[str], names: list[str], breakdowns: list[str],
-               ts_col: str, event_col: str, events_table: str, users_table: str,
-               users_user_col: str, alpha: float, correction: str, min_users: int
-               ) -> tuple[dict[int, Any], pd.DataFrame, pd.DataFrame | None, pd.DataFrame, datetime | None]:
+#: What :func:`summarize` returns: counts per period, the histogram, segments, step times, data end.
+Summary = tuple[dict[int, Any], pd.DataFrame, pd.DataFrame | None, pd.DataFrame, datetime | None]
+
+
+def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec, *, log: fs.EventLog,
+              steps: list[str], exclusions: list[str], names: list[str], breakdowns: list[str]
+              ) -> Summary:
     """Aggregate the per-user table: counts per period, step times, histograms, segments."""
+    ts_col, event_col, events_table = log.ts_col, log.event_col, log.events_table
     n, con = len(steps), warehouse.con
     row = con.execute(f"SELECT max({q(ts_col)})::TIMESTAMP FROM {view}").fetchone()
     data_end = row[0] if row else None
@@ -75,7 +78,7 @@ def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
         have = warehouse.sql(f"SELECT CAST({q(event_col)} AS VARCHAR) AS e, count(*) AS c FROM "
                              f"{view} WHERE {q(event_col)} IN ({', '.join(names)}) GROUP BY e")
         check_events(warehouse, view, event_col, steps + exclusions,
-                      dict(zip(have["e"], have["c"], strict=True)), events_table)
+                     counts=dict(zip(have["e"], have["c"], strict=True)), table=events_table)
     h = float(fs.HOUR_US)
     qs = []
     for k in range(1, n):
@@ -108,7 +111,7 @@ def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
                                                       strict=True)]
     segs = None
     if breakdowns:
-        uview = warehouse.view(users_table)
+        uview = warehouse.view(log.users_table)
         cols = ", ".join(f"coalesce(CAST(s.{q(b)} AS VARCHAR), '(missing)') AS b{i}"
                          for i, b in enumerate(breakdowns))
         bs = ", ".join(f"b{i}" for i in range(len(breakdowns)))
@@ -119,7 +122,7 @@ def summarize(warehouse: Warehouse, users: str, view: str, spec: fs.FunnelSpec,
             f"(t{k} IS NOT NULL)::INT" for k in range(n)) + " END"
         per_level = (f"SELECT {cols}, level, count(*) AS c FROM (SELECT u, {level} AS level "
                      f"FROM {users} WHERE period = 0) f LEFT JOIN {uview} s "
-                     f"ON f.u = s.{q(users_user_col)} GROUP BY ALL")
+                     f"ON f.u = s.{q(log.users_user_col)} GROUP BY ALL")
         sums = ", ".join(f"coalesce(sum(c) FILTER (WHERE level > {k}), 0)::BIGINT AS n{k}"
                          for k in range(n))
         segs = warehouse.sql(f"SELECT {bs}, {sums} FROM ({per_level}) "

@@ -70,13 +70,14 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 import playbook.analyses.funnel.sql as fs
-from playbook.analyses.funnel.aggregate import summarize
+from playbook.analyses.funnel.aggregate import Summary, summarize
 from playbook.analyses.funnel.aggregate import us as _us
 from playbook.analyses.funnel.result import FunnelResult
 from playbook.analyses.funnel.tables import (
@@ -100,8 +101,7 @@ MAX_WINDOW_HOURS = 87_600.0
 
 
 # -- parameters ---------------------------------------------------------------------------------
-def _check_params(steps: list[str], window_hours: float, step_windows_hours: Any, order: str,
-                  exclusions: list[str], attribution: str) -> tuple[int | None, ...]:
+def _check_steps(steps: list[str], exclusions: list[str]) -> None:
     if not all(isinstance(s, str) and s for s in steps + exclusions):
         raise ParameterError(f"steps={steps!r}: give event names (strings), in order"
                              + (f"; exclusions={exclusions!r}" if exclusions else ""))
@@ -112,6 +112,12 @@ def _check_params(steps: list[str], window_hours: float, step_windows_hours: Any
     overlap = set(steps) & set(exclusions)
     if overlap:
         raise ParameterError(f"exclusions: {sorted(overlap)} are also funnel steps; remove them")
+
+
+def _check_params(steps: list[str], exclusions: list[str], *, order: str, attribution: str,
+                  window_hours: float, step_windows_hours: Any) -> tuple[int | None, ...]:
+    """The funnel's definition checked; returns the per-step windows in µs (see :func:`_step_windows`)."""
+    _check_steps(steps, exclusions)
     if order not in ORDERS:
         raise ParameterError(f"order={order!r} is not one of {', '.join(ORDERS)}")
     if attribution not in ATTRIBUTIONS:
@@ -122,6 +128,11 @@ def _check_params(steps: list[str], window_hours: float, step_windows_hours: Any
     if window_hours > MAX_WINDOW_HOURS:
         raise ParameterError(f"window_hours={window_hours!r}: give at most {MAX_WINDOW_HOURS:g} "
                              "hours (10 years)")
+    return _step_windows(step_windows_hours, steps, order)
+
+
+def _step_windows(step_windows_hours: Any, steps: list[str], order: str) -> tuple[int | None, ...]:
+    """Index k: the bound in µs on the time from step k-1 to step k (None: no bound; [0] unused)."""
     if step_windows_hours is None:
         return (None,) * len(steps)
     if order == "any":
@@ -143,7 +154,10 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and not math.isnan(x)
 
 
-def _check_test_params(alpha: Any, min_segment_users: Any) -> None:
+def _check_test_params(*, entry: str, correction: str, alpha: Any, min_segment_users: Any) -> None:
+    if entry not in ENTRIES:
+        raise ParameterError(f"entry={entry!r} is not one of {', '.join(ENTRIES)}")
+    correction_method(correction)
     if not _is_number(alpha) or not 0 < alpha < 1:
         raise ParameterError(f"alpha={alpha!r}: give a significance level between 0 and 1 "
                              "(e.g. 0.05)")
@@ -170,11 +184,65 @@ def _with(name: str, source: str, per: list[str]) -> str:
     return f"SELECT * FROM (WITH {name} AS{mat} ({source}) {' UNION ALL '.join(per)})"
 
 
+@dataclass(frozen=True)
+class _Period:
+    """The entry period ``[lo, hi)`` (either side open) and, when compared, the one before it."""
+
+    lo: datetime | None
+    hi: datetime | None
+    prev: tuple[datetime, datetime] | None
+
+    @classmethod
+    def of(cls, entry_start: str | date | datetime | None, entry_end: str | date | datetime | None,
+           compare_previous: bool) -> _Period:
+        lo, hi = parse_day(entry_start, "entry_start"), parse_day(entry_end, "entry_end", end=True)
+        if lo is not None and hi is not None and hi <= lo:
+            raise ParameterError(f"entry_end={entry_end!r} is before entry_start={entry_start!r}")
+        prev = (lo - (hi - lo), lo) if compare_previous and lo is not None and hi is not None else None
+        return cls(lo, hi, prev)
+
+    def columns(self) -> list[tuple[str, str | None, str | None]]:
+        """(entry column, lo µs, hi µs) of each period, as :func:`~playbook.analyses.funnel.sql.summary_sql` takes them."""
+        periods: list[tuple[str, str | None, str | None]] = [
+            ("e0", str(_us(self.lo)) if self.lo else None, str(_us(self.hi)) if self.hi else None)]
+        if self.prev:
+            periods.append(("e1", str(_us(self.prev[0])), str(_us(self.prev[1]))))
+        return periods
+
+    def scan(self, window_us: int) -> tuple[str | None, str | None]:
+        """The bounds of the event scan: from the first period's start to a window past the end."""
+        scan_lo = self.prev[0] if self.prev else self.lo
+        scan_hi = self.hi + timedelta(microseconds=window_us) if self.hi is not None else None
+        return (quote_timestamp(scan_lo) if scan_lo else None,
+                quote_timestamp(scan_hi) if scan_hi else None)
+
+
+@dataclass(frozen=True)
+class _Temp:
+    """Names of the temporary tables of one run: the summary, the per-user table, the ambiguous users."""
+
+    summary: str
+    users: str
+    amb: str
+
+    @classmethod
+    def new(cls) -> _Temp:
+        tag = uuid.uuid4().hex[:8]
+        return cls(f"_fn_sum_{tag}", f"_fn_users_{tag}", f"_fn_amb_{tag}")
+
+
 def _per_user_tables(con: Any, spec: fs.FunnelSpec, events: str,
-                     periods: list[tuple[str, str | None, str | None]], first_ever: bool,
-                     exact: bool, summary: str, users: str, amb: str) -> None:
-    """The per-user table ``users`` by the summary pass, then the exact pass for ambiguous users
-    (or the exact pass for everyone with ``exact``); see funnel_sql.py."""
+                     periods: list[tuple[str, str | None, str | None]], *, first_ever: bool,
+                     exact: bool, temp: _Temp) -> None:
+    """The per-user table ``temp.users``: one sorted pass for ``strict``; else the summary pass,
+    then the exact pass for ambiguous users (or the exact pass for everyone with ``exact``); see
+    funnel/sql.py."""
+    summary, users, amb = temp.summary, temp.users, temp.amb
+    if spec.order == "strict" and not exact:  # one sorted pass (funnel_sql.py)
+        seq = fs.summary_sql(spec, events, periods, first_ever=first_ever, sequence=True)
+        per = [fs.sequence_per_user_sql(spec, summary, col, p) for p, (col, _, _) in enumerate(periods)]
+        con.execute(f"CREATE TEMP TABLE {users} AS {_with(summary, seq, per)}")
+        return
     n_amb = 0
     if not exact:
         per = [fs.per_user_sql(spec, fs.SummaryOps, summary, col, p)
@@ -196,7 +264,27 @@ def _per_user_tables(con: Any, spec: fs.FunnelSpec, events: str,
             con.execute(f"INSERT INTO {users} {_with(summary, source, per)}")
 
 
-def analyze_funnel(
+def _scan(warehouse: Warehouse, spec: fs.FunnelSpec, log: fs.EventLog, period: _Period, *, steps: list[str],
+          exclusions: list[str], breakdowns: list[str], first_ever: bool, exact: bool) -> Summary:
+    """The per-user table of every period from one or two scans of the events, summarized
+    (:func:`~playbook.analyses.funnel.aggregate.summarize`); the temporary tables are dropped."""
+    view = warehouse.view(log.events_table)
+    con = warehouse.con
+    names = [quote_string(s) for s in steps + exclusions]
+    scan_lo, scan_hi = period.scan(spec.window_us)
+    events = fs.event_scan_sql(view, names, user_col=_q(log.user_col), ts_col=f"CAST({_q(log.ts_col)} AS TIMESTAMP)",
+                               event_col=_q(log.event_col), lo=scan_lo, hi=scan_hi, entries_before=first_ever)
+    temp = _Temp.new()
+    try:
+        _per_user_tables(con, spec, events, period.columns(), first_ever=first_ever, exact=exact, temp=temp)
+        return summarize(warehouse, temp.users, view, spec, log=log, steps=steps, exclusions=exclusions,
+                         names=names, breakdowns=breakdowns)
+    finally:
+        for t in (temp.users, temp.amb):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def analyze_funnel(  # noqa: PLR0913 - the template's parameters, keyword-only
     warehouse: Warehouse,
     steps: list[str],
     *,
@@ -232,55 +320,18 @@ def analyze_funnel(
     exclusions = list(exclusions or [])
     breakdowns = list(breakdowns or [])
     steps = list(steps)
-    step_w = _check_params(steps, window_hours, step_windows_hours, order, exclusions,
-                           attribution)
-    if entry not in ENTRIES:
-        raise ParameterError(f"entry={entry!r} is not one of {', '.join(ENTRIES)}")
-    correction_method(correction)
-    _check_test_params(alpha, min_segment_users)
-    adjust = correction
+    step_w = _check_params(steps, exclusions, order=order, attribution=attribution, window_hours=window_hours,
+                           step_windows_hours=step_windows_hours)
+    _check_test_params(entry=entry, correction=correction, alpha=alpha, min_segment_users=min_segment_users)
     _check_columns(warehouse, events_table, [user_col, ts_col, event_col], ts_col)
     if breakdowns:
         warehouse.require(users_table, [users_user_col, *breakdowns])
-    lo, hi = parse_day(entry_start, "entry_start"), parse_day(entry_end, "entry_end", end=True)
-    if lo is not None and hi is not None and hi <= lo:
-        raise ParameterError(f"entry_end={entry_end!r} is before entry_start={entry_start!r}")
-    prev = (lo - (hi - lo), lo) if compare_previous and lo is not None and hi is not None else None
-    window_us = round(window_hours * fs.HOUR_US)
-    spec = fs.FunnelSpec(len(steps), len(exclusions), order, window_us, step_w)
-
-    view = warehouse.view(events_table)
-    con = warehouse.con
-    names = [quote_string(s) for s in steps + exclusions]
-    scan_lo = prev[0] if prev else lo
-    scan_hi = hi + timedelta(microseconds=window_us) if hi is not None else None
-    ts_expr = f"CAST({_q(ts_col)} AS TIMESTAMP)"
-    first_ever = entry == "first_ever"
-    events = fs.event_scan_sql(view, _q(user_col), ts_expr, _q(event_col), names,
-                               quote_timestamp(scan_lo) if scan_lo else None, quote_timestamp(scan_hi) if scan_hi else None,
-                               entries_before=first_ever)
-    periods: list[tuple[str, str | None, str | None]] = [
-        ("e0", str(_us(lo)) if lo else None, str(_us(hi)) if hi else None)]
-    if prev:
-        periods.append(("e1", str(_us(prev[0])), str(_us(prev[1]))))
-
-    tag = uuid.uuid4().hex[:8]
-    summary, users, amb = f"_fn_sum_{tag}", f"_fn_users_{tag}", f"_fn_amb_{tag}"
-    try:
-        if order == "strict" and not exact:  # one sorted pass (funnel_sql.py)
-            seq = fs.summary_sql(spec, events, periods, first_ever=first_ever, sequence=True)
-            per = [fs.sequence_per_user_sql(spec, summary, col, p)
-                   for p, (col, _, _) in enumerate(periods)]
-            con.execute(f"CREATE TEMP TABLE {users} AS {_with(summary, seq, per)}")
-        else:
-            _per_user_tables(con, spec, events, periods, first_ever, exact, summary, users, amb)
-        result = summarize(warehouse, users, view, spec, steps, exclusions, names, breakdowns,
-                            ts_col, event_col, events_table, users_table, users_user_col,
-                            alpha, adjust, min_segment_users)
-    finally:
-        for t in (users, amb):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
-    counts, hist, segs_raw, times, data_end = result
+    period = _Period.of(entry_start, entry_end, compare_previous)
+    lo, hi, prev = period.lo, period.hi, period.prev
+    spec = fs.FunnelSpec(len(steps), len(exclusions), order, round(window_hours * fs.HOUR_US), step_w)
+    log = fs.EventLog(events_table, users_table, user_col, ts_col, event_col, users_user_col)
+    counts, hist, segs_raw, times, _ = _scan(warehouse, spec, log, period, steps=steps, exclusions=exclusions,
+                                             breakdowns=breakdowns, first_ever=entry == "first_ever", exact=exact)
     n = len(steps)
     cur = counts.get(0)
     entrants = int(cur["n0"]) if cur is not None else 0
@@ -289,7 +340,8 @@ def analyze_funnel(
     loss_i = int(np.argmax(funnel["abandoned_users"].to_numpy()[1:])) + 1 if entrants else None
     med = funnel["median_h"].to_numpy()[1:]
     slow_i = int(np.nanargmax(med)) + 1 if np.isfinite(med).any() else None
-    segments = segment_table(segs_raw, breakdowns, loss_i, steps, min_segment_users, adjust, alpha)
+    segments = segment_table(segs_raw, breakdowns, loss_i, steps, min_users=min_segment_users,
+                             correction=correction, alpha=alpha)
     previous, prev_entrants = None, None
     if prev:
         p = counts.get(1)

@@ -55,6 +55,19 @@ class FunnelSpec:
         return list(range(first, self.n_steps + self.n_exclusions))
 
 
+@dataclass(frozen=True)
+class EventLog:
+    """Where the funnel reads: the event table and its user, time and event columns; the users
+    table (breakdowns) and its user column."""
+
+    events_table: str = "events"
+    users_table: str = "users"
+    user_col: str = "user_id"
+    ts_col: str = "ts"
+    event_col: str = "event"
+    users_user_col: str = "user_id"
+
+
 class SummaryOps:
     """Primitives over the first time ``m<i>`` per code and the flag ``rep`` (the user has a
     repeated code): exact except where they also return an ambiguity flag."""
@@ -90,70 +103,88 @@ def _any_of(exprs: list[str]) -> str:
     return "(" + " OR ".join(exprs) + ")" if exprs else "false"
 
 
-def per_user_sql(spec: FunnelSpec, ops: type[SummaryOps] | type[ListOps], source: str,
-                 entry_col: str, period: int) -> str:
+Ops = type[SummaryOps] | type[ListOps]
+
+
+def _any_order(spec: FunnelSpec, ops: Ops, sql: str, end: str) -> str:
+    """Reach time of step k: when the user has done steps 1..k, each first at/after entry."""
+    n = spec.n_steps
+    cols, ambs = [], []
+    for k in range(1, n):
+        first, amb = ops.first_ge(k, "t0")
+        cols.append(f"CASE WHEN f{k} <= {end} THEN f{k} END AS g{k}")
+        ambs.append(amb)
+        sql = f"SELECT *, {first} AS f{k} FROM ({sql})"
+    reach = ["t0"]
+    for k in range(1, n):
+        prev = reach[-1]
+        reach.append(f"CASE WHEN ({prev}) IS NOT NULL AND g{k} IS NOT NULL "
+                     f"THEN greatest({prev}, g{k}) END")
+    sql = f"SELECT *, {', '.join(cols)} FROM ({sql})"
+    return (f"SELECT * REPLACE ({_any_of(ambs)} AS amb), "
+            + ", ".join(f"{reach[k]} AS t{k}" for k in range(1, n)) + f" FROM ({sql})")
+
+
+def _strict_gap(spec: FunnelSpec, ops: Ops, k: int, prev: str) -> tuple[list[str], list[str]]:
+    """The next funnel event after (t_{k-1}, k-1) in (ts, step) order must be (r_k, k): the
+    events of any step strictly between the two, and their ambiguity flags."""
+    breaks, gap_ambs = [], []
+    for i in range(spec.n_steps):
+        if i == k:
+            continue  # r_k is the first step-k event at/after t_{k-1}
+        e, a = ops.exists(i, prev, i >= k, f"r{k}", i < k)
+        breaks.append(e)
+        gap_ambs.append(a)
+    return breaks, gap_ambs
+
+
+def _in_order(spec: FunnelSpec, ops: Ops, sql: str, end: str) -> str:
+    """Step k at the first step-k event at or after step k-1, inside the windows (ordered, strict)."""
+    for k in range(1, spec.n_steps):
+        prev = f"t{k - 1}"
+        raw, amb_first = ops.first_ge(k, prev)
+        sql = f"SELECT *, {raw} AS r{k} FROM ({sql})"
+        ok = [f"{prev} IS NOT NULL", f"r{k} IS NOT NULL", f"r{k} <= {end}"]
+        if spec.step_windows_us[k] is not None:
+            ok.append(f"r{k} - {prev} <= {spec.step_windows_us[k]}")
+        base = " AND ".join(ok)
+        ambs = [f"({prev} IS NOT NULL AND {amb_first})"]
+        if spec.order == "strict":
+            breaks, gap_ambs = _strict_gap(spec, ops, k, prev)
+            ambs.append(f"({base} AND NOT {_any_of(breaks)} AND {_any_of(gap_ambs)})")
+            base = f"{base} AND NOT {_any_of(breaks)}"
+        sql = (f"SELECT * REPLACE (amb OR coalesce({' OR '.join(ambs)}, false) AS amb), "
+               f"CASE WHEN {base} THEN r{k} END AS t{k} FROM ({sql})")
+    return sql
+
+
+def _exclusions(spec: FunnelSpec, ops: Ops, sql: str, end: str) -> str:
+    """An exclusion event between entry and conversion (or the window's end)."""
+    if not spec.n_exclusions:
+        return f"SELECT *, false AS excluded FROM ({sql})"
+    n = spec.n_steps
+    t_end = f"coalesce(t{n - 1}, {end})"
+    ex, ex_amb = [], []
+    for j in range(spec.n_exclusions):
+        e, a = ops.exists(n + j, "t0", True, t_end, True)
+        ex.append(e)
+        ex_amb.append(a)
+    return (f"SELECT * REPLACE (amb OR ({_any_of(ex_amb)} AND NOT {_any_of(ex)}) AS amb), "
+            f"{_any_of(ex)} AS excluded FROM ({sql})")
+
+
+def per_user_sql(spec: FunnelSpec, ops: Ops, source: str, entry_col: str, period: int) -> str:
     """Per-user funnel of one period: ``u, period, t0, t1..t<n-1>, excluded, amb``.
 
     ``source`` has one row per user with ``u``, ``entry_col`` (first entry in the period) and
     the primitives' columns. ``t<k>`` is the time the user reached step k (NULL if not).
     """
-    n, w = spec.n_steps, spec.window_us
     sql = (f"SELECT *, {entry_col} AS t0, {period} AS period, false AS amb "
            f"FROM {source} WHERE {entry_col} IS NOT NULL")
-    end = f"(t0 + {w})"
-    if spec.order == "any":
-        # reach time of step k: when the user has done steps 1..k, each first at/after entry
-        cols, ambs = [], []
-        for k in range(1, n):
-            first, amb = ops.first_ge(k, "t0")
-            cols.append(f"CASE WHEN f{k} <= {end} THEN f{k} END AS g{k}")
-            ambs.append(amb)
-            sql = f"SELECT *, {first} AS f{k} FROM ({sql})"
-        reach = ["t0"]
-        for k in range(1, n):
-            prev = reach[-1]
-            reach.append(f"CASE WHEN ({prev}) IS NOT NULL AND g{k} IS NOT NULL "
-                         f"THEN greatest({prev}, g{k}) END")
-        sql = f"SELECT *, {', '.join(cols)} FROM ({sql})"
-        sql = (f"SELECT * REPLACE ({_any_of(ambs)} AS amb), "
-               + ", ".join(f"{reach[k]} AS t{k}" for k in range(1, n)) + f" FROM ({sql})")
-    else:
-        for k in range(1, n):
-            prev = f"t{k - 1}"
-            raw, amb_first = ops.first_ge(k, prev)
-            sql = f"SELECT *, {raw} AS r{k} FROM ({sql})"
-            ok = [f"{prev} IS NOT NULL", f"r{k} IS NOT NULL", f"r{k} <= {end}"]
-            if spec.step_windows_us[k] is not None:
-                ok.append(f"r{k} - {prev} <= {spec.step_windows_us[k]}")
-            base = " AND ".join(ok)
-            ambs = [f"({prev} IS NOT NULL AND {amb_first})"]
-            if spec.order == "strict":
-                # the next funnel event after (t_{k-1}, k-1) in (ts, step) order must be
-                # (r_k, k): no event of any step strictly between the two
-                breaks, gap_ambs = [], []
-                for i in range(n):
-                    if i == k:
-                        continue  # r_k is the first step-k event at/after t_{k-1}
-                    e, a = ops.exists(i, prev, i >= k, f"r{k}", i < k)
-                    breaks.append(e)
-                    gap_ambs.append(a)
-                ambs.append(f"({base} AND NOT {_any_of(breaks)} AND {_any_of(gap_ambs)})")
-                base = f"{base} AND NOT {_any_of(breaks)}"
-            sql = (f"SELECT * REPLACE (amb OR coalesce({' OR '.join(ambs)}, false) AS amb), "
-                   f"CASE WHEN {base} THEN r{k} END AS t{k} FROM ({sql})")
-    # exclusions: an exclusion event between entry and conversion (or the window's end)
-    if spec.n_exclusions:
-        t_end = f"coalesce(t{n - 1}, {end})"
-        ex, ex_amb = [], []
-        for j in range(spec.n_exclusions):
-            e, a = ops.exists(n + j, "t0", True, t_end, True)
-            ex.append(e)
-            ex_amb.append(a)
-        sql = (f"SELECT * REPLACE (amb OR ({_any_of(ex_amb)} AND NOT {_any_of(ex)}) AS amb), "
-               f"{_any_of(ex)} AS excluded FROM ({sql})")
-    else:
-        sql = f"SELECT *, false AS excluded FROM ({sql})"
-    times = ", ".join(f"t{k}" for k in range(n))
+    end = f"(t0 + {spec.window_us})"
+    sql = (_any_order if spec.order == "any" else _in_order)(spec, ops, sql, end)
+    sql = _exclusions(spec, ops, sql, end)
+    times = ", ".join(f"t{k}" for k in range(spec.n_steps))
     return f"SELECT u, period, {times}, excluded, amb FROM ({sql})"
 
 
@@ -185,9 +216,8 @@ def sequence_per_user_sql(spec: FunnelSpec, source: str, entry_col: str, period:
     return f"SELECT u, period, {times}, excluded, false AS amb FROM ({sql})"
 
 
-def event_scan_sql(table: str, user_col: str, ts_col: str, event_col: str,
-                   names: list[str], lo: str | None, hi: str | None,
-                   entries_before: bool = False) -> str:
+def event_scan_sql(table: str, names: list[str], *, user_col: str, ts_col: str, event_col: str,
+                   lo: str | None, hi: str | None, entries_before: bool = False) -> str:
     """Funnel and exclusion events in [lo, hi) as ``u, t (µs), k (code)``; names are quoted.
 
     ``entries_before`` also keeps the entry events (``names[0]``) before ``lo``.
@@ -208,7 +238,7 @@ def event_scan_sql(table: str, user_col: str, ts_col: str, event_col: str,
             f"WHERE {' AND '.join(where)}")
 
 
-def summary_sql(spec: FunnelSpec, events: str, periods: list[tuple[str, str | None, str | None]],
+def summary_sql(spec: FunnelSpec, events: str, periods: list[tuple[str, str | None, str | None]], *,
                 lists: bool = False, first_ever: bool = False, sequence: bool = False) -> str:
     """One row per user with an entry in some period: ``u, e<p>`` and ``m<i>, rep`` or lists.
 

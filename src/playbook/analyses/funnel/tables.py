@@ -74,7 +74,7 @@ def empty_segments() -> pd.DataFrame:
 
 
 def segment_table(raw: pd.DataFrame | None, breakdowns: list[str], loss_i: int | None,
-                  steps: list[str], min_users: int, correction: str,
+                  steps: list[str], *, min_users: int, correction: str,
                   alpha: float) -> pd.DataFrame:
     """Each segment against the rest, at the loss bottleneck and overall (see funnel.py)."""
     if raw is None or not len(raw) or not breakdowns:

@@ -71,7 +71,7 @@ from playbook.stats.proportions import wilson_interval
 CI_COLUMNS = tuple(f"{c}_ci_{s}" for c in CI_QUANTILES for s in ("low", "high"))
 
 
-def analyze_process(
+def analyze_process(  # noqa: PLR0913 - the template's parameters, keyword-only after the first three
     warehouse: Warehouse,
     table: str = "process_log",
     sla_hours: dict[str, float] | None = None,
@@ -95,20 +95,11 @@ def analyze_process(
     column null in every row, or an SLA for a step that is not in the log.
     """
     sla = _check_sla(sla_hours)
-    correction_method(trend_correction, "trend_correction")
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
-        raise ParameterError(f"alpha={alpha!r}: give a significance level between 0 and 1")
-    if isinstance(min_week_rows, bool) or not isinstance(min_week_rows, int) or min_week_rows < 1:
-        raise ParameterError(f"min_week_rows={min_week_rows!r}: give a whole number of rows >= 1 "
-                             "(weeks with fewer rows of a step are left out of its trend)")
+    _check_options(trend_correction=trend_correction, alpha=alpha, min_week_rows=min_week_rows)
     cols = [case_col, step_col, start_col, end_col] + ([segment_col] if segment_col else [])
     warehouse.require(table, cols)
     where = warehouse.source(table).location
-    types = warehouse.columns(table)
-    for c in (start_col, end_col):
-        if not (types[c].upper().startswith("TIMESTAMP") or types[c].upper() == "DATE"):
-            raise DataError(f"{where}: column '{c}' of table '{table}' is {types[c]}, not a "
-                            "timestamp; cast it or pass the right column")
+    _check_times(warehouse, table, (start_col, end_col), where)
     if segments is not None and not {"case_id", "segment"} <= set(segments.columns):
         raise DataError("segments: expected a DataFrame with columns 'case_id' and 'segment' "
                         f"(it has {', '.join(map(str, segments.columns))})")
@@ -131,23 +122,46 @@ def analyze_process(
         present = log.create_source(rows)
         if not present:
             _check_start(con, view, where, table, start_col)
-        names = ", ".join(s for s in present if s is not None)  # sorted
-        unknown = sorted(set(sla) - set(present))
-        if unknown:
-            raise DataError(f"{where}: column '{step_col}' of table '{table}' has no step "
-                            f"{', '.join(repr(s) for s in unknown)} named in sla_hours; steps "
-                            f"present: {names}. Fix the SLA's step name")
-        if steps:
-            missing = [s for s in steps if s not in set(present)]
-            if missing:
-                raise DataError(f"{where}: column '{step_col}' of table '{table}' has no step "
-                                f"{', '.join(map(repr, missing))}; steps present: {names}")
-        return _summarize(log, sla, steps, min_week_rows, alpha, trend_correction,
-                          has_segments=bool(segment_col) or segments is not None)
+        _check_steps(present, sla, steps, where=where, table=table, step_col=step_col)
+        return _summarize(log, sla, steps, min_week_rows=min_week_rows, alpha=alpha,
+                          trend_correction=trend_correction, has_segments=bool(segment_col) or segments is not None)
     finally:
         log.drop()
         if segments is not None and not segment_col:
             con.unregister(seg_view)
+
+
+def _check_options(*, trend_correction: str, alpha: float, min_week_rows: int) -> None:
+    correction_method(trend_correction, "trend_correction")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise ParameterError(f"alpha={alpha!r}: give a significance level between 0 and 1")
+    if isinstance(min_week_rows, bool) or not isinstance(min_week_rows, int) or min_week_rows < 1:
+        raise ParameterError(f"min_week_rows={min_week_rows!r}: give a whole number of rows >= 1 "
+                             "(weeks with fewer rows of a step are left out of its trend)")
+
+
+def _check_times(warehouse: Warehouse, table: str, columns: tuple[str, ...], where: str) -> None:
+    types = warehouse.columns(table)
+    for c in columns:
+        if not (types[c].upper().startswith("TIMESTAMP") or types[c].upper() == "DATE"):
+            raise DataError(f"{where}: column '{c}' of table '{table}' is {types[c]}, not a "
+                            "timestamp; cast it or pass the right column")
+
+
+def _check_steps(present: list[str | None], sla: dict[str, float], steps: list[str] | None, *, where: str,
+                 table: str, step_col: str) -> None:
+    """Every step named in ``sla`` and ``steps`` is in the log."""
+    names = ", ".join(s for s in present if s is not None)  # sorted
+    unknown = sorted(set(sla) - set(present))
+    if unknown:
+        raise DataError(f"{where}: column '{step_col}' of table '{table}' has no step "
+                        f"{', '.join(repr(s) for s in unknown)} named in sla_hours; steps "
+                        f"present: {names}. Fix the SLA's step name")
+    if steps:
+        missing = [s for s in steps if s not in set(present)]
+        if missing:
+            raise DataError(f"{where}: column '{step_col}' of table '{table}' has no step "
+                            f"{', '.join(map(repr, missing))}; steps present: {names}")
 
 
 def _check_sla(sla_hours: dict[str, float] | None) -> dict[str, float]:
@@ -170,7 +184,7 @@ def _check_start(con: Any, view: str, where: str, table: str, start_col: str) ->
                         "step's start as start_col")
 
 
-def _summarize(log: ProcessSQL, sla: dict[str, float], order: list[str] | None,
+def _summarize(log: ProcessSQL, sla: dict[str, float], order: list[str] | None, *,
                min_week_rows: int, alpha: float, trend_correction: str,
                has_segments: bool) -> ProcessResult:
     log.create_cases()

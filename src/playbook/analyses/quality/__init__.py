@@ -5,7 +5,8 @@
     infer_rules(...)       a starting rules file profiled from any warehouse
 
 Modules: ``rules`` (the rules file), ``infer`` (profiling), ``volume`` (daily volumes),
-``result`` (QualityResult and its decision rule), ``analysis`` (the entry point).
+``checks`` (the rules of one table, counted), ``result`` (QualityResult and its decision
+rule), ``analysis`` (the entry point).
 """
 
 from playbook.analyses.quality.analysis import check_warehouse

@@ -23,6 +23,7 @@ completeness, ranges with a margin, value sets for low-cardinality text columns 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,62 @@ def _nice(x: float) -> float | int:
     return float(f"{x:.4g}")
 
 
+@dataclass(frozen=True)
+class _Profile:
+    """One column's profile: non-null values, approximate distinct values, range (numbers only)."""
+
+    n: int
+    distinct: int
+    low: float | None = None
+    high: float | None = None
+
+
+def _profile(warehouse: Warehouse, view: str, have: dict[str, str]) -> tuple[int, dict[str, _Profile]]:
+    """(rows, each column's profile) from one scan of the table."""
+    parts = ["count(*)"]
+    for col, physical in have.items():
+        q = quote_ident(col)
+        parts += [f"count({q})", f"approx_count_distinct({q})"]
+        if dtype_of(physical) in ("int", "float"):
+            parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE"]
+    row = warehouse.con.execute(f"SELECT {', '.join(parts)} FROM {view}").fetchone() or ()
+    rows, i = int(row[0] or 0), 1
+    out = {}
+    for col, physical in have.items():
+        n, distinct = int(row[i] or 0), int(row[i + 1] or 0)
+        i += 2
+        if dtype_of(physical) in ("int", "float"):
+            out[col] = _Profile(n, distinct, row[i], row[i + 1])
+            i += 2
+        else:
+            out[col] = _Profile(n, distinct)
+    return rows, out
+
+
+def _observed(c: dict[str, Any], col: str, dtype: str | None, rows: int, p: _Profile) -> None:
+    """The range (widened) and completeness observed, into the column's rules ``c``."""
+    if p.low is not None and p.high is not None and not col.endswith("_id"):
+        lo, hi = _widen(float(p.low), float(p.high), dtype == "int")
+        c["min"], c["max"] = _nice(lo), _nice(hi)
+    if rows and p.n == rows:
+        c["required"] = True
+    elif rows and p.n:
+        c["required"] = True
+        c["completeness"] = math.floor(100 * p.n / rows) / 100
+
+
+def _find_key(warehouse: Warehouse, view: str, have: dict[str, str], rows: int) -> str | None:
+    """The first ``*_id`` column that is unique and complete."""
+    for col in have:
+        if col.endswith("_id") and rows:
+            unique = warehouse.con.execute(
+                f"SELECT count(DISTINCT {quote_ident(col)}) = count(*) AND "
+                f"count({quote_ident(col)}) = count(*) FROM {view}").fetchone()
+            if unique and unique[0]:
+                return col
+    return None
+
+
 def infer_rules(warehouse: Warehouse, tables: list[str] | None = None) -> dict[str, Any]:
     """A starting rules file from the data's values: one profiling scan per table.
 
@@ -146,47 +203,21 @@ def infer_rules(warehouse: Warehouse, tables: list[str] | None = None) -> dict[s
         have = warehouse.columns(table)
         spec = _table_rules(table, have)
         view = warehouse.view(table)
-        parts = ["count(*)"]
+        rows, profiles = _profile(warehouse, view, have)
         for col, physical in have.items():
-            q = quote_ident(col)
-            parts += [f"count({q})", f"approx_count_distinct({q})"]
-            if dtype_of(physical) in ("int", "float"):
-                parts += [f"min({q})::DOUBLE", f"max({q})::DOUBLE"]
-        row = warehouse.con.execute(f"SELECT {', '.join(parts)} FROM {view}").fetchone() or ()
-        rows, i = int(row[0] or 0), 1
-        for col, physical in have.items():
-            c = spec["columns"][col]
-            n, distinct = int(row[i] or 0), int(row[i + 1] or 0)
-            i += 2
-            dtype = dtype_of(physical)
-            if dtype in ("int", "float"):
-                low, high = row[i], row[i + 1]
-                i += 2
-                if low is not None and high is not None and not col.endswith("_id"):
-                    lo, hi = _widen(float(low), float(high), dtype == "int")
-                    c["min"], c["max"] = _nice(lo), _nice(hi)
-            if rows and n == rows:
-                c["required"] = True
-            elif rows and n:
-                c["required"] = True
-                c["completeness"] = math.floor(100 * n / rows) / 100
-            if dtype == "str" and n and distinct <= MAX_ALLOWED_VALUES \
-                    and distinct < MAX_ALLOWED_SHARE * n:
+            c, p, dtype = spec["columns"][col], profiles[col], dtype_of(physical)
+            _observed(c, col, dtype, rows, p)
+            if dtype == "str" and p.n and p.distinct <= MAX_ALLOWED_VALUES \
+                    and p.distinct < MAX_ALLOWED_SHARE * p.n:
                 values = warehouse.con.execute(
                     f"SELECT DISTINCT {quote_ident(col)} FROM {view} WHERE {quote_ident(col)} "
                     "IS NOT NULL ORDER BY 1").fetchall()
                 c["allowed"] = [v[0] for v in values]
-        if "key" not in spec:
-            for col in have:
-                if col.endswith("_id") and rows:
-                    unique = warehouse.con.execute(
-                        f"SELECT count(DISTINCT {quote_ident(col)}) = count(*) AND "
-                        f"count({quote_ident(col)}) = count(*) FROM {view}").fetchone()
-                    if unique and unique[0]:
-                        spec["key"] = [col]
-                        spec.pop("distinct_rows", None)
-                        spec["columns"][col]["required"] = True
-                        break
+        key = _find_key(warehouse, view, have, rows) if "key" not in spec else None
+        if key is not None:
+            spec["key"] = [key]
+            spec.pop("distinct_rows", None)
+            spec["columns"][key]["required"] = True
         out[table] = spec
     return out
 

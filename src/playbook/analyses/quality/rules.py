@@ -58,6 +58,57 @@ def _unknown(where: str, at: str, key: str, allowed: set[str]) -> DataError:
     return DataError(f"{where}: {at}: unknown key '{key}'{hint}")
 
 
+def _validate_column(where: str, at: str, c: dict[str, Any]) -> None:
+    """One column's rules (``at`` names it: ``table.columns.col``)."""
+    if not isinstance(c, dict):
+        raise DataError(f"{where}: {at}: expected a mapping of rule to value")
+    for k in c:
+        if k not in COLUMN_KEYS:
+            raise _unknown(where, at, str(k), COLUMN_KEYS)
+    if "dtype" in c and c["dtype"] not in DTYPES:
+        raise DataError(f"{where}: {at}.dtype: unknown type {c['dtype']!r} "
+                        f"(allowed: {', '.join(sorted(DTYPES))})")
+    if "severity" in c and c["severity"] not in SEVERITIES:
+        raise DataError(f"{where}: {at}.severity: expected 'error' or 'warn', "
+                        f"got {c['severity']!r}")
+    if "allowed" in c and not isinstance(c["allowed"], list):
+        raise DataError(f"{where}: {at}.allowed: expected a list of values")
+    comp = c.get("completeness")
+    if comp is not None and not (isinstance(comp, int | float) and 0 <= comp <= 1):
+        raise DataError(f"{where}: {at}.completeness: expected a share between 0 and 1, "
+                        f"got {comp!r}")
+    if "pattern" in c:
+        try:
+            re.compile(str(c["pattern"]))
+        except re.error as exc:
+            raise DataError(f"{where}: {at}.pattern: invalid regex ({exc})") from exc
+
+
+def _validate_table(where: str, table: str, spec: Any) -> None:
+    """One table's rules; a column without rules (``col:``) becomes an empty mapping."""
+    if not isinstance(spec, dict):
+        raise DataError(f"{where}: {table}: expected a mapping with 'columns'")
+    for k in spec:
+        if k not in TABLE_KEYS:
+            raise _unknown(where, str(table), str(k), TABLE_KEYS)
+    cols = spec.get("columns") or {}
+    if not isinstance(cols, dict):
+        raise DataError(f"{where}: {table}.columns: expected a mapping of column to rules")
+    key = spec.get("key", [])
+    if not isinstance(key, list) or not all(isinstance(c, str) for c in key):
+        raise DataError(f"{where}: {table}.key: expected a list of column names, got {key!r}")
+    sla = spec.get("freshness_sla_hours")
+    if sla is not None and (not isinstance(sla, int | float) or sla <= 0):
+        raise DataError(f"{where}: {table}.freshness_sla_hours: expected a positive number, "
+                        f"got {sla!r}")
+    if sla is not None and not spec.get("timestamp"):
+        raise DataError(f"{where}: {table}.freshness_sla_hours needs {table}.timestamp")
+    for col, c in cols.items():
+        if c is None:
+            cols[col] = c = {}
+        _validate_column(where, f"{table}.columns.{col}", c)
+
+
 def validate_rules(rules: Any, where: str = "<rules>") -> dict[str, Any]:
     """Check the structure of parsed rules; return them. ``where`` names the file in errors."""
     if not isinstance(rules, dict) or not rules:
@@ -65,49 +116,7 @@ def validate_rules(rules: Any, where: str = "<rules>") -> dict[str, Any]:
     inferred = bool(rules.get("__inferred__"))
     rules = {k: v for k, v in rules.items() if not str(k).startswith("__")}
     for table, spec in rules.items():
-        if not isinstance(spec, dict):
-            raise DataError(f"{where}: {table}: expected a mapping with 'columns'")
-        for k in spec:
-            if k not in TABLE_KEYS:
-                raise _unknown(where, str(table), str(k), TABLE_KEYS)
-        cols = spec.get("columns") or {}
-        if not isinstance(cols, dict):
-            raise DataError(f"{where}: {table}.columns: expected a mapping of column to rules")
-        key = spec.get("key", [])
-        if not isinstance(key, list) or not all(isinstance(c, str) for c in key):
-            raise DataError(f"{where}: {table}.key: expected a list of column names, got {key!r}")
-        sla = spec.get("freshness_sla_hours")
-        if sla is not None and (not isinstance(sla, int | float) or sla <= 0):
-            raise DataError(f"{where}: {table}.freshness_sla_hours: expected a positive number, "
-                            f"got {sla!r}")
-        if sla is not None and not spec.get("timestamp"):
-            raise DataError(f"{where}: {table}.freshness_sla_hours needs {table}.timestamp")
-        for col, c in cols.items():
-            at = f"{table}.columns.{col}"
-            if c is None:
-                cols[col] = c = {}
-            if not isinstance(c, dict):
-                raise DataError(f"{where}: {at}: expected a mapping of rule to value")
-            for k in c:
-                if k not in COLUMN_KEYS:
-                    raise _unknown(where, at, str(k), COLUMN_KEYS)
-            if "dtype" in c and c["dtype"] not in DTYPES:
-                raise DataError(f"{where}: {at}.dtype: unknown type {c['dtype']!r} "
-                                f"(allowed: {', '.join(sorted(DTYPES))})")
-            if "severity" in c and c["severity"] not in SEVERITIES:
-                raise DataError(f"{where}: {at}.severity: expected 'error' or 'warn', "
-                                f"got {c['severity']!r}")
-            if "allowed" in c and not isinstance(c["allowed"], list):
-                raise DataError(f"{where}: {at}.allowed: expected a list of values")
-            comp = c.get("completeness")
-            if comp is not None and not (isinstance(comp, int | float) and 0 <= comp <= 1):
-                raise DataError(f"{where}: {at}.completeness: expected a share between 0 and 1, "
-                                f"got {comp!r}")
-            if "pattern" in c:
-                try:
-                    re.compile(str(c["pattern"]))
-                except re.error as exc:
-                    raise DataError(f"{where}: {at}.pattern: invalid regex ({exc})") from exc
+        _validate_table(where, table, spec)
     return {**rules, "__file__": where, **({"__inferred__": True} if inferred else {})}
 
 

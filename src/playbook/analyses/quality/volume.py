@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 
-def daily_volume(days: Any, rows: Any, window: int = 28, min_history: int = 28,
+def daily_volume(days: Any, rows: Any, *, window: int = 28, min_history: int = 28,
                  z_threshold: float = 4.5, min_spread: float = 0.05,
                  min_expected: float = 5.0) -> pd.DataFrame:
     """Flag days whose row count is far from a robust trailing baseline.
