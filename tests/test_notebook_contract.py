@@ -39,7 +39,8 @@ report_name: str = "data_quality"  # name of this report within the run
 spec_path: str = ""  # spec that launched the run
 output_dir: str = "outputs/scratch"  # where the outcome JSON is written
 data_dir: str = "data/sample"  # warehouse folder
-sources: dict = {}  # per-table overrides"""
+sources: dict = {}  # per-table overrides
+language: str = "en"  # report language"""
 RECORD = ('report.record(result, template="data_quality", campaign=campaign, run_id=run_id, '
           "output_dir=output_dir, report_name=report_name)")
 
@@ -127,11 +128,11 @@ def test_the_campaign_context_is_declared(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("extra", "expected"), [
-    ("import math", "line 10 (`import math`) is not a parameter; the parameters cell holds only "
+    ("import math", "line 11 (`import math`) is not a parameter; the parameters cell holds only "
                     "`name: type = value  # comment` lines and comments: move it to the next cell"),
-    ("limit: int = min_rows * 2  # twice", "line 10 (`limit: int = min_rows * 2  # twice`): the default "
+    ("limit: int = min_rows * 2  # twice", "line 11 (`limit: int = min_rows * 2  # twice`): the default "
                                           "of 'limit' is computed; write a literal value"),
-    ("if min_rows:\n    min_rows = 2", "line 10 (`if min_rows:`) is not a parameter"),
+    ("if min_rows:\n    min_rows = 2", "line 11 (`if min_rows:`) is not a parameter"),
 ])
 def test_the_parameters_cell_holds_no_logic(tmp_path: Path, extra: str, expected: str) -> None:
     problems = check(tmp_path, cells(parameters=PARAMETERS + "\n" + extra))

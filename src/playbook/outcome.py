@@ -52,6 +52,7 @@ class Outcome(BaseModel):
     campaign: str
     run_id: str
     status: Status
+    language: str = "en"  # of the headline, labels and report (playbook.i18n.LANGUAGES)
     headline: str
     decision: str | None = None
     tone: Tone | None = None

@@ -94,6 +94,7 @@ def record_outcome(  # noqa: PLR0913 - the outcome's fields, keyword-only (noteb
     ``metric_info`` gives metrics their label, unit, kind and interval (``record`` fills it
     from the result); the decision's tone is written beside it."""
     from playbook.analyses.base import tone
+    from playbook.i18n import current as current_language
 
     outcome: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -101,6 +102,7 @@ def record_outcome(  # noqa: PLR0913 - the outcome's fields, keyword-only (noteb
         "campaign": campaign,
         "run_id": run_id,
         "status": status,
+        "language": current_language(),
         "headline": headline,
         "decision": None if decision is None else str(decision),
         "tone": None if decision is None else str(tone(decision)),

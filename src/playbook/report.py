@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
+from playbook.errors import DataError
+from playbook.i18n import DEFAULT_LANGUAGE
 from playbook.palette import BAD_TINT, TONE_COLOURS
 from playbook.recording import (
     OUTCOME_SUFFIX,
@@ -40,18 +42,25 @@ if TYPE_CHECKING:  # pandas is imported lazily: a template that records only num
 
 
 
-def setup() -> None:
-    """Report-friendly defaults: seaborn theme, crisp PNG charts, readable tables; chart text
-    drawn as plain text (no mathtext: ``charts.plain_text``) and, in a notebook, each chart
-    shown with an alt text made from its titles (``charts.alt_text``)."""
+def setup(language: str = DEFAULT_LANGUAGE) -> None:
+    """Report-friendly defaults in the report's ``language`` (``en`` or ``zh-CN``: strings,
+    numbers and dates through :mod:`playbook.i18n`): seaborn theme, crisp PNG charts whose fonts
+    cover Chinese (:func:`playbook.i18n.fonts.register`, after the theme, which would reset the
+    font list), readable tables; chart text drawn as plain text (no mathtext:
+    ``charts.plain_text``) and, in a notebook, each chart shown with an alt text made from its
+    titles (``charts.alt_text``)."""
     import matplotlib
     import pandas as pd
     import seaborn as sns
 
     from playbook import charts
+    from playbook.i18n import fonts, set_language
 
+    set_language(language)
     sns.set_theme(style="whitegrid", context="notebook")
     matplotlib.rcParams.update({"figure.dpi": 110, "figure.figsize": (8, 3.6), "axes.titleweight": "bold"})
+    if not fonts.register() and language != DEFAULT_LANGUAGE:
+        raise DataError(fonts.missing_message())
     charts.plain_text()
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 140)

@@ -69,7 +69,13 @@ from playbook.source import (
     utf8_problem,
 )
 from playbook.sql_guard import check_select
-from playbook.zones import DATA_SETTINGS, DEFAULT_TIMEZONE, check_timezone
+from playbook.zones import (
+    DATA_SETTINGS,
+    DEFAULT_TIMEZONE,
+    check_currency,
+    check_timezone,
+    check_week_start,
+)
 
 
 @dataclass
@@ -95,6 +101,7 @@ class Warehouse:
         zone = self.timezone or given.get("timezone") or DEFAULT_TIMEZONE
         self.timezone = check_timezone(str(zone))
         self._snapshot = given.get("snapshot")
+        self._given = given
         self._sources = {k: source_from_spec(k, v) for k, v in given.items() if k not in DATA_SETTINGS}
         self._con: duckdb.DuckDBPyConnection | None = None
         self._loaded: set[str] = set()  # SQL sources already materialised into the connection
@@ -123,6 +130,19 @@ class Warehouse:
             return str(self._snapshot)
         as_of = self.marker.get("as_of")
         return str(as_of) if as_of else None
+
+    @property
+    def currency(self) -> str | None:
+        """The currency of money columns: the spec's ``data.currency``, else the marker file's
+        ``currency``, else ``None`` (amounts are shown as plain numbers)."""
+        value = self._given.get("currency") or self.marker.get("currency")
+        return check_currency(value, "currency") if value else None
+
+    @property
+    def week_start(self) -> int | None:
+        """``data.week_start`` as 0 = Monday ... 6 = Sunday; ``None``: the report language's."""
+        value = self._given.get("week_start")
+        return check_week_start(value) if value else None
 
     @property
     def is_sample(self) -> bool:

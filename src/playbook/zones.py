@@ -17,7 +17,9 @@ from playbook.errors import DataError, ParameterError
 DEFAULT_TIMEZONE = "UTC"
 #: Keys of a spec's data section (and of the ``sources`` a template receives) that are
 #: settings, not tables.
-DATA_SETTINGS = ("timezone", "snapshot")
+DATA_SETTINGS = ("timezone", "snapshot", "currency", "week_start")
+#: ``data.week_start``: the first day of a week in weekly groupings (default: the language's).
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 #: A timestamp's text ends with a zone: ``Z``, ``+02:00``, ``+0200``, ``-05`` (after a time).
 OFFSET_SUFFIX = r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
@@ -73,6 +75,26 @@ def parse_day(value: str | date | datetime | None, name: str, *,
     if end and len(value.strip()) <= 10:
         parsed += timedelta(days=1)
     return parsed.replace(tzinfo=None)
+
+
+def check_currency(value: object, where: str = "data.currency") -> str:
+    """``value`` as an ISO 4217 currency code (``CNY``, ``EUR``); else a DataError."""
+    text = str(value or "").strip().upper()
+    if re.fullmatch(r"[A-Z]{3}", text):
+        from babel.numbers import get_currency_name
+
+        if get_currency_name(text, locale="en") != text:
+            return text
+    raise DataError(f"{where}: {value!r} is not an ISO 4217 currency code; use e.g. 'CNY', "
+                    "'EUR' or 'USD'")
+
+
+def check_week_start(value: object, where: str = "data.week_start") -> int:
+    """``value`` (a weekday's English name) as 0 = Monday ... 6 = Sunday; else a DataError."""
+    text = str(value or "").strip().lower()
+    if text in WEEKDAYS:
+        return WEEKDAYS.index(text)
+    raise DataError(f"{where}: {value!r} is not a weekday; use one of {', '.join(WEEKDAYS)}")
 
 
 def check_snapshot(value: object, where: str = "data.snapshot") -> str:

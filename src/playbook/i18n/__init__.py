@@ -6,10 +6,12 @@ A spec's ``language`` picks it; the runner passes it to every template as the pa
 renders each page in its report's language. Three parts:
 
 * **Strings in the package** go through gettext: ``from playbook.i18n import _`` and
-  ``_("Conversion by step")``. Babel extracts them into ``locale/playbook.pot`` and the
-  translators' ``locale/<ll_CC>/LC_MESSAGES/playbook.po`` (``make catalogues``); the compiled
-  ``.mo`` files are built by ``make`` (``pybabel compile``), never edited by hand. A missing
-  ``.mo`` is compiled in memory from its ``.po``.
+  ``_("Conversion by step")``. The translations live in one catalogue per area,
+  ``locale/<ll_CC>/LC_MESSAGES/<area>.po`` (``common``, ``archive``, ``quality``, ``funnel``,
+  ``process``, ``experiment``), merged at run time; the compiled ``.mo`` files are built by
+  ``make`` (``pybabel compile``), never edited by hand, and a missing or older ``.mo`` is
+  compiled in memory from its ``.po``. ``tests/test_i18n.py`` lists every string the package and
+  the templates mark for translation that no catalogue translates.
 * **Numbers, dates and money** through Babel's locale data: :mod:`playbook.i18n.formats`.
 * **Chart fonts**: :mod:`playbook.i18n.fonts` registers a CJK font with Matplotlib.
 
@@ -26,6 +28,8 @@ import functools
 import io
 from collections.abc import Iterator
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 from babel import Locale
 from babel.support import NullTranslations, Translations
@@ -91,21 +95,39 @@ def using(language: str) -> Iterator[str]:
 
 @functools.cache
 def translations(language: str) -> NullTranslations:
-    """The gettext catalogue of ``language`` (English: the message ids themselves)."""
+    """The gettext catalogue of ``language`` (English: the message ids themselves): every
+    catalogue of the language's folder merged (one per area: ``archive.po``, ``funnel.po``,
+    ...), each from its compiled ``.mo`` when ``make`` built it, else from its ``.po``."""
     tag = check_language(language)
     folder = CATALOGUE_DIRS.get(tag)
     if folder is None:
         return NullTranslations()
     base = resources.files("playbook").joinpath("locale", folder, "LC_MESSAGES")
-    mo, po = base.joinpath(f"{DOMAIN}.mo"), base.joinpath(f"{DOMAIN}.po")
-    if mo.is_file():
+    merged = Translations(domain=DOMAIN)
+    for name in catalogue_names(tag):
+        merged.merge(_catalogue(base, name, LANGUAGES[tag][0]))
+    return merged
+
+
+def catalogue_names(language: str) -> list[str]:
+    """The catalogues (``.po`` files, by name without suffix) of ``language``."""
+    folder = CATALOGUE_DIRS.get(check_language(language))
+    if folder is None:
+        return []
+    base = resources.files("playbook").joinpath("locale", folder, "LC_MESSAGES")
+    return sorted(p.name[:-3] for p in base.iterdir() if p.name.endswith(".po"))
+
+
+def _catalogue(base: Any, name: str, locale: str) -> Translations:
+    mo, po = base.joinpath(f"{name}.mo"), base.joinpath(f"{name}.po")
+    if mo.is_file() and Path(str(mo)).stat().st_mtime >= Path(str(po)).stat().st_mtime:
         with mo.open("rb") as fp:
             return Translations(fp, domain=DOMAIN)
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
     with po.open("rb") as fp:
-        catalog = read_po(fp, locale=LANGUAGES[tag][0])
+        catalog = read_po(fp, locale=locale)
     buf = io.BytesIO()
     write_mo(buf, catalog)
     buf.seek(0)
@@ -129,5 +151,5 @@ def pgettext(context: str, message: str, language: str | None = None) -> str:
 
 _ = gettext
 
-__all__ = ["CATALOGUE_DIRS", "DEFAULT_LANGUAGE", "LANGUAGES", "babel_locale", "check_language",
+__all__ = ["CATALOGUE_DIRS", "catalogue_names", "DEFAULT_LANGUAGE", "LANGUAGES", "babel_locale", "check_language",
            "current", "gettext", "ngettext", "pgettext", "set_language", "translations", "using"]

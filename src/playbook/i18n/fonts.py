@@ -33,15 +33,21 @@ def font_files() -> list[Path]:
 
 
 @functools.cache
-def register() -> bool:
-    """Add the CJK fonts to Matplotlib's font manager and put :data:`FAMILIES` first in
-    ``font.sans-serif``; True when the SC face is available."""
-    import matplotlib
+def _add_fonts() -> bool:
     from matplotlib import font_manager
 
     for path in font_files():
         font_manager.fontManager.addfont(str(path))
-    have = any(f.name == CJK_FAMILY for f in font_manager.fontManager.ttflist)
+    return any(f.name == CJK_FAMILY for f in font_manager.fontManager.ttflist)
+
+
+def register() -> bool:
+    """Add the CJK fonts to Matplotlib's font manager (once) and put :data:`FAMILIES` first in
+    ``font.sans-serif`` (every call: a seaborn theme resets it); True when the SC face is
+    available."""
+    import matplotlib
+
+    have = _add_fonts()
     if have:
         rest = [f for f in matplotlib.rcParams["font.sans-serif"] if f not in FAMILIES]
         matplotlib.rcParams["font.sans-serif"] = FAMILIES + rest

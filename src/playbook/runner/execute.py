@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from playbook.errors import DISK_FULL, RunError, write_problem
+from playbook.i18n.cells import for_language
 from playbook.project import paths
 from playbook.redact import Redactor, env_secrets
 from playbook.report import outcome_path, record_outcome, write_json_atomic
@@ -89,6 +90,7 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
     params.update(
         campaign=cs.spec.campaign, run_id=run_id, report_name=run.name, spec_path=str(cs.path),
         output_dir=str(run_dir), data_dir=str(cs.data_dir), sources=dict(cs.sources),
+        language=cs.spec.language,
     )
     redactor = Redactor(env_secrets(cs.sources), root)
     started = clock.now()
@@ -112,7 +114,7 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
     if res.status == "ok" and outcome is None:
         res.status = "failed"
         res.error = {"ename": "RunError", "evalue": f"{run.notebook} finished without recording an "
-                     "outcome; end the template with playbook.report.record_outcome(...)", "traceback": ""}
+                     "outcome; end the template with playbook.report.record(...)", "traceback": ""}
     if res.status != "ok":
         _record_failure(cs, run, run_id, run_dir, res=res, outcome=outcome)
     elif outcome is not None:
@@ -123,6 +125,7 @@ def execute_one(cs: CampaignSpec, run: ResolvedRun, run_id: str, run_dir: Path, 
 def _papermill(run: ResolvedRun, out_nb: Path, params: dict[str, Any], *, root: Path, clock: Clock,
                redactor: Redactor) -> dict[str, str] | None:
     """Execute the notebook; the error (redacted) if it failed, else None."""
+    import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -130,8 +133,10 @@ def _papermill(run: ResolvedRun, out_nb: Path, params: dict[str, Any], *, root: 
         # Absolute paths, and the kernel's working folder set through nbclient's resources:
         # papermill's own `cwd=` calls os.chdir, which is process-wide and races between the
         # templates that run in parallel threads.
+        # the template's cells in the report's language only (playbook.i18n.cells)
+        source = for_language(nbformat.read(run.notebook, as_version=4), params["language"])
         pm.execute_notebook(
-            str(run.notebook.resolve()), str(out_nb.resolve()), parameters=params,
+            source, str(out_nb.resolve()), parameters=params,
             kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
             resources={"metadata": {"path": str(root.resolve())}}, **engine_options(kernel_env(clock)),
         )

@@ -5,13 +5,20 @@ The rules are in :mod:`playbook.runner.spec`'s docstring."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from playbook.errors import DataError
 from playbook.runner.spec_models import DATA_ROOTS_ENV, EnvConnection, PathSource, Spec, SqlSource
-from playbook.zones import check_snapshot, check_timezone
+from playbook.zones import (
+    WEEKDAYS,
+    check_currency,
+    check_snapshot,
+    check_timezone,
+    check_week_start,
+)
 
 
 def data_roots(root: Path) -> list[Path]:
@@ -153,9 +160,19 @@ def _check_file(name: str, value: str | PathSource, root: Path, roots: list[Path
 
 
 #: The settings of the data section (not tables), each checked by its function.
-_SETTINGS = {
+def _week_start(value: object) -> str:
+    return WEEKDAYS[check_week_start(value)]
+
+
+def _timezone(value: object) -> str:
+    return check_timezone(value if isinstance(value, str) else "")
+
+
+_SETTINGS: dict[str, Callable[[Any], str]] = {
     "snapshot": check_snapshot,
-    "timezone": lambda value: check_timezone(value if isinstance(value, str) else ""),
+    "timezone": _timezone,
+    "currency": check_currency,
+    "week_start": _week_start,
 }
 
 

@@ -18,6 +18,8 @@ from pydantic import (
     field_validator,
 )
 
+from playbook.errors import SpecError
+from playbook.i18n import DEFAULT_LANGUAGE, check_language
 from playbook.runner.templates import Template
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -98,6 +100,7 @@ class Spec(_Strict):
     hypothesis: str
     ice: ICE
     tags: list[str] = Field(default_factory=list)
+    language: str = DEFAULT_LANGUAGE  # of everything a stakeholder reads (playbook.i18n)
     schedule: str | None = None
     targets: dict[str, float] = Field(default_factory=dict)
     data: dict[str, DataEntry] = Field(default_factory=dict)
@@ -112,6 +115,14 @@ class Spec(_Strict):
                 "starting with a letter or digit (e.g. 'spring-limit-banner')"
             )
         return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        try:
+            return check_language(value, "language")
+        except SpecError as exc:
+            raise ValueError(str(exc).removeprefix("language: ")) from None
 
     @field_validator("schedule")
     @classmethod

@@ -59,14 +59,15 @@ report_name: str = "$name"  # name of this report within the run
 spec_path: str = ""  # spec that launched the run
 output_dir: str = "outputs/scratch"  # where the outcome JSON is written
 data_dir: str = "data/sample"  # warehouse folder holding <table>.parquet
-sources: dict = {}  # per-table overrides from the spec's data section'''
+sources: dict = {}  # per-table overrides from the spec's data section
+language: str = "en"  # language of the report: en or zh-CN [one of en, zh-CN]'''
 
 CELLS: list[tuple[str, str, list[str]]] = [  # (kind, source, tags)
     ("markdown", "# $title\n\nHow many rows does the table hold, and are they enough to go on? "
      "(Edit this sentence: the question this template answers, for a stakeholder.)", []),
     ("code", PARAMETERS, ["parameters"]),
     ("code", "from playbook import report\nfrom playbook.analyses.$name import analyze\n"
-     "from playbook.sources import Warehouse\n\nreport.setup()\nwarehouse = Warehouse(data_dir, sources)",
+     "from playbook.sources import Warehouse\n\nreport.setup(language)\nwarehouse = Warehouse(data_dir, sources)",
      []),
     ("code", "result = analyze(warehouse, table=table, min_rows=min_rows)", []),
     ("code", "report.headline(result.headline(), result.decision)", ["hide-in-archive"]),

@@ -57,6 +57,7 @@ CONTEXT_PARAMETERS: tuple[str, ...] = (
     "output_dir",
     "data_dir",
     "sources",
+    "language",
 )
 
 
