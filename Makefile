@@ -19,7 +19,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (playbook)"
+	@$(MAKE) --no-print-directory compile-catalogues fonts
 	touch $(STAMP)
+
+LOCALE := src/playbook/locale
+
+## catalogues: extract the strings to translate into locale/playbook.pot and update every .po
+catalogues: $(STAMP)
+	$(BIN)/pybabel extract -F $(LOCALE)/babel.cfg -k _ -k gettext -k ngettext:1,2 -k pgettext:1c,2 \
+		--no-location --sort-output -o $(LOCALE)/playbook.pot .
+	@echo "new strings are in $(LOCALE)/playbook.pot: add their translations to the area's .po"
+
+## compile-catalogues: compile every .po into its .mo (built here, never edited; git-ignored)
+compile-catalogues:
+	@for po in $(LOCALE)/*/LC_MESSAGES/*.po; do \
+		$(BIN)/pybabel compile --use-fuzzy -i $$po -o $${po%.po}.mo 2>/dev/null || exit 1; done
+
+## fonts: Noto Sans CJK for charts and pages in Chinese (Debian's fonts-noto-cjk, when root)
+fonts:
+	@if fc-list 2>/dev/null | grep -q "Noto Sans CJK SC" || [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's fonts-noto-cjk for Chinese reports"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends fonts-noto-cjk >/dev/null; } \
+		|| echo "could not install fonts-noto-cjk: Chinese chart labels would lack glyphs"; \
+	else \
+		echo "fonts-noto-cjk is missing: Chinese reports need it (sudo apt-get install fonts-noto-cjk)"; \
+	fi
 
 ## setup: create the venv, install the package with its dev tools and a Jupyter kernel
 setup: $(STAMP) browser
@@ -42,13 +68,13 @@ data: $(STAMP)
 	$(BIN)/playbook demo-data --scale $(SCALE) --out data/sample
 
 ## demo: sample warehouse, run the example playbooks, publish the archive, print its path
-demo: $(STAMP)
+demo: $(STAMP) fonts
 	$(BIN)/playbook demo-data --scale $(SCALE) --out data/sample
 	$(BIN)/playbook run --quiet playbooks/*.yml
 	$(BIN)/playbook publish
 
 ## test: run the whole test suite (slow simulations excluded: make test-slow), then test-clock
-test: $(STAMP) browser
+test: $(STAMP) browser fonts
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	@$(MAKE) --no-print-directory test-clock
 
@@ -100,4 +126,4 @@ clean:
 distclean: clean
 	rm -rf $(VENV)
 
-.PHONY: help setup browser data demo test test-clock test-slow lint bench serve lab clean distclean
+.PHONY: help setup browser fonts catalogues compile-catalogues data demo test test-clock test-slow lint bench serve lab clean distclean

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup, escape
 
 from playbook.errors import DataError
-from playbook.i18n import DEFAULT_LANGUAGE
+from playbook.i18n import DEFAULT_LANGUAGE, formats, gettext, pgettext
+from playbook.i18n import current as current_language
 from playbook.palette import BAD_TINT, TONE_COLOURS
 from playbook.recording import (
     OUTCOME_SUFFIX,
@@ -89,6 +90,8 @@ def pct(x: float, digits: int = 1, sign: bool = False) -> str:
     """``0.0612`` → ``'6.1%'`` (``'+6.1%'`` with ``sign``); NaN → ``'n/a'``."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
+    if current_language() != DEFAULT_LANGUAGE:
+        return formats.percent(x, digits, sign=sign)
     return f"{x * 100:{'+' if sign else ''}.{digits}f}%"
 
 
@@ -96,6 +99,8 @@ def num(x: float, digits: int = 0, unit: str = "") -> str:
     """Thousands separators and an optional unit: ``num(12345.6, unit=' users')``."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
+    if current_language() != DEFAULT_LANGUAGE:
+        return formats.number(x, digits) + unit
     return f"{x:,.{digits}f}{unit}"
 
 
@@ -103,21 +108,23 @@ def interval(low: float, high: float, as_pct: bool = True, digits: int = 1, leve
     """A confidence interval, e.g. ``'95% CI +2.0% to +10.3%'``."""
     fmt: Callable[[float], str] = ((lambda v: pct(v, digits, sign=True)) if as_pct
                                    else (lambda v: num(v, digits)))
-    return f"{level:.0%} CI {fmt(low)} to {fmt(high)}"
+    return gettext("{level} CI {low} to {high}").format(level=f"{level:.0%}", low=fmt(low), high=fmt(high))
 
 
 def hours_with_ci(value: float, low: float, high: float) -> str:
     """A duration with its 95% interval: ``'25.9 h (95% CI 25.5–26.3)'``; NaN → ``'–'``."""
     if value != value:  # NaN: nothing measured
         return "–"
-    return f"{value:.1f} h (95% CI {low:.1f}–{high:.1f})"
+    return gettext("{value} h (95% CI {low}–{high})").format(value=f"{value:.1f}", low=f"{low:.1f}",
+                                                          high=f"{high:.1f}")
 
 
 def share_with_ci(value: float, low: float, high: float, digits: int = 1) -> str:
     """A share with its 95% interval: ``'55.9% (95% CI 54.7–57.0%)'``; NaN → ``'–'``."""
     if value != value:  # NaN: nothing measured
         return "–"
-    return f"{value:.{digits}%} (95% CI {low * 100:.{digits}f}–{high:.{digits}%})"
+    return gettext("{value} (95% CI {low}–{high})").format(
+        value=f"{value:.{digits}%}", low=f"{low * 100:.{digits}f}", high=f"{high:.{digits}%}")
 
 
 def plain_number(x: float) -> str:
@@ -207,6 +214,11 @@ def say(template: str, /, **values: Any) -> None:
     _display(Markdown(prose(template, **values)))
 
 
+def decision_label(decision: object) -> str:
+    """A decision word as the report's reader reads it (``ship`` / 上线)."""
+    return pgettext("decision", str(decision))
+
+
 def headline(text: str, decision: str | None = None) -> None:
     """Show the answer first: the headline (plain text, escaped) and a coloured decision
     badge."""
@@ -219,7 +231,7 @@ def headline(text: str, decision: str | None = None) -> None:
         color = TONE_COLOURS[tone(decision)]
         badge = (
             f'<span style="background:{color};color:#fff;border-radius:4px;padding:2px 10px;'
-            f'font-size:0.8em;margin-left:10px;text-transform:uppercase">{escape(decision)}</span>'
+            f'font-size:0.8em;margin-left:10px;text-transform:uppercase">{escape(decision_label(decision))}</span>'
         )
     _display(HTML(f'<p style="font-size:1.35em;font-weight:600;margin:0.4em 0">{escape(text)}{badge}</p>'))
 

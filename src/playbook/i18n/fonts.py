@@ -51,7 +51,7 @@ def register() -> bool:
     if have:
         rest = [f for f in matplotlib.rcParams["font.sans-serif"] if f not in FAMILIES]
         matplotlib.rcParams["font.sans-serif"] = FAMILIES + rest
-        matplotlib.rcParams["font.family"] = ["sans-serif"]
+        matplotlib.rcParams["font.family"] = FAMILIES
     return have
 
 
