@@ -25,7 +25,7 @@ from playbook.sample import generate
 
 FILES = ["notebooks/demo_count.ipynb", "src/playbook/analyses/demo_count/__init__.py",
          "src/playbook/analyses/demo_count/analysis.py", "src/playbook/analyses/demo_count/result.py",
-         "tests/test_demo_count.py"]
+         "tests/test_demo_count.py", "src/playbook/locale/zh_CN/LC_MESSAGES/demo_count.po"]
 
 
 def playbook(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -41,14 +41,14 @@ def newcomer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(ROOT / "notebooks", root / "notebooks")
     (root / "tests").mkdir()
-    for name in ("conftest.py", "test_notebook_contract.py"):
+    for name in ("conftest.py", "test_notebook_contract.py", "test_i18n.py"):
         shutil.copy(ROOT / "tests" / name, root / "tests" / name)
     shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     generate(root / "data" / "sample", scale=0.1, seed=7, progress=False)
 
     made = playbook(root, "template", "new", "demo_count")
     assert made.returncode == 0, made.stderr
-    assert made.stdout.splitlines()[:5] == [f"wrote {f}" for f in FILES]
+    assert made.stdout.splitlines()[:len(FILES)] == [f"wrote {f}" for f in FILES]
     assert made.stderr == ""  # no note: the kernels import this project's src/playbook
     spec = playbook(root, "new", "count-check", "--template", "demo_count")
     assert spec.returncode == 0, spec.stderr
@@ -96,14 +96,18 @@ def test_the_new_template_keeps_the_contract(newcomer: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(newcomer / "src")}
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider",
-         "tests/test_notebook_contract.py", "tests/test_demo_count.py"],
+         "tests/test_notebook_contract.py", "tests/test_demo_count.py", "tests/test_i18n.py",
+         "-k", "demo_count or every_marked_string"],
         cwd=newcomer, env=env, capture_output=True, text=True, timeout=600)
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
     passed = {line.split(" ")[0] for line in tests.stdout.splitlines() if " PASSED" in line}
     assert {"tests/test_notebook_contract.py::test_template_keeps_the_contract[demo_count]",
             "tests/test_demo_count.py::test_the_notebook_records_its_outcome",
             "tests/test_demo_count.py::test_too_few_rows",
-            "tests/test_demo_count.py::test_a_negative_minimum_is_refused"} <= passed, tests.stdout
+            "tests/test_demo_count.py::test_a_negative_minimum_is_refused",
+            # born bilingual: its cells in both languages, its strings in its own catalogue
+            "tests/test_i18n.py::test_every_template_cell_has_its_translation[demo_count]",
+            "tests/test_i18n.py::test_every_marked_string_is_translated_for_zh_cn"} <= passed, tests.stdout
 
 
 def test_the_generated_code_is_lint_clean(newcomer: Path) -> None:

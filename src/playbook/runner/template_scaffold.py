@@ -64,21 +64,28 @@ language: str = "en"  # language of the report: en or zh-CN [one of en, zh-CN]''
 
 CELLS: list[tuple[str, str, list[str]]] = [  # (kind, source, tags)
     ("markdown", "# $title\n\nHow many rows does the table hold, and are they enough to go on? "
-     "(Edit this sentence: the question this template answers, for a stakeholder.)", []),
+     "(Edit this sentence: the question this template answers, for a stakeholder.)", ["lang:en"]),
+    ("markdown", "# $title\n\n这张表有多少行，够不够用来做判断？（请改写这句话：本模板为业务方回答的问题。）",
+     ["lang:zh-CN"]),
     ("code", PARAMETERS, ["parameters"]),
     ("code", "from playbook import report\nfrom playbook.analyses.$name import analyze\n"
-     "from playbook.sources import Warehouse\n\nreport.setup(language)\nwarehouse = Warehouse(data_dir, sources)",
+     "from playbook.i18n import _\nfrom playbook.sources import Warehouse\n\nreport.setup(language)\nwarehouse = Warehouse(data_dir, sources)",
      []),
     ("code", "result = analyze(warehouse, table=table, min_rows=min_rows)", []),
     ("code", "report.headline(result.headline(), result.decision)", ["hide-in-archive"]),
     ("code", "report.say(result.summary())", []),
     ("markdown", "## The table\n\nThe rows counted, against the fewest the decision needs. (The "
      "evidence goes here: a sentence for the stakeholder, then a table with `report.table` or a "
-     "chart from `playbook.charts`.)", []),
+     "chart from `playbook.charts`.)", ["lang:en"]),
+    ("markdown", "## 数据表\n\n统计到的行数，与判断所需的最少行数对比。（在这里放证据：先给业务方一句话，"
+     "再用 `report.table` 给出表格，或用 `playbook.charts` 画图。）", ["lang:zh-CN"]),
     ("code", 'report.table(result.tables()["rows"], formats={"rows": "{:,.0f}", "needed": "{:,.0f}"},\n'
-     '             labels={"needed": "rows needed"}, caption="Rows counted in the table")', []),
+     '             labels={"needed": _("rows needed")}, caption=_("Rows counted in the table"))', []),
     ("markdown", "## Method\n\n- Rows are counted by DuckDB over the whole table.\n"
-     "- The decision is *enough* when the table holds at least `min_rows` rows, else *too-few*.", []),
+     "- The decision is *enough* when the table holds at least `min_rows` rows, else *too-few*.",
+     ["lang:en"]),
+    ("markdown", "## 方法\n\n- 由 DuckDB 对整张表计数。\n"
+     "- 表的行数不少于 `min_rows` 时判断为“足够”，否则为“不足”。", ["lang:zh-CN"]),
     ("code", 'report.record(result, template="$name", campaign=campaign, run_id=run_id, '
      "output_dir=output_dir,\n              report_name=report_name)", []),
 ]
@@ -135,6 +142,8 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.base import Metric, MetricKind, Tone, register_decisions, register_result
+from playbook.i18n import _, pgettext
+from playbook.i18n.formats import count
 from playbook.report import esc
 
 
@@ -163,12 +172,14 @@ class ${camel}Result:
 
     def headline(self) -> str:
         """The answer in one sentence (plain text: it is escaped where it is shown)."""
-        return f"{self.table} holds {self.rows:,} rows"
+        return _("{table} holds {rows} rows").format(table=self.table, rows=count(self.rows))
 
     def summary(self) -> str:
         """Markdown for the stakeholder; names from data go through ``esc``."""
-        return (f"**Decision: {self.decision}.** The table {esc(self.table)} holds {self.rows:,} "
-                f"rows; the decision needs at least {self.min_rows:,}.")
+        return _("**Decision: {decision}.** The table {table} holds {rows} rows; the decision needs "
+                 "at least {needed}.").format(decision=pgettext("decision", self.decision),
+                                              table=esc(self.table),
+                                              rows=count(self.rows), needed=count(self.min_rows))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"rows": pd.DataFrame({"table": [self.table], "rows": [self.rows],
@@ -178,10 +189,42 @@ class ${camel}Result:
         return {"rows": self.rows}
 
     def metric_info(self) -> list[Metric]:
-        return [Metric("rows", "Rows", MetricKind.COUNT)]
+        return [Metric("rows", _("Rows"), MetricKind.COUNT)]
 
     def details(self) -> dict[str, Any]:
         return {"table": self.table, "min_rows": self.min_rows}
+'''
+
+CATALOGUE = '''\
+# Simplified Chinese for the template $name (made by `playbook template new $name`).
+msgid ""
+msgstr ""
+"Language: zh_CN\\n"
+"Content-Type: text/plain; charset=UTF-8\\n"
+"Plural-Forms: nplurals=1; plural=0;\\n"
+
+msgid "rows needed"
+msgstr "所需行数"
+
+msgid "Rows counted in the table"
+msgstr "表中统计到的行数"
+
+msgid "{table} holds {rows} rows"
+msgstr "{table} 共有 {rows} 行"
+
+msgid "**Decision: {decision}.** The table {table} holds {rows} rows; the decision needs at least {needed}."
+msgstr "**判断：{decision}。** 表 {table} 共有 {rows} 行；判断至少需要 {needed} 行。"
+
+msgid "Rows"
+msgstr "行数"
+
+msgctxt "decision"
+msgid "enough"
+msgstr "足够"
+
+msgctxt "decision"
+msgid "too-few"
+msgstr "不足"
 '''
 
 TEST = '''\
@@ -215,6 +258,7 @@ def test_the_notebook_records_its_outcome(sample: Path, tmp_path: Path) -> None:
         **engine_options())
     outcome = json.loads((tmp_path / "$name.outcome.json").read_text(encoding="utf-8"))
     rows = len(pd.read_parquet(sample / "events.parquet"))
+    assert outcome["language"] == "en"
     assert outcome["status"] == "ok" and outcome["template"] == "$name"
     assert outcome["headline"] == f"events holds {rows:,} rows"
     assert (outcome["decision"], outcome["tone"]) == ("enough", "good")
@@ -245,6 +289,10 @@ def _notebook(values: dict[str, str]) -> str:
     return str(nbformat.writes(nb)) + "\n"
 
 
+#: Where the template's Simplified Chinese catalogue goes (playbook.i18n merges every .po there).
+CATALOGUES = Path("src", "playbook", "locale", "zh_CN", "LC_MESSAGES")
+
+
 def check_name(name: str) -> None:
     """Refuse a name that is not a lower-case identifier (``[a-z][a-z0-9_]*``, no ``__``)."""
     if not NAME.match(name) or keyword.iskeyword(name):
@@ -271,12 +319,14 @@ def new_template(name: str, root: str | Path | None = None) -> Scaffold:
         analyses / name / "analysis.py": Template(ANALYSIS).substitute(values),
         analyses / name / "result.py": Template(RESULT).substitute(values),
         Path("tests", f"test_{name}.py"): Template(TEST).substitute(values),
+        CATALOGUES / f"{name}.po": Template(CATALOGUE).substitute(values),
     }
     taken = [p for p in [*files, analyses / f"{name}.py"] if (root / p).exists()]
     if taken:
         raise SpecError(f"{taken[0].as_posix()}: already exists; template '{name}' is taken (choose "
                         "another name, or edit the existing files)")
     (root / analyses / name).mkdir()
+    (root / CATALOGUES).mkdir(parents=True, exist_ok=True)
     for path, text in files.items():
         (root / path).write_text(text, encoding="utf-8")
     return Scaffold(name, list(files), _import_note(root, name))
