@@ -142,7 +142,8 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.base import Metric, MetricKind, Tone, register_decisions, register_result
-from playbook.i18n import _, pgettext
+from playbook.i18n import gettext as _
+from playbook.i18n import pgettext
 from playbook.i18n.formats import count
 from playbook.report import esc
 
