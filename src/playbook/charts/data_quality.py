@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from playbook.charts.theme import FAIL, NEUTRAL, chart
-from playbook.i18n import DEFAULT_LANGUAGE, _, current, formats, pgettext
+from playbook.i18n import DEFAULT_LANGUAGE, current, formats, pgettext
+from playbook.i18n import gettext as _
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -16,8 +16,10 @@ import pandas as pd
 
 from playbook.analyses.base import FunnelDecision, Metric, MetricKind, register_result
 from playbook.analyses.records import lead_with, plain, records
-from playbook.i18n import DEFAULT_LANGUAGE, _, current, formats, pgettext
+from playbook.i18n import DEFAULT_LANGUAGE, current, formats, pgettext
+from playbook.i18n import gettext as _
 from playbook.report import esc
+
 
 def step_metrics() -> dict[str, tuple[MetricKind, str, str]]:
     """Kind, unit and label (in the report's language) of each per-step metric

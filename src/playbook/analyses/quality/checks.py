@@ -17,7 +17,7 @@ import pandas as pd
 from playbook.analyses.quality.volume import daily_volume
 from playbook.analyses.quality.words import whole
 from playbook.errors import DataError
-from playbook.i18n import _, gettext, ngettext
+from playbook.i18n import gettext, ngettext
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident, quote_string, quote_timestamp, quote_value
 from playbook.zones import OFFSET_SUFFIX
@@ -190,7 +190,7 @@ class _Table:
             f"(SELECT count(*) AS n FROM {self.view} GROUP BY {every})").fetchone() or (0, 0)
         rec = self.record("distinct_rows", "", int(rows), int(copies), severity="error")
         if copies:
-            rec["note"] = _("{n} rows are exact copies of another row").format(n=whole(copies))
+            rec["note"] = gettext("{n} rows are exact copies of another row").format(n=whole(copies))
             self.sample("distinct_rows", f"SELECT {every}, count(*) AS copies FROM {self.view} GROUP BY {every} "
                                          "HAVING count(*) > 1")
         return rec

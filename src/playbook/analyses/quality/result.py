@@ -15,7 +15,8 @@ import pandas as pd
 
 from playbook.analyses.base import Metric, MetricKind, QualityDecision, register_result
 from playbook.analyses.quality.words import rule_words, severity_word, share, verdict_word, whole
-from playbook.i18n import _, ngettext, pgettext
+from playbook.i18n import gettext as _
+from playbook.i18n import ngettext, pgettext
 from playbook.report import code, esc
 
 
