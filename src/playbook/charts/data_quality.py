@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from playbook.charts.theme import FAIL, NEUTRAL, chart
+from playbook.i18n import DEFAULT_LANGUAGE, current, formats, pgettext
+from playbook.i18n import gettext as _
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.dates import ConciseDateFormatter, DateLocator
     from matplotlib.figure import Figure
 
 
@@ -40,8 +43,9 @@ def rule_pass_rates(rules: pd.DataFrame, target: float) -> Figure:
     ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=8)
     ax.grid(False)
-    ax.set_title(f"Worst pass rate (%) per table and rule (red: failing; target {target:.0%} overall)",
-                 fontsize=10)
+    ax.set_title(_("Worst pass rate (%) per table and rule (red: failing; target {target} overall)").format(
+        target=f"{target:.0%}" if current() == DEFAULT_LANGUAGE else formats.percent(target, 0)),
+        fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -63,12 +67,29 @@ def daily_volumes(volume: pd.DataFrame, cols: int = 3) -> Figure:
         ax.set_title(table, fontsize=9)
         locator = mdates.AutoDateLocator(maxticks=5)
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.xaxis.set_major_formatter(_day_ticks(locator))
         ax.tick_params(axis="x", labelsize=7)
         ax.tick_params(axis="y", labelsize=7)
-        ax.set_ylabel("rows/day", fontsize=7)
+        ax.set_ylabel(_("rows/day"), fontsize=7)
     for ax in list(axes.flat)[len(tables):]:
         ax.set_visible(False)
-    fig.suptitle("Rows per day (red: anomalous days)", fontweight="bold")
+    fig.suptitle(_("Rows per day (red: anomalous days)"), fontweight="bold")
     fig.tight_layout()
     return fig
+
+
+def _day_ticks(locator: DateLocator) -> ConciseDateFormatter:
+    """Matplotlib's concise date ticks, with the month and day written in the report's language
+    (strftime formats translated with the context "date tick": ``%b`` is ``%m月`` in zh-CN)."""
+    import matplotlib.dates as mdates
+
+    if current() == DEFAULT_LANGUAGE:
+        return mdates.ConciseDateFormatter(locator)
+    year, month, day = (pgettext("date tick", "%Y"), pgettext("date tick", "%b"),
+                        pgettext("date tick", "%d"))
+    month_day = pgettext("date tick", "%b-%d")
+    return mdates.ConciseDateFormatter(
+        locator, formats=[year, month, day, "%H:%M", "%H:%M", "%S.%f"],
+        zero_formats=["", year, month, month_day, "%H:%M", "%H:%M"],
+        offset_formats=["", year, pgettext("date tick", "%Y-%b"), pgettext("date tick", "%Y-%b-%d"),
+                        pgettext("date tick", "%Y-%b-%d"), pgettext("date tick", "%Y-%b-%d %H:%M")])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from playbook.charts.theme import FAIL, NEUTRAL, PASS, chart, duration_label
+from playbook.i18n import DEFAULT_LANGUAGE, current, formats, pgettext
+from playbook.i18n import gettext as _
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,13 +27,13 @@ def funnel(steps: pd.DataFrame, bottleneck: str | None = None) -> Figure:
     ax.invert_yaxis()
     top = float(steps["users"].max())
     for i, row in enumerate(steps.itertuples()):
-        label = f"{int(row.users):,}"
+        label = _whole(row.users)
         if i > 0:
-            label += (f"  ·  {row.conv:.1%} of previous (95% CI {row.conv_ci_low:.1%}–"
-                      f"{row.conv_ci_high:.1%})")
+            label += _("  ·  {conv} of previous (95% CI {low}–{high})").format(
+                conv=_share(row.conv), low=_share(row.conv_ci_low), high=_share(row.conv_ci_high))
         ax.text(row.users + top * 0.01, i, label, va="center", fontsize=8)
     ax.set_xlim(0, top * 1.9)
-    ax.set(xlabel="users", ylabel="", title="Users reaching each step (red: biggest loss)")
+    ax.set(xlabel=_("users"), ylabel="", title=_("Users reaching each step (red: biggest loss)"))
     fig.tight_layout()
     return fig
 
@@ -47,7 +49,7 @@ def segment_gaps(segments: pd.DataFrame) -> Figure:
     import numpy as np
 
     data = segments.assign(label=segments["breakdown"] + " = " + segments["segment"].astype(str),
-                           col=segments["scope"] + ": " + segments["step"].astype(str),
+                           col=segments["scope"].map(_scope_word) + ": " + segments["step"].astype(str),
                            pp=100 * segments["diff"])
     grid = data.pivot_table(index="label", columns="col", values="pp", aggfunc="first", sort=False)
     sig = data.pivot_table(index="label", columns="col", values="significant", aggfunc="first",
@@ -66,9 +68,25 @@ def segment_gaps(segments: pd.DataFrame) -> Figure:
     ax.set_xticks(range(grid.shape[1]), grid.columns, fontsize=8)
     ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=8)
     ax.grid(False)
-    ax.set_title("Conversion gap vs the rest (pp; bold: significant after correction)", fontsize=10)
+    ax.set_title(_("Conversion gap vs the rest (pp; bold: significant after correction)"), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _scope_word(scope: str) -> str:
+    """A segment test's scope (``bottleneck`` or ``overall``) in the report's language."""
+    words = {"bottleneck": pgettext("segment scope", "bottleneck"),
+             "overall": pgettext("segment scope", "overall")}
+    return words.get(scope, scope)
+
+
+def _share(x: float) -> str:
+    """``0.0981`` as ``'9.8%'`` (English exactly as ``f"{x:.1%}"``; else Babel's)."""
+    return f"{x:.1%}" if current() == DEFAULT_LANGUAGE else formats.percent(x, 1)
+
+
+def _whole(n: float) -> str:
+    return f"{int(n):,}" if current() == DEFAULT_LANGUAGE else formats.count(int(n))
 
 
 def pd_isna(value: object) -> bool:
@@ -96,6 +114,6 @@ def time_to_convert(histogram: pd.DataFrame) -> Figure:
         ax.tick_params(axis="y", labelsize=7)
     for ax in list(axes.flat)[len(steps):]:
         ax.set_visible(False)
-    fig.suptitle("Time from the previous step (users per bin)", fontweight="bold")
+    fig.suptitle(_("Time from the previous step (users per bin)"), fontweight="bold")
     fig.tight_layout()
     return fig

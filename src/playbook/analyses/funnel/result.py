@@ -16,45 +16,75 @@ import pandas as pd
 
 from playbook.analyses.base import FunnelDecision, Metric, MetricKind, register_result
 from playbook.analyses.records import lead_with, plain, records
+from playbook.i18n import DEFAULT_LANGUAGE, current, formats, pgettext
+from playbook.i18n import gettext as _
 from playbook.report import esc
 
-#: Kind, unit and label of each per-step metric ``step.<step>.<suffix>``.
-STEP_METRICS: dict[str, tuple[MetricKind, str, str]] = {
-    "users": (MetricKind.COUNT, "users", "users reaching {step}"),
-    "conv": (MetricKind.SHARE, "", "share of the step before reaching {step}"),
-    "conv_ci_low": (MetricKind.SHARE, "", "share reaching {step}, lower bound"),
-    "conv_ci_high": (MetricKind.SHARE, "", "share reaching {step}, upper bound"),
-    "conv_overall": (MetricKind.SHARE, "", "share of entrants reaching {step}"),
-    "abandoned_users": (MetricKind.COUNT, "users", "users lost before {step}"),
-    "abandoned_share": (MetricKind.SHARE, "", "share lost before {step}"),
-    "median_h": (MetricKind.DURATION, "h", "median time to {step} from the step before"),
-    "median_h_ci_low": (MetricKind.DURATION, "h", "median time to {step}, lower bound"),
-    "median_h_ci_high": (MetricKind.DURATION, "h", "median time to {step}, upper bound"),
-    "p90_h": (MetricKind.DURATION, "h", "p90 time to {step} from the step before"),
-}
-OTHER_METRICS: dict[str, tuple[MetricKind, str, str]] = {
-    "entrants": (MetricKind.COUNT, "users", "Entrants"),
-    "excluded_users": (MetricKind.COUNT, "users", "Users excluded"),
-    "censored_users": (MetricKind.COUNT, "users", "Entrants whose window is still open"),
-    "overall.users": (MetricKind.COUNT, "users", "Users reaching the last step"),
-    "overall.conv_ci_low": (MetricKind.SHARE, "", "Overall conversion, lower bound"),
-    "overall.conv_ci_high": (MetricKind.SHARE, "", "Overall conversion, upper bound"),
-    "bottleneck.loss_users": (MetricKind.COUNT, "users", "Users lost at the biggest drop"),
-    "bottleneck.loss_share": (MetricKind.SHARE, "", "Share lost at the biggest drop"),
-    "bottleneck.conv": (MetricKind.SHARE, "", "Conversion into the biggest drop's step"),
-    "slowest_step.median_h_ci_low": (MetricKind.DURATION, "h", "Slowest step's median, lower bound"),
-    "slowest_step.median_h_ci_high": (MetricKind.DURATION, "h", "Slowest step's median, upper bound"),
-    "segment.weakest.conv": (MetricKind.SHARE, "", "Weakest segment's conversion"),
-    "segment.weakest.rest_conv": (MetricKind.SHARE, "", "Conversion of the rest"),
-    "segment.weakest.diff": (MetricKind.SHARE, "", "Weakest segment's gap (points)"),
-    "segment.weakest.p_adjusted": (MetricKind.P_VALUE, "", "Weakest segment's p-value (corrected)"),
-    "segment.weakest.users_base": (MetricKind.COUNT, "users", "Users in the weakest segment"),
-    "segment.significant": (MetricKind.COUNT, "segments", "Segments that differ significantly"),
-    "prev.entrants": (MetricKind.COUNT, "users", "Entrants in the previous period"),
-    "prev.overall.conv": (MetricKind.SHARE, "", "Overall conversion in the previous period"),
-    "prev.delta": (MetricKind.SHARE, "", "Change in overall conversion (points)"),
-    "prev.p_value": (MetricKind.P_VALUE, "", "p-value of the change"),
-}
+
+def step_metrics() -> dict[str, tuple[MetricKind, str, str]]:
+    """Kind, unit and label (in the report's language) of each per-step metric
+    ``step.<step>.<suffix>``; ``{step}`` in the label is the step's name."""
+    return {
+        "users": (MetricKind.COUNT, "users", _("users reaching {step}")),
+        "conv": (MetricKind.SHARE, "", _("share of the step before reaching {step}")),
+        "conv_ci_low": (MetricKind.SHARE, "", _("share reaching {step}, lower bound")),
+        "conv_ci_high": (MetricKind.SHARE, "", _("share reaching {step}, upper bound")),
+        "conv_overall": (MetricKind.SHARE, "", _("share of entrants reaching {step}")),
+        "abandoned_users": (MetricKind.COUNT, "users", _("users lost before {step}")),
+        "abandoned_share": (MetricKind.SHARE, "", _("share lost before {step}")),
+        "median_h": (MetricKind.DURATION, "h", _("median time to {step} from the step before")),
+        "median_h_ci_low": (MetricKind.DURATION, "h", _("median time to {step}, lower bound")),
+        "median_h_ci_high": (MetricKind.DURATION, "h", _("median time to {step}, upper bound")),
+        "p90_h": (MetricKind.DURATION, "h", _("p90 time to {step} from the step before")),
+    }
+
+
+def other_metrics() -> dict[str, tuple[MetricKind, str, str]]:
+    """Kind, unit and label (in the report's language) of the funnel's other metrics."""
+    return {
+        "entrants": (MetricKind.COUNT, "users", _("Entrants")),
+        "excluded_users": (MetricKind.COUNT, "users", _("Users excluded")),
+        "censored_users": (MetricKind.COUNT, "users", _("Entrants whose window is still open")),
+        "overall.users": (MetricKind.COUNT, "users", _("Users reaching the last step")),
+        "overall.conv_ci_low": (MetricKind.SHARE, "", _("Overall conversion, lower bound")),
+        "overall.conv_ci_high": (MetricKind.SHARE, "", _("Overall conversion, upper bound")),
+        "bottleneck.loss_users": (MetricKind.COUNT, "users", _("Users lost at the biggest drop")),
+        "bottleneck.loss_share": (MetricKind.SHARE, "", _("Share lost at the biggest drop")),
+        "bottleneck.conv": (MetricKind.SHARE, "", _("Conversion into the biggest drop's step")),
+        "slowest_step.median_h_ci_low": (MetricKind.DURATION, "h", _("Slowest step's median, lower bound")),
+        "slowest_step.median_h_ci_high": (MetricKind.DURATION, "h", _("Slowest step's median, upper bound")),
+        "segment.weakest.conv": (MetricKind.SHARE, "", _("Weakest segment's conversion")),
+        "segment.weakest.rest_conv": (MetricKind.SHARE, "", _("Conversion of the rest")),
+        "segment.weakest.diff": (MetricKind.SHARE, "", _("Weakest segment's gap (points)")),
+        "segment.weakest.p_adjusted": (MetricKind.P_VALUE, "", _("Weakest segment's p-value (corrected)")),
+        "segment.weakest.users_base": (MetricKind.COUNT, "users", _("Users in the weakest segment")),
+        "segment.significant": (MetricKind.COUNT, "segments", _("Segments that differ significantly")),
+        "prev.entrants": (MetricKind.COUNT, "users", _("Entrants in the previous period")),
+        "prev.overall.conv": (MetricKind.SHARE, "", _("Overall conversion in the previous period")),
+        "prev.delta": (MetricKind.SHARE, "", _("Change in overall conversion (points)")),
+        "prev.p_value": (MetricKind.P_VALUE, "", _("p-value of the change")),
+    }
+
+
+def scope_word(scope: str) -> str:
+    """A segment test's scope (``bottleneck`` or ``overall``) in the report's language."""
+    words = {"bottleneck": pgettext("segment scope", "bottleneck"),
+             "overall": pgettext("segment scope", "overall")}
+    return words.get(scope, scope)
+
+
+def _share(x: float, digits: int = 1) -> str:
+    """``0.0981`` as ``'9.8%'`` (English exactly as ``f"{x:.1%}"``; else Babel's)."""
+    return f"{x:.{digits}%}" if current() == DEFAULT_LANGUAGE else formats.percent(x, digits)
+
+
+def _whole(n: float) -> str:
+    """A count with thousands separators (English exactly as ``f"{n:,}"``; 万 in zh-CN)."""
+    return f"{int(n):,}" if current() == DEFAULT_LANGUAGE else formats.count(int(n))
+
+
+def _decimal(x: float, digits: int = 1) -> str:
+    return f"{x:.{digits}f}" if current() == DEFAULT_LANGUAGE else formats.number(x, digits)
 
 
 @register_result("funnel_diagnosis")
@@ -107,35 +137,39 @@ class FunnelResult:
     def summary(self) -> str:
         """Markdown for a stakeholder: where users drop and who drops most (names escaped)."""
         if self.entrants == 0:
-            return f"No user entered the funnel at {esc(self.steps[0])} in the entry period."
+            return _("No user entered the funnel at {step} in the entry period.").format(step=esc(self.steps[0]))
         o = self.overall
-        text = (f"**{o['conv']:.1%}** of {self.entrants:,} entrants reach {esc(self.steps[-1])} "
-                f"(95% CI {o['ci_low']:.1%} to {o['ci_high']:.1%}).")
+        text = _("**{conv}** of {entrants} entrants reach {step} (95% CI {low} to {high}).").format(
+            conv=_share(o["conv"]), entrants=_whole(self.entrants), step=esc(self.steps[-1]),
+            low=_share(o["ci_low"]), high=_share(o["ci_high"]))
         loss = self._row(self.bottleneck_loss)
         if loss is not None:
-            text += (f" The biggest drop is before **{esc(self.bottleneck_loss)}**: "
-                     f"{int(loss['abandoned_users']):,} users ({loss['abandoned_share']:.1%}) are lost there.")
+            text += _(" The biggest drop is before **{step}**: {users} users ({share}) are lost there.").format(
+                step=esc(self.bottleneck_loss), users=_whole(loss["abandoned_users"]),
+                share=_share(loss["abandoned_share"]))
         if self.weakest is not None:
             w = self.weakest
-            text += (f" The weakest segment is {esc(w['breakdown'])} = {esc(w['segment'])} "
-                     f"({w['conv']:.1%} against {w['rest_conv']:.1%} for the rest).")
+            text += _(" The weakest segment is {breakdown} = {segment} ({conv} against {rest} for the rest).").format(
+                breakdown=esc(w["breakdown"]), segment=esc(w["segment"]), conv=_share(w["conv"]),
+                rest=_share(w["rest_conv"]))
         return text
 
     def metric_info(self) -> list[Metric]:
         """Label, unit and kind of each metric in :meth:`metrics`; conversions carry intervals."""
         o = self.overall
-        out = [Metric("overall.conv", "Overall conversion", MetricKind.SHARE, low=o["ci_low"],
-                      high=o["ci_high"], level=0.95)
-               if math.isfinite(o["ci_low"]) else Metric("overall.conv", "Overall conversion", MetricKind.SHARE)]
-        out += [Metric(k, label, kind, unit) for k, (kind, unit, label) in OTHER_METRICS.items()]
-        slow = self._row(self.slowest_step)
+        overall = _("Overall conversion")
+        out = [Metric("overall.conv", overall, MetricKind.SHARE, low=o["ci_low"], high=o["ci_high"], level=0.95)
+               if math.isfinite(o["ci_low"]) else Metric("overall.conv", overall, MetricKind.SHARE)]
+        out += [Metric(k, label, kind, unit) for k, (kind, unit, label) in other_metrics().items()]
+        slow, slowest = self._row(self.slowest_step), _("Slowest step's median time")
         if slow is not None and math.isfinite(slow["median_ci_low"]):
-            out.append(Metric("slowest_step.median_h", "Slowest step's median time", MetricKind.DURATION, "h",
+            out.append(Metric("slowest_step.median_h", slowest, MetricKind.DURATION, "h",
                               low=float(slow["median_ci_low"]), high=float(slow["median_ci_high"]), level=0.95))
         else:
-            out.append(Metric("slowest_step.median_h", "Slowest step's median time", MetricKind.DURATION, "h"))
+            out.append(Metric("slowest_step.median_h", slowest, MetricKind.DURATION, "h"))
+        per_step = step_metrics()
         for step in self.steps:
-            for suffix, (kind, unit, label) in STEP_METRICS.items():
+            for suffix, (kind, unit, label) in per_step.items():
                 out.append(Metric(f"step.{step}.{suffix}", label.format(step=step).capitalize(), kind, unit))
         return out
 
@@ -195,34 +229,37 @@ class FunnelResult:
         return lead_with(out, ["overall.conv", "entrants", "bottleneck.loss_users", "bottleneck.loss_share"])
 
     def headline(self) -> str:
-        """One sentence naming the bottleneck step and the weakest segment."""
+        """One sentence naming the bottleneck step and the weakest segment (report's language)."""
         if self.entrants == 0:
-            return f"No user entered the funnel at '{self.steps[0]}' in the entry period."
+            return _("No user entered the funnel at '{step}' in the entry period.").format(step=self.steps[0])
         o = self.overall
-        parts = [f"{o['conv']:.1%} of {self.entrants:,} entrants reach '{self.steps[-1]}' "
-                 f"(95% CI {o['ci_low']:.1%}-{o['ci_high']:.1%})"]
+        parts = [_("{conv} of {entrants} entrants reach '{step}' (95% CI {low}-{high})").format(
+            conv=_share(o["conv"]), entrants=_whole(self.entrants), step=self.steps[-1],
+            low=_share(o["ci_low"]), high=_share(o["ci_high"]))]
         loss = self._row(self.bottleneck_loss)
         if loss is not None:
             i = self.steps.index(self.bottleneck_loss)
-            parts.append(f"the biggest drop is '{self.steps[i - 1]}' → '{self.bottleneck_loss}', "
-                         f"losing {int(loss['abandoned_users']):,} users "
-                         f"({loss['abandoned_share']:.1%})")
+            parts.append(_("the biggest drop is '{before}' → '{step}', losing {users} users ({share})").format(
+                before=self.steps[i - 1], step=self.bottleneck_loss, users=_whole(loss["abandoned_users"]),
+                share=_share(loss["abandoned_share"])))
         w = self.weakest
         if w is not None:
-            where = f"at '{w['step']}'" if w["scope"] == "bottleneck" else "overall"
-            parts.append(f"weakest segment {w['breakdown']}={w['segment']} converts "
-                         f"{w['conv']:.1%} vs {w['rest_conv']:.1%} for the rest {where}")
+            where = (_("at '{step}'").format(step=w["step"]) if w["scope"] == "bottleneck"
+                     else pgettext("segment scope", "overall"))
+            parts.append(_("weakest segment {breakdown}={segment} converts {conv} vs {rest} for the rest "
+                           "{where}").format(breakdown=w["breakdown"], segment=w["segment"],
+                                             conv=_share(w["conv"]), rest=_share(w["rest_conv"]), where=where))
         if self.slowest_step is not None and self.slowest_step != self.bottleneck_loss:
             slow = self._row(self.slowest_step)
             assert slow is not None
-            parts.append(f"the slowest step is '{self.slowest_step}' "
-                         f"(median {slow['median_h']:.1f} h)")
+            parts.append(_("the slowest step is '{step}' (median {hours} h)").format(
+                step=self.slowest_step, hours=_decimal(slow["median_h"])))
         if self.previous is not None:
             last = self.previous.iloc[-1]
             if math.isfinite(last["delta"]):
-                parts.append(f"{last['delta'] * 100:+.1f} pp vs the previous period "
-                             f"(p = {last['p_value']:.3g})")
-        return "; ".join(parts) + "."
+                parts.append(_("{delta} pp vs the previous period (p = {p})").format(
+                    delta=f"{last['delta'] * 100:+.1f}", p=f"{last['p_value']:.3g}"))
+        return pgettext("separator", "; ").join(parts) + pgettext("sentence end", ".")
 
     def details(self) -> dict[str, Any]:
         """JSON-able details: names, settings and every table as records."""

@@ -15,13 +15,17 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.quality.volume import daily_volume
+from playbook.analyses.quality.words import whole
 from playbook.errors import DataError
+from playbook.i18n import gettext, ngettext
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident, quote_string, quote_timestamp, quote_value
 from playbook.zones import OFFSET_SUFFIX
 
-NO_SNAPSHOT = ("not checked: no snapshot time; set data.snapshot in the spec (or as_of) to the "
-               "time the export was taken")
+#: The note of a freshness rule that cannot be checked, in English (the report's language:
+#: ``gettext(NO_SNAPSHOT)``).
+NO_SNAPSHOT = gettext("not checked: no snapshot time; set data.snapshot in the spec (or as_of) to "
+                      "the time the export was taken", "en")
 VOLUME_COLUMNS = ["table", "day", "rows", "expected", "z", "anomaly"]
 
 _FAMILY = {
@@ -168,9 +172,11 @@ class _Table:
         ).fetchone() or (0, 0, 0)
         rec = self.record("uniqueness", "+".join(key), int(checked), int(failed), severity="error")
         if keys_dup:
-            ids = "key" if len(key) > 1 else "id"
-            rec["note"] = (f"{int(keys_dup):,} duplicated {ids}{'s' if keys_dup != 1 else ''} "
-                           f"in {int(failed):,} rows")
+            words = (ngettext("{n} duplicated key in {rows} rows", "{n} duplicated keys in {rows} rows",
+                              int(keys_dup)) if len(key) > 1 else
+                     ngettext("{n} duplicated id in {rows} rows", "{n} duplicated ids in {rows} rows",
+                              int(keys_dup)))
+            rec["note"] = words.format(n=whole(keys_dup), rows=whole(failed))
         if failed and rec["verdict"] == "fail":
             self.sample(f"uniqueness.{rec['column']}",
                         f"SELECT * FROM {self.view} SEMI JOIN (SELECT {keys} FROM {self.view} WHERE {notnull} "
@@ -184,7 +190,7 @@ class _Table:
             f"(SELECT count(*) AS n FROM {self.view} GROUP BY {every})").fetchone() or (0, 0)
         rec = self.record("distinct_rows", "", int(rows), int(copies), severity="error")
         if copies:
-            rec["note"] = f"{int(copies):,} rows are exact copies of another row"
+            rec["note"] = gettext("{n} rows are exact copies of another row").format(n=whole(copies))
             self.sample("distinct_rows", f"SELECT {every}, count(*) AS copies FROM {self.view} GROUP BY {every} "
                                          "HAVING count(*) > 1")
         return rec
@@ -222,7 +228,7 @@ class _Table:
         as_of = self.settings.as_of
         if not self.settings.snapshot:
             rec = self.record("freshness", ts, 0, 0, severity=self.severity(ts))
-            rec.update(verdict="skipped", note=NO_SNAPSHOT)
+            rec.update(verdict="skipped", note=gettext(NO_SNAPSHOT))
             return rec
         is_date = self.have[ts].upper() == "DATE" or self.cols.get(ts, {}).get("dtype") == "date"
         tsx = f"TRY_CAST({quote_ident(ts)} AS TIMESTAMP)"

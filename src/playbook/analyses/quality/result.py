@@ -14,6 +14,9 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.base import Metric, MetricKind, QualityDecision, register_result
+from playbook.analyses.quality.words import rule_words, severity_word, share, verdict_word, whole
+from playbook.i18n import gettext as _
+from playbook.i18n import ngettext, pgettext
 from playbook.report import code, esc
 
 
@@ -57,16 +60,17 @@ class QualityResult:
                 **{f"sample: {k}": v for k, v in self.failing_samples.items()}}
 
     def metric_info(self) -> list[Metric]:
-        """Label, unit and kind of each metric in :meth:`metrics`."""
-        out = [Metric("coverage", "Coverage of required values", MetricKind.SHARE),
-               Metric("pass_rate", "Rules' mean pass rate", MetricKind.SHARE),
-               Metric("rules.total", "Rules checked", MetricKind.COUNT, "rules"),
-               Metric("rules.failed", "Rules failing", MetricKind.COUNT, "rules"),
-               Metric("rules.skipped", "Rules not checked", MetricKind.COUNT, "rules"),
-               Metric("rules.failed_error", "Rules failing with severity error", MetricKind.COUNT, "rules"),
-               Metric("volume.anomalies", "Days with abnormal volume", MetricKind.COUNT, "days")]
+        """Label, unit and kind of each metric in :meth:`metrics` (labels in the report's language)."""
+        out = [Metric("coverage", _("Coverage of required values"), MetricKind.SHARE),
+               Metric("pass_rate", _("Rules' mean pass rate"), MetricKind.SHARE),
+               Metric("rules.total", _("Rules checked"), MetricKind.COUNT, "rules"),
+               Metric("rules.failed", _("Rules failing"), MetricKind.COUNT, "rules"),
+               Metric("rules.skipped", _("Rules not checked"), MetricKind.COUNT, "rules"),
+               Metric("rules.failed_error", _("Rules failing with severity error"), MetricKind.COUNT, "rules"),
+               Metric("volume.anomalies", _("Days with abnormal volume"), MetricKind.COUNT, "days")]
         out += [Metric(f"fail.{r.table}.{r.rule}.{r.column}",
-                       f"Failing share: {r.table} {r.rule} {r.column}".rstrip(), MetricKind.SHARE)
+                       _("Failing share: {table} {rule} {column}").format(
+                           table=r.table, rule=r.rule, column=r.column).rstrip(), MetricKind.SHARE)
                 for r in self.failing.itertuples()]
         return out
 
@@ -85,63 +89,80 @@ class QualityResult:
         return out
 
     def headline(self) -> str:
-        """One sentence for a stakeholder."""
+        """One sentence for a stakeholder, in the report's language."""
         n, f = len(self.judged), len(self.failing)
         warn = int((self.failing["severity"] == "warn").sum())
-        nums = (f"pass rate {self.pass_rate:.1%} against {self.pass_target:.0%} target; "
-                f"coverage {self.coverage:.1%} against {self.coverage_target:.0%}")
+        nums = _("pass rate {pass_rate} against {pass_target} target; coverage {coverage} against "
+                 "{coverage_target}").format(pass_rate=share(self.pass_rate), pass_target=share(self.pass_target, 0),
+                                            coverage=share(self.coverage),
+                                            coverage_target=share(self.coverage_target, 0))
         if self.decision == "pass":
-            what = f"all {n} rules pass" if f == 0 else (
-                f"{n - f} of {n} rules pass, {warn} warning{'s' if warn != 1 else ''} to review")
-            return f"Data is fit to decide on: {what} ({nums})"
-        return f"Data is not fit to decide on: {f} of {n} rules fail ({nums})"
+            what = _("all {n} rules pass").format(n=n) if f == 0 else ngettext(
+                "{passed} of {n} rules pass, {warn} warning to review",
+                "{passed} of {n} rules pass, {warn} warnings to review", warn).format(passed=n - f, n=n, warn=warn)
+            return _("Data is fit to decide on: {what} ({nums})").format(what=what, nums=nums)
+        return _("Data is not fit to decide on: {failed} of {n} rules fail ({nums})").format(
+            failed=f, n=n, nums=nums)
 
     #: How the notebook formats the rules table (pass_pct and threshold are shares 0..1).
     table_formats = {"checked": "{:,.0f}", "passed": "{:,.0f}", "failed": "{:,.0f}",
                      "pass_pct": "{:.2%}", "threshold": "{:.0%}"}
 
+    @staticmethod
+    def readable(rules: pd.DataFrame) -> pd.DataFrame:
+        """``rules`` (:attr:`rules` or a part) with verdicts and severities in the report's
+        language, for a table a stakeholder reads (``verdict_word("fail")`` marks failing rows)."""
+        out = rules.copy()
+        for col, word in (("verdict", verdict_word), ("severity", severity_word)):
+            if col in out.columns:
+                out[col] = out[col].map(word)
+        return out
+
     def summary(self) -> str:
         """Markdown prose for a stakeholder: what fails, how much, and what to do. Table, column
         and rule names are escaped (report.esc, report.code)."""
-        when = (f"as of the snapshot time {self.as_of:%Y-%m-%d %H:%M}" if self.snapshot
-                else f"against the clock at {self.as_of:%Y-%m-%d %H:%M} (no snapshot time)")
+        time = f"{self.as_of:%Y-%m-%d %H:%M}"
+        when = (_("as of the snapshot time {time}") if self.snapshot
+                else _("against the clock at {time} (no snapshot time)")).format(time=time)
         lines = [
-            f"We checked **{len(self.judged)} rules** on **{len(self.table_names)} tables** {when}. "
-            f"Collection coverage is **{self.coverage:.1%}** "
-            f"(target {self.coverage_target:.0%}) and the overall pass rate is "
-            f"**{self.pass_rate:.1%}** (target {self.pass_target:.0%}).",
+            _("We checked **{rules} rules** on **{tables} tables** {when}. Collection coverage is "
+              "**{coverage}** (target {coverage_target}) and the overall pass rate is **{pass_rate}** "
+              "(target {pass_target}).").format(
+                rules=len(self.judged), tables=len(self.table_names), when=when,
+                coverage=share(self.coverage), coverage_target=share(self.coverage_target, 0),
+                pass_rate=share(self.pass_rate), pass_target=share(self.pass_target, 0)),
         ]
         if self.inferred:
-            lines += ["", "No rules file was given, so the rules were **inferred from the data**: "
-                      "types, missing keys and timestamps, duplicate keys and rows, timestamps in "
-                      "the future and daily volume. Value sets, ranges and freshness need a rules "
-                      "file (`playbook rules infer` writes a starting one)."]
+            lines += ["", _("No rules file was given, so the rules were **inferred from the data**: "
+                            "types, missing keys and timestamps, duplicate keys and rows, timestamps in "
+                            "the future and daily volume. Value sets, ranges and freshness need a rules "
+                            "file (`playbook rules infer` writes a starting one).")]
         if len(self.skipped):
-            lines += ["", f"**{len(self.skipped)} rule{'s' if len(self.skipped) != 1 else ''} "
-                      "not checked**: " + "; ".join(dict.fromkeys(self.skipped["note"])) + "."]
+            k = len(self.skipped)
+            lines += ["", ngettext("**{n} rule not checked**: {why}.", "**{n} rules not checked**: {why}.",
+                                   k).format(n=k, why=pgettext("separator", "; ").join(
+                                       dict.fromkeys(self.skipped["note"])))]
         failing = self.failing
         if len(failing):
-            lines.append("")
-            lines.append("What fails, and what to do about it:")
-            lines.append("")
-            for r in failing.itertuples():
-                what = _RULE_WORDS.get(r.rule) or esc(r.rule)
-                col = code(r.column) if r.column else "the table"
-                sev = " (warning)" if r.severity == "warn" else ""
-                note = f" ({r.note})" if r.note else ""
-                lines.append(
-                    f"- **{esc(r.table)}**: {col} {what}: {int(r.failed):,} of {int(r.checked):,} "
-                    f"fail ({1 - float(r.pass_pct):.2%}; allowed {1 - float(r.threshold):.0%})"
-                    f"{note}{sev}."
-                )
-            lines.append("")
-            lines.append("Ask the owners of these tables to fix the load or the source before "
-                         "decisions are taken on the affected columns; the samples below show "
-                         "example rows.")
+            lines += ["", _("What fails, and what to do about it:"), ""]
+            lines += [self._failing_line(r) for r in failing.itertuples()]
+            lines += ["", _("Ask the owners of these tables to fix the load or the source before "
+                            "decisions are taken on the affected columns; the samples below show "
+                            "example rows.")]
         else:
-            lines.append("")
-            lines.append("Every rule passes: the tables are fit to decide on.")
+            lines += ["", _("Every rule passes: the tables are fit to decide on.")]
         return "\n".join(lines)
+
+    @staticmethod
+    def _failing_line(r: Any) -> str:
+        """The summary's bullet of one failing rule (a row of :attr:`failing`)."""
+        return _("- **{table}**: {column} {what}: {failed} of {checked} fail ({share}; allowed "
+                 "{allowed}){note}{severity}.").format(
+            table=esc(r.table), column=code(r.column) if r.column else _("the table"),
+            what=rule_words(r.rule) or esc(r.rule), failed=whole(r.failed), checked=whole(r.checked),
+            share=share(1 - float(r.pass_pct), 2), allowed=share(1 - float(r.threshold), 0),
+            note=_(" ({note})").format(note=r.note) if r.note else "",
+            severity=_(" (warning)") if r.severity == "warn" else "")
 
     def details(self) -> dict[str, Any]:
         """JSON-able details for the outcome: the failing rules and the per-table summary."""
@@ -162,18 +183,3 @@ class QualityResult:
             ],
         }
 
-
-_RULE_WORDS = {
-    "completeness": "is missing too often",
-    "uniqueness": "has duplicate keys",
-    "freshness": "is stale (newest row older than its SLA)",
-    "not_future": "has timestamps in the future",
-    "min": "has values below the allowed minimum",
-    "max": "has values above the allowed maximum",
-    "allowed": "has values outside the allowed list",
-    "pattern": "has values in the wrong format",
-    "dtype": "has values of the wrong type",
-    "volume": "has days with abnormal row counts",
-    "distinct_rows": "has rows that are exact copies of another row",
-    "zones": "mixes timestamps with and without a time zone",
-}
