@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from playbook.charts.theme import FAIL, NEUTRAL, PASS, chart
-from playbook.i18n import _
+from playbook.i18n import gettext
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,7 +64,7 @@ def forest(comparisons: pd.DataFrame, title: str = "Relative lift against contro
                 ax.plot([x, x], [yi - 0.3, yi + 0.3], ls="--", color=FAIL, lw=1)
     ax.set_yticks(y, labels, fontsize=9)
     ax.set_xlabel("lift relative to control (%); red dashes: guardrail margin")
-    ax.set_title(title if title is not None else _("Smallest detectable lift against duration"), fontsize=10)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -88,7 +88,7 @@ def segment_forest(segments: pd.DataFrame, title: str = "Primary metric lift by 
               + f" (n={int(r.users_control + r.users_arm):,})" for r in table.itertuples()]
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlabel("lift relative to control (%)")
-    ax.set_title(title if title is not None else _("Smallest detectable lift against duration"), fontsize=10)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -120,7 +120,7 @@ def cumulative_lift(cumulative: pd.DataFrame, truth: float | None = None,
         span = np.nanquantile(highs, 0.9) - np.nanquantile(lows, 0.1)
         ax.set_ylim(100 * (np.nanquantile(lows, 0.1) - 0.2 * span), 100 * (np.nanquantile(highs, 0.9) + 0.2 * span))
     ax.legend(fontsize=7, loc="upper right")
-    ax.set_title(title if title is not None else _("Smallest detectable lift against duration"), fontsize=10)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -133,19 +133,19 @@ def mde_curve(curve: pd.DataFrame, mde_rel: float, duration_days: int, max_days:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    ax.plot(curve["day"], 100 * curve["mde_rel"], color="#08519c", lw=2, label=_("with CUPED"))
+    ax.plot(curve["day"], 100 * curve["mde_rel"], color="#08519c", lw=2, label=gettext("with CUPED"))
     if (curve["mde_rel_no_cuped"] != curve["mde_rel"]).any():
-        ax.plot(curve["day"], 100 * curve["mde_rel_no_cuped"], color=NEUTRAL, lw=1.2, ls="--", label=_("without CUPED"))
-    ax.axhline(100 * mde_rel, color=PASS, lw=1, label=_("target {mde}").format(mde=f"{100 * mde_rel:.1f}%"))
-    ax.axvline(duration_days, color=PASS, lw=1, ls=":", label=_("planned {days} days").format(days=duration_days))
+        ax.plot(curve["day"], 100 * curve["mde_rel_no_cuped"], color=NEUTRAL, lw=1.2, ls="--", label=gettext("without CUPED"))
+    ax.axhline(100 * mde_rel, color=PASS, lw=1, label=gettext("target {mde}").format(mde=f"{100 * mde_rel:.1f}%"))
+    ax.axvline(duration_days, color=PASS, lw=1, ls=":", label=gettext("planned {days} days").format(days=duration_days))
     if max_days is not None:
-        ax.axvline(max_days, color=FAIL, lw=1, ls=":", label=_("longest acceptable {days} days").format(days=max_days))
+        ax.axvline(max_days, color=FAIL, lw=1, ls=":", label=gettext("longest acceptable {days} days").format(days=max_days))
     finite = curve["mde_rel"].replace([np.inf, -np.inf], np.nan).dropna()
     if len(finite):
         ax.set_ylim(0, 100 * min(float(finite.max()), 4 * mde_rel))
-    ax.set_xlabel(_("days of traffic"))
-    ax.set_ylabel(_("detectable relative lift (%)"))
+    ax.set_xlabel(gettext("days of traffic"))
+    ax.set_ylabel(gettext("detectable relative lift (%)"))
     ax.legend(fontsize=8)
-    ax.set_title(title if title is not None else _("Smallest detectable lift against duration"), fontsize=10)
+    ax.set_title(title if title is not None else gettext("Smallest detectable lift against duration"), fontsize=10)
     fig.tight_layout()
     return fig
