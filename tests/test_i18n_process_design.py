@@ -70,7 +70,8 @@ def test_chinese_report_decides_as_the_english_one(runs: dict[str, Any], name: s
     assert CJK.search(zh["headline"]), zh["headline"]
     assert not CJK.search(en["headline"])
     assert zh["decision"] == en["decision"]
-    assert zh["metrics"] == en["metrics"]  # numbers do not depend on the language
+    # numbers do not depend on the language (DuckDB's parallel sums differ in the last bits)
+    assert zh["metrics"] == pytest.approx(en["metrics"], rel=1e-9)
     assert "Glyph" not in notebook and "missing from font" not in notebook
 
 

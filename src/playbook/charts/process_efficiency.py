@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from playbook.charts.theme import FAIL, NEUTRAL, PASS, chart
-from playbook.i18n import _
+from playbook.i18n import gettext as _
 
 if TYPE_CHECKING:
     import pandas as pd

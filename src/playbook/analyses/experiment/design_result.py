@@ -12,7 +12,7 @@ import pandas as pd
 
 from playbook.analyses.base import DesignDecision, Metric, MetricKind, register_result
 from playbook.analyses.records import records
-from playbook.i18n import _
+from playbook.i18n import gettext as _
 from playbook.report import decision_label, esc, num, pct
 
 

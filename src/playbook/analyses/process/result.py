@@ -16,7 +16,8 @@ import pandas as pd
 
 from playbook.analyses.base import Metric, MetricKind, ProcessDecision, register_result
 from playbook.analyses.records import lead_with, records
-from playbook.i18n import DEFAULT_LANGUAGE, _, current, formats, pgettext
+from playbook.i18n import DEFAULT_LANGUAGE, current, formats, pgettext
+from playbook.i18n import gettext as _
 from playbook.report import esc
 
 Q_NAMES = ("p50_h", "p75_h", "p90_h", "p95_h", "p99_h")
