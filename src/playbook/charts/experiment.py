@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from playbook.charts.theme import FAIL, NEUTRAL, PASS, chart
+from playbook.i18n import gettext
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,24 +127,25 @@ def cumulative_lift(cumulative: pd.DataFrame, truth: float | None = None,
 
 @chart
 def mde_curve(curve: pd.DataFrame, mde_rel: float, duration_days: int, max_days: int | None = None,
-              title: str = "Smallest detectable lift against duration") -> Figure:
-    """MDE (relative, %) after each day, with and without CUPED; the target MDE and planned duration marked."""
+              title: str | None = None) -> Figure:
+    """MDE (relative, %) after each day, with and without CUPED; the target MDE and planned duration marked
+    (``title``: default "Smallest detectable lift against duration", in the report's language)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    ax.plot(curve["day"], 100 * curve["mde_rel"], color="#08519c", lw=2, label="with CUPED")
+    ax.plot(curve["day"], 100 * curve["mde_rel"], color="#08519c", lw=2, label=gettext("with CUPED"))
     if (curve["mde_rel_no_cuped"] != curve["mde_rel"]).any():
-        ax.plot(curve["day"], 100 * curve["mde_rel_no_cuped"], color=NEUTRAL, lw=1.2, ls="--", label="without CUPED")
-    ax.axhline(100 * mde_rel, color=PASS, lw=1, label=f"target {100 * mde_rel:.1f}%")
-    ax.axvline(duration_days, color=PASS, lw=1, ls=":", label=f"planned {duration_days} days")
+        ax.plot(curve["day"], 100 * curve["mde_rel_no_cuped"], color=NEUTRAL, lw=1.2, ls="--", label=gettext("without CUPED"))
+    ax.axhline(100 * mde_rel, color=PASS, lw=1, label=gettext("target {mde}").format(mde=f"{100 * mde_rel:.1f}%"))
+    ax.axvline(duration_days, color=PASS, lw=1, ls=":", label=gettext("planned {days} days").format(days=duration_days))
     if max_days is not None:
-        ax.axvline(max_days, color=FAIL, lw=1, ls=":", label=f"longest acceptable {max_days} days")
+        ax.axvline(max_days, color=FAIL, lw=1, ls=":", label=gettext("longest acceptable {days} days").format(days=max_days))
     finite = curve["mde_rel"].replace([np.inf, -np.inf], np.nan).dropna()
     if len(finite):
         ax.set_ylim(0, 100 * min(float(finite.max()), 4 * mde_rel))
-    ax.set_xlabel("days of traffic")
-    ax.set_ylabel("detectable relative lift (%)")
+    ax.set_xlabel(gettext("days of traffic"))
+    ax.set_ylabel(gettext("detectable relative lift (%)"))
     ax.legend(fontsize=8)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title if title is not None else gettext("Smallest detectable lift against duration"), fontsize=10)
     fig.tight_layout()
     return fig

@@ -4,6 +4,7 @@ the plan, its decision, headline, summary, metrics with their labels, and detail
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,8 @@ import pandas as pd
 
 from playbook.analyses.base import DesignDecision, Metric, MetricKind, register_result
 from playbook.analyses.records import records
-from playbook.report import esc, num, pct
+from playbook.i18n import gettext as _
+from playbook.report import decision_label, esc, num, pct
 
 
 @register_result("experiment_design")
@@ -61,20 +63,21 @@ class DesignResult:
 
     def metric_info(self) -> list[Metric]:
         """Label, unit and kind of each metric in :meth:`metrics`."""
-        baseline = (Metric("baseline", f"Baseline {self.primary}", MetricKind.SHARE) if self.kind == "binary"
-                    else Metric("baseline", f"Baseline {self.primary}", MetricKind.RATIO, self.unit))
+        label = _("Baseline {metric}").format(metric=self.primary)
+        baseline = (Metric("baseline", label, MetricKind.SHARE) if self.kind == "binary"
+                    else Metric("baseline", label, MetricKind.RATIO, self.unit))
         return [
-            Metric("sample_size_per_arm", "Users per arm", MetricKind.COUNT, "users"),
-            Metric("duration_days", "Duration", MetricKind.DURATION, "days"),
-            Metric("mde_rel", "Smallest lift detected", MetricKind.LIFT),
-            Metric("users_total", "Users in all", MetricKind.COUNT, "users"),
+            Metric("sample_size_per_arm", _("Users per arm"), MetricKind.COUNT, "users"),
+            Metric("duration_days", _("Duration"), MetricKind.DURATION, "days"),
+            Metric("mde_rel", _("Smallest lift detected"), MetricKind.LIFT),
+            Metric("users_total", _("Users in all"), MetricKind.COUNT, "users"),
             baseline,
-            Metric("baseline_variance", "Baseline variance", MetricKind.RATIO),
-            Metric("daily_traffic", "Eligible users per day", MetricKind.COUNT, "users/day"),
-            Metric("variance_reduction", "Variance reduction (CUPED)", MetricKind.SHARE),
-            Metric("rho", "Pre-period correlation", MetricKind.RATIO),
-            Metric("history_users", "Users in the history", MetricKind.COUNT, "users"),
-            Metric("mde_at_max_days", "Smallest lift detected in max_days", MetricKind.LIFT),
+            Metric("baseline_variance", _("Baseline variance"), MetricKind.RATIO),
+            Metric("daily_traffic", _("Eligible users per day"), MetricKind.COUNT, "users/day"),
+            Metric("variance_reduction", _("Variance reduction (CUPED)"), MetricKind.SHARE),
+            Metric("rho", _("Pre-period correlation"), MetricKind.RATIO),
+            Metric("history_users", _("Users in the history"), MetricKind.COUNT, "users"),
+            Metric("mde_at_max_days", _("Smallest lift detected in max_days"), MetricKind.LIFT),
         ]
 
     def _value(self, x: float) -> str:
@@ -82,49 +85,79 @@ class DesignResult:
 
     def headline(self) -> str:
         if self.decision == "feasible":
-            return (f"Run {num(self.duration_days)} days with {num(self.sample_size_per_arm)} users per arm to detect "
-                    f"a {pct(self.mde_rel, 1, sign=True)} relative lift in {self.primary} "
-                    f"(baseline {self._value(self.baseline)}, {pct(self.power, 0)} power)")
-        return (f"Too long: detecting {pct(self.mde_rel, 1, sign=True)} in {self.primary} takes "
-                f"{num(self.duration_days)} days; in {self.max_days} days the smallest detectable lift is "
-                f"{pct(self.mde_at_max_days, 1, sign=True)}")
+            return _("Run {days} days with {users} users per arm to detect a {mde} relative lift in {metric} "
+                     "(baseline {baseline}, {power} power)").format(
+                days=num(self.duration_days), users=num(self.sample_size_per_arm),
+                mde=pct(self.mde_rel, 1, sign=True), metric=self.primary, baseline=self._value(self.baseline),
+                power=pct(self.power, 0))
+        return _("Too long: detecting {mde} in {metric} takes {days} days; in {max_days} days the smallest "
+                 "detectable lift is {mde_max}").format(
+            mde=pct(self.mde_rel, 1, sign=True), metric=self.primary, days=num(self.duration_days),
+            max_days=self.max_days, mde_max=pct(self.mde_at_max_days, 1, sign=True))
+
+    def _plan(self) -> str:
+        """The summary's first paragraph: the recommendation and the plan."""
+        text = _("**Recommendation: {decision}.** Plan {users} users per arm ({total} in total over {arms} arms), "
+                 "about {days} days at {traffic} eligible users per day").format(
+            decision=decision_label(self.decision), users=num(self.sample_size_per_arm),
+            total=num(self.users_total), arms=self.arms, days=num(self.duration_days),
+            traffic=num(self.daily_traffic, 1))
+        if self.traffic_share < 1:
+            text += _(" ({share} of eligible traffic)").format(share=pct(self.traffic_share, 0))
+        text += _(". Decide only at the planned sample")
+        if self.sequential == "confidence_sequence":
+            return text + _(" (the confidence sequence makes daily looks safe).")
+        if self.sequential:
+            return text + _(" (or at the planned looks of the alpha-spending design).")
+        return text + _("; stopping at the first significant day inflates false positives.")
+
+    def _rho_source(self) -> str:
+        """Where the correlation comes from, in the report's language (``rho_source`` stays
+        English in the details)."""
+        measured = re.fullmatch(r"measured in the (.+) arm of (.+)", self.rho_source)
+        if measured:
+            return _("measured in the {control} arm of {experiment}").format(
+                control=measured.group(1), experiment=measured.group(2))
+        if self.rho_source == "given":
+            return _("given")
+        if self.rho_source.startswith("not measured: "):
+            return _("not measured: {reason}").format(reason=self.rho_source.removeprefix("not measured: "))
+        return self.rho_source
 
     def summary(self) -> str:
         """The recommendation in plain language, with the numbers it rests on (Markdown; names
         from data or the spec escaped with report.esc)."""
         start, end = self.history_period
         out = [
-            f"**Recommendation: {self.decision}.** " + (
-                f"Plan {num(self.sample_size_per_arm)} users per arm ({num(self.users_total)} in total over "
-                f"{self.arms} arms), about {num(self.duration_days)} days at {num(self.daily_traffic, 1)} eligible "
-                f"users per day" + (f" ({pct(self.traffic_share, 0)} of eligible traffic)" if self.traffic_share < 1
-                                    else "") + ". Decide only at the planned sample"
-                + (" (the confidence sequence makes daily looks safe)." if self.sequential == "confidence_sequence"
-                   else " (or at the planned looks of the alpha-spending design)." if self.sequential else
-                   "; stopping at the first significant day inflates false positives.")),
-            f"The baseline comes from {num(self.history_users)} users eligible between {start} and {end}: "
-            f"{esc(self.primary)} is {esc(self._value(self.baseline))} (per-user standard deviation "
-            f"{num(math.sqrt(self.variance), 3)}). The smallest lift worth detecting is "
-            f"{pct(self.mde_rel, 1, sign=True)} relative, i.e. {esc(self._value(self.baseline * (1 + self.mde_rel)))} "
-            f"in the treatment, at a {pct(self.alpha, 0)} false-positive rate with {pct(self.power, 0)} power.",
+            self._plan(),
+            _("The baseline comes from {users} users eligible between {start} and {end}: {metric} is {baseline} "
+              "(per-user standard deviation {sd}). The smallest lift worth detecting is {mde} relative, i.e. "
+              "{treatment} in the treatment, at a {alpha} false-positive rate with {power} power.").format(
+                users=num(self.history_users), start=start, end=end, metric=esc(self.primary),
+                baseline=esc(self._value(self.baseline)), sd=num(math.sqrt(self.variance), 3),
+                mde=pct(self.mde_rel, 1, sign=True), treatment=esc(self._value(self.baseline * (1 + self.mde_rel))),
+                alpha=pct(self.alpha, 0), power=pct(self.power, 0)),
         ]
         if self.variance_reduction > 0:
-            out.append(f"CUPED with the pre-period covariate (correlation {self.rho:.2f}, {esc(self.rho_source)}) removes "
-                       f"{pct(self.variance_reduction, 0)} of the variance, and the sample size shrinks by the same "
-                       "share.")
+            out.append(_("CUPED with the pre-period covariate (correlation {rho}, {source}) removes {share} of "
+                         "the variance, and the sample size shrinks by the same share.").format(
+                rho=f"{self.rho:.2f}", source=esc(self._rho_source()), share=pct(self.variance_reduction, 0)))
         elif self.rho_source.startswith("not measured"):
-            out.append(f"No pre-period covariate is used: the correlation was {self.rho_source}.")
+            out.append(_("No pre-period covariate is used: the correlation was {source}.").format(
+                source=self._rho_source()))
         else:
-            out.append("No pre-period covariate is used (CUPED off, or neither rho nor rho_experiment given).")
+            out.append(_("No pre-period covariate is used (CUPED off, or neither rho nor rho_experiment given)."))
         if self.decision == "too-long":
-            out.append(f"At {self.max_days} days the experiment detects {pct(self.mde_at_max_days, 1, sign=True)}: "
-                       "accept that larger lift, give the experiment more of the traffic, choose a metric closer to "
-                       "the change, or find a stronger pre-period covariate.")
+            out.append(_("At {max_days} days the experiment detects {mde}: accept that larger lift, give the "
+                         "experiment more of the traffic, choose a metric closer to the change, or find a stronger "
+                         "pre-period covariate.").format(max_days=self.max_days,
+                                                          mde=pct(self.mde_at_max_days, 1, sign=True)))
         guards = self.metrics_table[self.metrics_table["role"] == "guardrail"]
         for r in guards.itertuples():
             if isinstance(r.ni_power, float) and math.isfinite(r.ni_power):
-                out.append(f"Guardrail {esc(r.metric)}: with this sample, the chance to show it does not drop by more than "
-                           f"its {pct(r.margin, 0)} margin (if it is truly unchanged) is {pct(r.ni_power, 0)}.")
+                out.append(_("Guardrail {metric}: with this sample, the chance to show it does not drop by more "
+                             "than its {margin} margin (if it is truly unchanged) is {power}.").format(
+                    metric=esc(r.metric), margin=pct(r.margin, 0), power=pct(r.ni_power, 0)))
         return "\n\n".join(out)
 
     def metrics(self) -> dict[str, float]:

@@ -34,8 +34,9 @@ work in progress
     Cases open at the end of each day: started by then and not yet finished (a case is finished
     at its last row's end once all its rows are closed).
 trend
-    Per step, the median duration per ISO week (weeks with at least ``min_week_rows`` rows,
-    by row start); the Mann-Kendall trend test (Kendall's tau of the weekly medians against the
+    Per step, the median duration per week (weeks with at least ``min_week_rows`` rows,
+    by row start; a week starts on the warehouse's ``week_start``, else on the first day of
+    the report language's week: Monday in en and zh-CN); the Mann-Kendall trend test (Kendall's tau of the weekly medians against the
     week order, ``scipy.stats.kendalltau``) with the Theil-Sen slope in hours per week. Fewer
     than 4 weeks: no test (NaN). One test per step is a family: ``p_value`` is each step's raw
     p-value, ``p_adjusted`` the p-value corrected across the steps with a test by
@@ -63,6 +64,8 @@ from playbook.analyses.process.result import Q_NAMES, ProcessResult
 from playbook.analyses.process.sql import CI_QUANTILES, ProcessSQL
 from playbook.analyses.process.trend import trend_tests
 from playbook.errors import DataError, ParameterError
+from playbook.i18n import current
+from playbook.i18n.formats import first_week_day
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as quote
 from playbook.stats.corrections import correction_method
@@ -117,7 +120,7 @@ def analyze_process(  # noqa: PLR0913 - the template's parameters, keyword-only 
             f"epoch_us(CAST(l.{quote(start_col)} AS TIMESTAMP)) AS s, "
             f"epoch_us(CAST(l.{quote(end_col)} AS TIMESTAMP)) AS e, {seg_expr} AS seg "
             f"FROM {view} l {seg_join} WHERE l.{quote(start_col)} IS NOT NULL")
-    log = ProcessSQL(con, tag)
+    log = ProcessSQL(con, tag, week_start=first_week_day(current(), warehouse.week_start))
     try:
         present = log.create_source(rows)
         if not present:

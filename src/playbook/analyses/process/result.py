@@ -16,42 +16,101 @@ import pandas as pd
 
 from playbook.analyses.base import Metric, MetricKind, ProcessDecision, register_result
 from playbook.analyses.records import lead_with, records
+from playbook.i18n import DEFAULT_LANGUAGE, current, formats, pgettext
+from playbook.i18n import gettext as _
 from playbook.report import esc
 
 Q_NAMES = ("p50_h", "p75_h", "p90_h", "p95_h", "p99_h")
 
-#: Kind, unit and label of each per-step metric ``step.<step>.<suffix>``.
-STEP_METRICS: dict[str, tuple[MetricKind, str, str]] = {
-    "rows": (MetricKind.COUNT, "runs", "runs of {step}"),
-    **{q: (MetricKind.DURATION, "h", f"{q[:3]} duration of {{step}}") for q in Q_NAMES},
-    "mean_h": (MetricKind.DURATION, "h", "mean duration of {step}"),
-    "wait_p50_h": (MetricKind.DURATION, "h", "median wait before {step}"),
-    "wait_p90_h": (MetricKind.DURATION, "h", "p90 wait before {step}"),
-    "sla_breach": (MetricKind.SHARE, "", "SLA breach share of {step}"),
-    "sla_breach_ci_low": (MetricKind.SHARE, "", "SLA breach share of {step}, lower bound"),
-    "sla_breach_ci_high": (MetricKind.SHARE, "", "SLA breach share of {step}, upper bound"),
-    "hours_at_stake": (MetricKind.DURATION, "h", "hours above SLA at {step}"),
-    "p50_h_ci_low": (MetricKind.DURATION, "h", "median duration of {step}, lower bound"),
-    "p50_h_ci_high": (MetricKind.DURATION, "h", "median duration of {step}, upper bound"),
-    "p90_h_ci_low": (MetricKind.DURATION, "h", "p90 duration of {step}, lower bound"),
-    "p90_h_ci_high": (MetricKind.DURATION, "h", "p90 duration of {step}, upper bound"),
-    "trend_slope_h_per_week": (MetricKind.DURATION, "h/week", "weekly change of {step}'s median"),
-    "trend_p_value": (MetricKind.P_VALUE, "", "trend p-value of {step}"),
-    "trend_p_adjusted": (MetricKind.P_VALUE, "", "trend p-value of {step} (corrected)"),
+#: Kind and unit of each per-step metric ``step.<step>.<suffix>`` (labels: :func:`step_labels`).
+STEP_METRICS: dict[str, tuple[MetricKind, str]] = {
+    "rows": (MetricKind.COUNT, "runs"),
+    **{q: (MetricKind.DURATION, "h") for q in Q_NAMES},
+    "mean_h": (MetricKind.DURATION, "h"),
+    "wait_p50_h": (MetricKind.DURATION, "h"),
+    "wait_p90_h": (MetricKind.DURATION, "h"),
+    "sla_breach": (MetricKind.SHARE, ""),
+    "sla_breach_ci_low": (MetricKind.SHARE, ""),
+    "sla_breach_ci_high": (MetricKind.SHARE, ""),
+    "hours_at_stake": (MetricKind.DURATION, "h"),
+    "p50_h_ci_low": (MetricKind.DURATION, "h"),
+    "p50_h_ci_high": (MetricKind.DURATION, "h"),
+    "p90_h_ci_low": (MetricKind.DURATION, "h"),
+    "p90_h_ci_high": (MetricKind.DURATION, "h"),
+    "trend_slope_h_per_week": (MetricKind.DURATION, "h/week"),
+    "trend_p_value": (MetricKind.P_VALUE, ""),
+    "trend_p_adjusted": (MetricKind.P_VALUE, ""),
 }
-OTHER_METRICS: dict[str, tuple[MetricKind, str, str]] = {
-    "overall.cases": (MetricKind.COUNT, "cases", "Cases"),
-    "overall.closed_cases": (MetricKind.COUNT, "cases", "Closed cases"),
-    "overall.cycle_p50_h": (MetricKind.DURATION, "h", "Median time end to end"),
-    "overall.cycle_p90_h": (MetricKind.DURATION, "h", "p90 time end to end"),
-    "overall.invalid_rows": (MetricKind.COUNT, "rows", "Rows ending before they start"),
-    "overall.hours_at_stake": (MetricKind.DURATION, "h", "Hours above SLA, all steps"),
-    "overall.sla_breach": (MetricKind.SHARE, "", "SLA breach share, all steps"),
-    "wip.last": (MetricKind.COUNT, "cases", "Cases open on the last day"),
-    "wip.max": (MetricKind.COUNT, "cases", "Most cases open on one day"),
-    "fix.hours_at_stake": (MetricKind.DURATION, "h", "Hours above SLA at the step to fix"),
-    "fix.p50_h": (MetricKind.DURATION, "h", "Median duration of the step to fix"),
+#: Kind and unit of the other metrics (labels: :func:`other_labels`).
+OTHER_METRICS: dict[str, tuple[MetricKind, str]] = {
+    "overall.cases": (MetricKind.COUNT, "cases"),
+    "overall.closed_cases": (MetricKind.COUNT, "cases"),
+    "overall.cycle_p50_h": (MetricKind.DURATION, "h"),
+    "overall.cycle_p90_h": (MetricKind.DURATION, "h"),
+    "overall.invalid_rows": (MetricKind.COUNT, "rows"),
+    "overall.hours_at_stake": (MetricKind.DURATION, "h"),
+    "overall.sla_breach": (MetricKind.SHARE, ""),
+    "wip.last": (MetricKind.COUNT, "cases"),
+    "wip.max": (MetricKind.COUNT, "cases"),
+    "fix.hours_at_stake": (MetricKind.DURATION, "h"),
+    "fix.p50_h": (MetricKind.DURATION, "h"),
 }
+
+
+def step_labels() -> dict[str, str]:
+    """The label of each per-step metric in the report's language (``{step}``: the step's name)."""
+    return {
+        "rows": _("runs of {step}"),
+        "p50_h": _("p50 duration of {step}"), "p75_h": _("p75 duration of {step}"),
+        "p90_h": _("p90 duration of {step}"), "p95_h": _("p95 duration of {step}"),
+        "p99_h": _("p99 duration of {step}"),
+        "mean_h": _("mean duration of {step}"),
+        "wait_p50_h": _("median wait before {step}"),
+        "wait_p90_h": _("p90 wait before {step}"),
+        "sla_breach": _("SLA breach share of {step}"),
+        "sla_breach_ci_low": _("SLA breach share of {step}, lower bound"),
+        "sla_breach_ci_high": _("SLA breach share of {step}, upper bound"),
+        "hours_at_stake": _("hours above SLA at {step}"),
+        "p50_h_ci_low": _("median duration of {step}, lower bound"),
+        "p50_h_ci_high": _("median duration of {step}, upper bound"),
+        "p90_h_ci_low": _("p90 duration of {step}, lower bound"),
+        "p90_h_ci_high": _("p90 duration of {step}, upper bound"),
+        "trend_slope_h_per_week": _("weekly change of {step}'s median"),
+        "trend_p_value": _("trend p-value of {step}"),
+        "trend_p_adjusted": _("trend p-value of {step} (corrected)"),
+    }
+
+
+def other_labels() -> dict[str, str]:
+    """The label of each metric of :data:`OTHER_METRICS` in the report's language."""
+    return {
+        "overall.cases": _("Cases"),
+        "overall.closed_cases": _("Closed cases"),
+        "overall.cycle_p50_h": _("Median time end to end"),
+        "overall.cycle_p90_h": _("p90 time end to end"),
+        "overall.invalid_rows": _("Rows ending before they start"),
+        "overall.hours_at_stake": _("Hours above SLA, all steps"),
+        "overall.sla_breach": _("SLA breach share, all steps"),
+        "wip.last": _("Cases open on the last day"),
+        "wip.max": _("Most cases open on one day"),
+        "fix.hours_at_stake": _("Hours above SLA at the step to fix"),
+        "fix.p50_h": _("Median duration of the step to fix"),
+    }
+
+
+def _n(x: float, spec: str) -> str:
+    """``x`` as the English report writes it (``format(x, spec)``), or through
+    :mod:`playbook.i18n.formats` in another language: shares (``%``), counts (``,d``, ``,.0f``),
+    fixed decimals (``.1f``) and plain numbers (``g``)."""
+    if current() == DEFAULT_LANGUAGE:
+        return format(x, spec)
+    if spec.endswith("%"):
+        return formats.percent(x, int(spec[-2]))
+    if spec in (",d", ",.0f"):
+        return formats.count(x)
+    if spec.endswith("f"):
+        return formats.number(x, int(spec[-2]))
+    return formats.number(x)
 
 
 @register_result("process_efficiency")
@@ -98,20 +157,25 @@ class ProcessResult:
         """Markdown for a stakeholder: the step to fix and why (names escaped)."""
         fix = self._step(self.step_to_fix)
         if fix is None:
-            return "No completed step in the process log: nothing to measure yet."
-        text = (f"The step to fix is **{esc(self.step_to_fix)}**: median {fix['p50_h']:.1f} h, "
-                f"p90 {fix['p90_h']:.1f} h over {int(fix['rows']):,} runs")
+            return _("No completed step in the process log: nothing to measure yet.")
+        text = _("The step to fix is **{step}**: median {p50} h, p90 {p90} h over {runs} runs").format(
+            step=esc(self.step_to_fix), p50=_n(fix["p50_h"], ".1f"), p90=_n(fix["p90_h"], ".1f"),
+            runs=_n(int(fix["rows"]), ",d"))
         if math.isfinite(fix["hours_at_stake"]) and fix["hours_at_stake"] > 0:
-            text += (f"; {fix['sla_breach']:.0%} breach the {fix['sla_h']:g} h SLA, "
-                     f"{fix['hours_at_stake']:,.0f} hours above it")
-        return text + "."
+            text += _("; {share} breach the {sla} h SLA, {hours} hours above it").format(
+                share=_n(fix["sla_breach"], ".0%"), sla=_n(fix["sla_h"], "g"),
+                hours=_n(fix["hours_at_stake"], ",.0f"))
+        return text + pgettext("sentence", ".")
 
     def metric_info(self) -> list[Metric]:
         """Label, unit and kind of each metric in :meth:`metrics` (:data:`STEP_METRICS`)."""
-        out = [Metric(k, label, kind, unit) for k, (kind, unit, label) in OTHER_METRICS.items()]
+        others, labels = other_labels(), step_labels()
+        out = [Metric(k, others[k], kind, unit) for k, (kind, unit) in OTHER_METRICS.items()]
+        english = current() == DEFAULT_LANGUAGE  # "p50 duration of x" reads "P50 duration of x"
         for step in self.steps["step"]:
-            for suffix, (kind, unit, label) in STEP_METRICS.items():
-                out.append(Metric(f"step.{step}.{suffix}", label.format(step=step).capitalize(), kind, unit))
+            for suffix, (kind, unit) in STEP_METRICS.items():
+                label = labels[suffix].format(step=step)
+                out.append(Metric(f"step.{step}.{suffix}", label.capitalize() if english else label, kind, unit))
         return out
 
     def metrics(self) -> dict[str, float]:
@@ -155,25 +219,29 @@ class ProcessResult:
         """One sentence naming the step to fix and the hours at stake."""
         fix = self._step(self.step_to_fix)
         if fix is None:
-            return "No completed step in the process log."
+            return _("No completed step in the process log.")
         parts = []
+        numbers = {"step": self.step_to_fix, "share": _n(fix["sla_breach"], ".0%"),
+                   "runs": _n(int(fix["rows"]), ",d"), "sla": _n(fix["sla_h"], "g"),
+                   "hours": _n(fix["hours_at_stake"], ",.0f"), "p50": _n(fix["p50_h"], ".1f"),
+                   "p90": _n(fix["p90_h"], ".1f")}
         if math.isfinite(fix["hours_at_stake"]) and fix["hours_at_stake"] > 0:
-            parts.append(f"Fix '{self.step_to_fix}': {fix['sla_breach']:.0%} of its "
-                         f"{int(fix['rows']):,} runs breach the {fix['sla_h']:g} h SLA, "
-                         f"{fix['hours_at_stake']:,.0f} hours above SLA "
-                         f"(median {fix['p50_h']:.1f} h, p90 {fix['p90_h']:.1f} h)")
+            parts.append(_("Fix '{step}': {share} of its {runs} runs breach the {sla} h SLA, {hours} hours "
+                           "above SLA (median {p50} h, p90 {p90} h)").format(**numbers))
         else:
-            parts.append(f"'{self.step_to_fix}' takes the most time: median {fix['p50_h']:.1f} h, "
-                         f"p90 {fix['p90_h']:.1f} h over {int(fix['rows']):,} runs"
-                         + (", all within SLA" if math.isfinite(fix["sla_h"]) else ""))
+            parts.append(_("'{step}' takes the most time: median {p50} h, p90 {p90} h over {runs} runs")
+                         .format(**numbers) + (_(", all within SLA") if math.isfinite(fix["sla_h"]) else ""))
         if self.slowest_step and self.slowest_step != self.step_to_fix:
-            parts.append(f"the slowest step is '{self.slowest_step}'")
+            parts.append(_("the slowest step is '{step}'").format(step=self.slowest_step))
         for t in self.trend[self.trend["significant"]].itertuples():
-            parts.append(f"'{t.step}' is getting {t.trend} ({t.slope_h_per_week:+.2g} h per week, "
-                         f"p = {t.p_adjusted:.2g} corrected across {self._tested()} steps)")
+            sentence = (_("'{step}' is getting slower ({slope} h per week, p = {p} corrected across {n} steps)")
+                        if t.trend == "slower" else
+                        _("'{step}' is getting faster ({slope} h per week, p = {p} corrected across {n} steps)"))
+            parts.append(sentence.format(step=t.step, slope=f"{t.slope_h_per_week:+.2g}", p=f"{t.p_adjusted:.2g}",
+                                         n=self._tested()))
         if math.isfinite(self.cycle_p50_h):
-            parts.append(f"cases take {self.cycle_p50_h:.1f} h end to end (median)")
-        return "; ".join(parts) + "."
+            parts.append(_("cases take {hours} h end to end (median)").format(hours=_n(self.cycle_p50_h, ".1f")))
+        return pgettext("sentence", "; ").join(parts) + pgettext("sentence", ".")
 
     def _tested(self) -> int:
         return int(self.trend["p_value"].notna().sum()) if len(self.trend) else 0

@@ -88,8 +88,9 @@ def _values(v: Any) -> list[Any] | None:
 class ProcessSQL:
     """The temp objects of one :func:`analyze_process` call on ``con`` and the queries on them."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, tag: str) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, tag: str, week_start: int = 0) -> None:
         self.con = con
+        self.week_start = int(week_start)  # the first day of a week, 0 = Monday ... 6 = Sunday
         self.src, self.cases, self.weeks = (f"_pr_{x}_{tag}" for x in ("src", "cases", "weeks"))
         self.steps: list[str | None] = []
         self.slots = False
@@ -127,11 +128,20 @@ class ProcessSQL:
             for k, name in enumerate(self.steps)) if self.slots else f"SELECT * FROM {self.src}"
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {self.weeks} AS
-            SELECT step, date_trunc('week', make_timestamp(s))::DATE AS week, count(*) AS rows,
+            SELECT step, {self._week('make_timestamp(s)')} AS week, count(*) AS rows,
                    median((e - s) / {HOUR_US}) AS median_h
             FROM ({rows}) WHERE (e - s) / {HOUR_US} >= 0 GROUP BY ALL""")
         got = self.con.execute(f"SELECT step, sum(rows) FROM {self.weeks} GROUP BY step")
         return {step: int(n) for step, n in got.fetchall()}
+
+    def _week(self, ts: str) -> str:
+        """The first day (DATE) of the week of timestamp ``ts``, weeks starting on
+        ``week_start``: DuckDB's ``date_trunc('week', ...)`` starts on Monday, so the timestamp
+        is shifted forward by the days from the first day to the next Monday and back after."""
+        shift = (7 - self.week_start) % 7
+        if not shift:
+            return f"date_trunc('week', {ts})::DATE"
+        return f"(date_trunc('week', {ts} + INTERVAL ({shift}) DAY) - INTERVAL ({shift}) DAY)::DATE"
 
     def weekly(self, min_rows: int) -> pd.DataFrame:
         """step, week, rows, median_h of the weeks with at least ``min_rows`` closed rows."""
