@@ -48,6 +48,21 @@ def translated(language: str) -> set[tuple[str | None, str]]:
     return out
 
 
+def test_no_two_catalogues_translate_a_string_differently() -> None:
+    """Catalogues are merged: a message two areas share has one translation (else the last one
+    merged would win, by file name)."""
+    seen: dict[tuple[str | None, str], tuple[str, str]] = {}
+    clashes = []
+    for po in sorted((LOCALE / "zh_CN" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fp:
+            for m in read_po(fp):
+                key = (m.context, str(m.id if not isinstance(m.id, tuple) else m.id[0]))
+                if m.id and key in seen and seen[key][1] != m.string:
+                    clashes.append(f"{key}: {seen[key][0]} {seen[key][1]!r}, {po.name} {m.string!r}")
+                seen.setdefault(key, (po.name, str(m.string)))
+    assert not clashes, "\n".join(clashes)
+
+
 def test_every_marked_string_is_translated_for_zh_cn() -> None:
     """Lists the untranslated strings per file (each file belongs to one catalogue's area)."""
     done = translated("zh-CN")

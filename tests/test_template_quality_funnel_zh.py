@@ -115,9 +115,6 @@ def test_zh_cn_tables_and_summary_are_in_chinese(runs: dict[str, dict[str, tuple
     assert "of previous step" not in shown
 
 
-@pytest.mark.xfail(strict=True, reason="playbook.i18n.translations() merges the catalogues into a "
-                   "Translations without a catalogue's Plural-Forms, so ngettext keeps English's "
-                   "n != 1 rule and finds no zh-CN form for n > 1 (a fix for the i18n package)")
 def test_plural_notes_are_translated_for_any_count() -> None:
     from playbook.i18n import ngettext
 

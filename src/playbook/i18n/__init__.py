@@ -105,7 +105,9 @@ def translations(language: str) -> NullTranslations:
     base = resources.files("playbook").joinpath("locale", folder, "LC_MESSAGES")
     merged = Translations(domain=DOMAIN)
     for name in catalogue_names(tag):
-        merged.merge(_catalogue(base, name, LANGUAGES[tag][0]))
+        part = _catalogue(base, name, LANGUAGES[tag][0])
+        merged.merge(part)
+        merged.plural = part.plural  # the language's plural rule (zh-CN: one form)
     return merged
 
 
