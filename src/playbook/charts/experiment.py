@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from playbook.charts.theme import FAIL, NEUTRAL, PASS, chart
-from playbook.i18n import _, pgettext
+from playbook.i18n import gettext as _
+from playbook.i18n import pgettext
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from playbook.errors import DataError
-from playbook.i18n import _, pgettext
+from playbook.i18n import gettext as _
+from playbook.i18n import pgettext
 
 
 def _arm_decision(rows: pd.DataFrame, reached: bool, alpha: float) -> tuple[str, list[str]]:

@@ -23,7 +23,8 @@ from playbook.analyses.experiment.readout_text import guardrail_label, p_text, r
 from playbook.analyses.experiment.spec import MetricDef
 from playbook.analyses.experiment.sql import NullCount
 from playbook.analyses.records import lead_with, records
-from playbook.i18n import _, pgettext
+from playbook.i18n import gettext as _
+from playbook.i18n import pgettext
 from playbook.report import decision_label, esc, interval, num, pct
 from playbook.stats import SRMResult
 

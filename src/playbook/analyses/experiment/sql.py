@@ -39,7 +39,7 @@ import pandas as pd
 from playbook.analyses.experiment.query import MISSING, Columns, Query, build_query
 from playbook.analyses.experiment.spec import MetricDef
 from playbook.errors import DataError
-from playbook.i18n import _
+from playbook.i18n import gettext as _
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as q
 from playbook.sql import quote_string as lit
