@@ -115,3 +115,29 @@ def test_onboarding_copy_is_invalid_and_warns_in_chinese(runs: dict[str, tuple[d
     assert "the split is broken" not in shown
     assert "**verify\\_rate**" not in shown  # an invalid readout shows no lift sentence
     assert not re.search(r"Glyph \d+ .*missing", shown)
+
+
+def test_a_readout_still_running_reads_in_chinese(sample: Path) -> None:
+    """Keep-running (one week of the limit banner) in both languages: the same decision and
+    numbers; the Chinese summary has the reasons, the power still missing and no English left."""
+    from playbook.analyses.experiment import analyze_experiment
+    from playbook.i18n import using
+    from playbook.sources import Warehouse
+
+    spec = yaml.safe_load((Path(__file__).parents[1] / SPECS["limit-banner"]).read_text(encoding="utf-8"))
+    params = next(r["parameters"] for r in spec["runs"] if r["template"] == "experiment_readout")
+    params = {**params, "end": "2026-08-24"}
+    en = analyze_experiment(Warehouse(str(sample), {}), **params)
+    with using("zh-CN"):
+        zh = analyze_experiment(Warehouse(str(sample), {}), **params)
+        summary, table = zh.summary(), zh.table()
+    assert zh.decision == en.decision == "keep-running"
+    _same_numbers(zh.metrics(), en.metrics())
+    assert en.summary().startswith("**Decision: keep-running.** Guardrail approval\\_rate, loan\\_size is not yet")
+    assert summary.startswith("**决策：继续运行。** 护栏指标 approval\\_rate、loan\\_size 尚未证明在容忍幅度内非劣，"
+                              "且尚未达到计划样本。")
+    assert "；每组大约还需 " in summary and "（尚未达到）。" in summary
+    assert not re.search(r"\b(?:in|vs|power|lift|guardrail|chance|planned)\b", summary)
+    assert list(table.columns) == ["指标", "角色", "组别", "control", "实验组取值", "相对提升", "p", "校正后 p",
+                                   "胜出概率", "护栏"]
+    assert list(table["护栏"]) == ["", "未通过", "未通过", ""]

@@ -19,7 +19,13 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.base import Metric, MetricKind, ReadoutDecision, register_result
-from playbook.analyses.experiment.readout_text import guardrail_label, p_text, role_label, separator
+from playbook.analyses.experiment.readout_text import (
+    guardrail_label,
+    heterogeneity_sentence,
+    p_text,
+    role_label,
+    separator,
+)
 from playbook.analyses.experiment.spec import MetricDef
 from playbook.analyses.experiment.sql import NullCount
 from playbook.analyses.records import lead_with, records
@@ -33,8 +39,6 @@ OUTCOME_FIELDS = ("lift_abs", "lift_rel", "ci_low", "ci_high", "p_value", "p_val
 
 def _ok(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
 
 
 @register_result("experiment_readout")
@@ -92,8 +96,10 @@ class ReadoutResult:
         level = float(row["ci_level"])
         lift = pct(row["lift_rel"], 1, sign=True)
         if not (_ok(row["ci_low"]) and _ok(row["ci_high"])):
-            return _("{lift} (no interval: {reason})").format(lift=lift, reason=row["degenerate"] or pgettext("experiment", "undefined"))
-        return _("{lift} ({interval})").format(lift=lift, interval=interval(row["ci_low"], row["ci_high"], level=level))
+            return _("{lift} (no interval: {reason})").format(
+                lift=lift, reason=row["degenerate"] or pgettext("experiment", "undefined"))
+        return _("{lift} ({interval})").format(
+            lift=lift, interval=interval(row["ci_low"], row["ci_high"], level=level))
 
     @property
     def primary(self) -> pd.DataFrame:
@@ -106,8 +112,9 @@ class ReadoutResult:
         return rows.iloc[0]
 
     def _split(self) -> str:
-        return pgettext("experiment", " vs ").join(pgettext("experiment", "{count} {arm}").format(count=num(c), arm=a)
-                              for a, c in zip(self.arms, self.counts, strict=True))
+        return pgettext("experiment", " vs ").join(
+            pgettext("experiment", "{count} {arm}").format(count=num(c), arm=a)
+            for a, c in zip(self.arms, self.counts, strict=True))
 
     def _planned_split(self) -> str:
         return "/".join(f"{w:.0%}" for w in self.srm.weights)
@@ -154,7 +161,8 @@ class ReadoutResult:
             return "\n\n".join(out)
         for _i, row in self.comparisons.iterrows():
             out.append(self._sentence(row))
-        out += [p for p in (self._plan_paragraph(), self._running_paragraph(), self._heterogeneity_sentence()) if p]
+        out += [p for p in (self._plan_paragraph(), self._running_paragraph(), heterogeneity_sentence(
+            self.heterogeneity, arms=len(self.arms), correction=self.settings.get("correction"))) if p]
         return "\n\n".join(out)
 
     def _srm_paragraph(self) -> str:
@@ -199,7 +207,8 @@ class ReadoutResult:
                  "the primary metric") + (
             _("; about {more} more users per arm ({total} in all) reach {target}.") if r["more_users_per_arm"] else
             _(", at or above the {target} wanted: the sample is large enough for that lift."))
-        return text.format(arm=esc(arm), power=pct(r["power"], 0), mde=pct(self.settings.get("mde_rel", 0.05), 1, sign=True),
+        return text.format(arm=esc(arm), power=pct(r["power"], 0),
+                           mde=pct(self.settings.get("mde_rel", 0.05), 1, sign=True),
                            more=num(r["more_users_per_arm"]), total=num(r["more_users_total"]),
                            target=pct(self.settings.get("power", 0.8), 0))
 
@@ -208,40 +217,12 @@ class ReadoutResult:
         arm = self.decision_arm if self.decision_arm in running else next(iter(running), None)
         return (arm, running[arm]) if arm is not None else None
 
-    def _heterogeneity_sentence(self) -> str:
-        het = self.heterogeneity
-        if het is None or not len(het):
-            return ""
-        tested = het[het["p_value"].notna()]
-        parts = []
-        for seg in dict.fromkeys(het["segment"]):
-            rows = tested[tested["segment"] == seg]
-            if not len(rows):
-                parts.append(_("{segment}: fewer than two levels large enough to compare").format(segment=esc(seg)))
-                continue
-            differs = rows[rows["differs"]]
-            for r in differs.itertuples():
-                parts.append(_("**the effect differs by {segment}**{for_arm} (Cochran's Q p {p} over {levels} levels "
-                               "after correction): from {lift_min} ({level_min}) to {lift_max} ({level_max})").format(
-                    segment=esc(seg), for_arm=self._for_arm(r.arm), p=p_text(r.p_value_adj), levels=r.levels,
-                    lift_min=pct(r.lift_min, 1, sign=True), level_min=esc(r.level_min),
-                    lift_max=pct(r.lift_max, 1, sign=True), level_max=esc(r.level_max)))
-            if not len(differs):
-                corrected = _(" after correction") if len(tested) > 1 and self.settings.get("correction") != "none" \
-                    else ""
-                parts.append(_("no evidence that the effect differs by {segment} (Cochran's Q p {p} over {levels} "
-                               "levels{corrected})").format(segment=esc(seg), p=p_text(float(rows["p_value_adj"].min())),
-                                                            levels=int(rows["levels"].max()), corrected=corrected))
-        return _("Across segments: {parts}. The decision is read on the whole sample; the segment lifts are shown "
-                 "for exploring.").format(parts=separator("clauses").join(parts))
-
-    def _for_arm(self, arm: str) -> str:
-        return _(" for {arm}").format(arm=esc(arm)) if len(self.arms) > 2 else ""
-
     def _sentence(self, row: pd.Series) -> str:
         name, arm = row["metric"], row["arm"]
-        text = _("**{metric}** ({role}): {control_value} in {control} vs {arm_value} in {arm}, a lift of {lift}").format(
-            metric=esc(name), role=esc(role_label(row["role"])), control_value=esc(self.value(name, row["control_mean"])),
+        text = _("**{metric}** ({role}): {control_value} in {control} vs {arm_value} in {arm}, a lift of "
+                 "{lift}").format(
+            metric=esc(name), role=esc(role_label(row["role"])),
+            control_value=esc(self.value(name, row["control_mean"])),
             control=esc(self.control), arm_value=esc(self.value(name, row["arm_mean"])), arm=esc(arm),
             lift=esc(self._lift(row)))
         if row["degenerate"]:
@@ -258,7 +239,8 @@ class ReadoutResult:
             text += (_("; the worst plausible change is {bound} against a tolerated {margin}: **holds**")
                      if row["guardrail"] == "pass" else
                      _("; the worst plausible change is {bound} against a tolerated {margin}: **not shown safe**")
-                     ).format(bound=pct(row["ni_bound"], 1, sign=True) if _ok(row["ni_bound"]) else pgettext("experiment", "undefined"),
+                     ).format(bound=pct(row["ni_bound"], 1, sign=True) if _ok(row["ni_bound"])
+                              else pgettext("experiment", "undefined"),
                               margin=pct(-row["margin"] if row["higher_is_better"] else row["margin"], 1, sign=True))
         return pgettext("experiment", "{text}.").format(text=text)
 
