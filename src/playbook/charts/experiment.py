@@ -16,12 +16,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from playbook.charts.theme import FAIL, NEUTRAL, PASS, chart
-from playbook.i18n import gettext
+from playbook.i18n import gettext, pgettext
+from playbook.i18n import gettext as _
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+
+def _role(role: object) -> str:
+    """A metric's role in the chart's language (the readout's words: msgctxt "metric role")."""
+    return {"primary": pgettext("metric role", "primary"), "secondary": pgettext("metric role", "secondary"),
+            "guardrail": pgettext("metric role", "guardrail")}.get(str(role), str(role))
 
 
 def _colour(row: pd.Series) -> str:
@@ -34,7 +41,7 @@ def _colour(row: pd.Series) -> str:
 
 
 def _bars(ax: Axes, y: np.ndarray, table: pd.DataFrame) -> None:
-    for yi, (_, row) in zip(y, table.iterrows(), strict=True):
+    for yi, (_i, row) in zip(y, table.iterrows(), strict=True):
         c = _colour(row)
         lo, hi = row["ci_low"], row["ci_high"]
         if np.isfinite(lo) and np.isfinite(hi):
@@ -43,42 +50,44 @@ def _bars(ax: Axes, y: np.ndarray, table: pd.DataFrame) -> None:
 
 
 @chart
-def forest(comparisons: pd.DataFrame, title: str = "Relative lift against control, with intervals") -> Figure:
+def forest(comparisons: pd.DataFrame, title: str | None = None) -> Figure:
     """One line per metric and arm: point estimate and (corrected) interval in % of control.
 
     Guardrail margins are drawn as short dashed ticks at -margin (or +margin when lower is better).
     """
     import matplotlib.pyplot as plt
 
+    title = title or _("Relative lift against control, with intervals")
     table = comparisons.reset_index(drop=True)
-    labels = [f"{r.metric} ({r.role})" + (f" · {r.arm}" if table["arm"].nunique() > 1 else "")
+    labels = [_("{metric} ({role})").format(metric=r.metric, role=_role(r.role))
+              + (f" · {r.arm}" if table["arm"].nunique() > 1 else "")
               for r in table.itertuples()]
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.55 * len(table)))
     y = np.arange(len(table))[::-1]
     ax.axvline(0, color="#1f2328", lw=0.8)
     _bars(ax, y, table)
     if "margin" in table:
-        for yi, (_, r) in zip(y, table.iterrows(), strict=True):
+        for yi, (_i, r) in zip(y, table.iterrows(), strict=True):
             if r["role"] == "guardrail" and np.isfinite(r["margin"]):
                 x = -100 * r["margin"] if r["higher_is_better"] else 100 * r["margin"]
                 ax.plot([x, x], [yi - 0.3, yi + 0.3], ls="--", color=FAIL, lw=1)
     ax.set_yticks(y, labels, fontsize=9)
-    ax.set_xlabel("lift relative to control (%); red dashes: guardrail margin")
+    ax.set_xlabel(_("lift relative to control (%); red dashes: guardrail margin"))
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
 @chart
-def segment_forest(segments: pd.DataFrame, title: str = "Primary metric lift by segment (corrected intervals)"
-                   ) -> Figure:
+def segment_forest(segments: pd.DataFrame, title: str | None = None) -> Figure:
     """The primary metric's lift inside each segment level, grouped by segment column."""
     import matplotlib.pyplot as plt
 
+    title = title or _("Primary metric lift by segment (corrected intervals)")
     table = segments.reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.4 * max(len(table), 1)))
     if table.empty:
-        ax.text(0.5, 0.5, "no segment large enough to test", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _("no segment large enough to test"), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
     y = np.arange(len(table))[::-1]
@@ -87,7 +96,7 @@ def segment_forest(segments: pd.DataFrame, title: str = "Primary metric lift by 
     labels = [f"{r.segment} = {r.level}" + (f" · {r.arm}" if table["arm"].nunique() > 1 else "")
               + f" (n={int(r.users_control + r.users_arm):,})" for r in table.itertuples()]
     ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlabel("lift relative to control (%)")
+    ax.set_xlabel(_("lift relative to control (%)"))
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -95,25 +104,27 @@ def segment_forest(segments: pd.DataFrame, title: str = "Primary metric lift by 
 
 @chart
 def cumulative_lift(cumulative: pd.DataFrame, truth: float | None = None,
-                    title: str = "Cumulative lift by assignment day") -> Figure:
+                    title: str | None = None) -> Figure:
     """Lift among users assigned up to each day: fixed-horizon 95% CI (dark) and the
     always-valid confidence sequence (light), which is the one to watch when peeking daily."""
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
+    title = title or _("Cumulative lift by assignment day")
     fig, ax = plt.subplots(figsize=(8, 3.4))
     for arm, part in cumulative.groupby("arm", sort=False):
         x = part["day"]
         ax.fill_between(x, 100 * part["cs_low"], 100 * part["cs_high"], color="#9ecae1", alpha=0.35,
-                        label=f"{arm}: confidence sequence (any-day valid)")
+                        label=_("{arm}: confidence sequence (any-day valid)").format(arm=arm))
         ax.fill_between(x, 100 * part["ci_low"], 100 * part["ci_high"], color="#3182bd", alpha=0.35,
-                        label=f"{arm}: 95% CI (valid at the planned end only)")
-        ax.plot(x, 100 * part["lift_rel"], color="#08519c", lw=1.6, label=f"{arm}: lift")
+                        label=_("{arm}: 95% CI (valid at the planned end only)").format(arm=arm))
+        ax.plot(x, 100 * part["lift_rel"], color="#08519c", lw=1.6, label=_("{arm}: lift").format(arm=arm))
     ax.axhline(0, color="#1f2328", lw=0.8)
     if truth is not None:
-        ax.axhline(100 * truth, color=PASS, lw=1, ls="--", label="expected lift")
-    ax.set_ylabel("lift relative to control (%)")
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
+        ax.axhline(100 * truth, color=PASS, lw=1, ls="--", label=_("expected lift"))
+    ax.set_ylabel(_("lift relative to control (%)"))
+    # the axis' date format in the chart's language (month names would stay English in zh-CN)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(_("%b %d")))
     lows = cumulative["cs_low"].replace([np.inf, -np.inf], np.nan)
     highs = cumulative["cs_high"].replace([np.inf, -np.inf], np.nan)
     if lows.notna().any():

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from playbook.errors import DataError
+from playbook.i18n import gettext as _
+from playbook.i18n import pgettext
 
 
 def _arm_decision(rows: pd.DataFrame, reached: bool, alpha: float) -> tuple[str, list[str]]:
@@ -17,32 +19,35 @@ def _arm_decision(rows: pd.DataFrame, reached: bool, alpha: float) -> tuple[str,
     harmful = failing[(failing["p_value"] < alpha) & failing["degenerate"].isna()
                       & ((failing["lift_rel"] > 0) != failing["higher_is_better"].astype(bool))]
     if prim["significant"] and not good:
-        return "no-ship", [f"the primary metric {prim['metric']} is significantly worse"]
+        return "no-ship", [_("the primary metric {metric} is significantly worse").format(metric=prim["metric"])]
     if len(harmful):
-        return "no-ship", [f"guardrail {g} is significantly worse beyond its margin" for g in harmful["metric"]]
+        return "no-ship", [_("guardrail {metric} is significantly worse beyond its margin").format(metric=g)
+                         for g in harmful["metric"]]
     if len(failing):
-        names = ", ".join(failing["metric"])
+        names = pgettext("experiment", ", ").join(failing["metric"])
         if reached:
-            return "no-ship", [f"guardrail {names} could not be shown non-inferior at its margin with the "
-                               "planned sample"]
-        return "keep-running", [f"guardrail {names} is not yet shown non-inferior at its margin, and the "
-                                "planned sample is not reached"]
+            return "no-ship", [_("guardrail {metrics} could not be shown non-inferior at its margin with the "
+                                 "planned sample").format(metrics=names)]
+        return "keep-running", [_("guardrail {metrics} is not yet shown non-inferior at its margin, and the "
+                                  "planned sample is not reached").format(metrics=names)]
     if prim["significant"]:
-        return "ship", [f"the primary metric {prim['metric']} is significantly better and every guardrail holds"]
+        return "ship", [_("the primary metric {metric} is significantly better and every guardrail holds").format(
+            metric=prim["metric"])]
     if reached:
-        return "no-ship", [f"the primary metric {prim['metric']} shows no significant effect at the planned sample"]
-    return "keep-running", [f"the primary metric {prim['metric']} is not significant yet and the planned sample "
-                            "is not reached"]
+        return "no-ship", [_("the primary metric {metric} shows no significant effect at the planned sample").format(
+            metric=prim["metric"])]
+    return "keep-running", [_("the primary metric {metric} is not significant yet and the planned sample "
+                              "is not reached").format(metric=prim["metric"])]
 
 
 def decide(comparisons: pd.DataFrame, srm_invalid: bool, reached: bool, alpha: float) -> tuple[str, str | None,
                                                                                               list[str]]:
     """The decision rules of the module docstring: (decision, arm it is about, reasons)."""
     if srm_invalid:
-        return "invalid", None, ["the traffic split does not match the design (sample ratio mismatch)"]
+        return "invalid", None, [_("the traffic split does not match the design (sample ratio mismatch)")]
     per_arm = {str(arm): _arm_decision(rows, reached, alpha) for arm, rows in comparisons.groupby("arm", sort=False)}
     for decision in ("ship", "keep-running", "no-ship"):
-        arms = [a for a, (d, _) in per_arm.items() if d == decision]
+        arms = [a for a, (d, _reasons) in per_arm.items() if d == decision]
         if arms:
             prim = comparisons[(comparisons["role"] == "primary") & comparisons["arm"].isin(arms)]
             sign = 1 if bool(prim["higher_is_better"].iloc[0]) else -1

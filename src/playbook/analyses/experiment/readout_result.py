@@ -19,10 +19,19 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.base import Metric, MetricKind, ReadoutDecision, register_result
+from playbook.analyses.experiment.readout_text import (
+    guardrail_label,
+    heterogeneity_sentence,
+    p_text,
+    role_label,
+    separator,
+)
 from playbook.analyses.experiment.spec import MetricDef
 from playbook.analyses.experiment.sql import NullCount
 from playbook.analyses.records import lead_with, records
-from playbook.report import esc, interval, num, pct
+from playbook.i18n import gettext as _
+from playbook.i18n import pgettext
+from playbook.report import decision_label, esc, interval, num, pct
 from playbook.stats import SRMResult
 
 OUTCOME_FIELDS = ("lift_abs", "lift_rel", "ci_low", "ci_high", "p_value", "p_value_adj", "chance_to_win")
@@ -30,10 +39,6 @@ OUTCOME_FIELDS = ("lift_abs", "lift_rel", "ci_low", "ci_high", "p_value", "p_val
 
 def _ok(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _p(p: float) -> str:
-    return "< 0.0001" if p < 1e-4 else f"{p:.2g}" if p < 0.01 else f"{p:.3f}"
 
 
 @register_result("experiment_readout")
@@ -89,9 +94,12 @@ class ReadoutResult:
 
     def _lift(self, row: pd.Series) -> str:
         level = float(row["ci_level"])
+        lift = pct(row["lift_rel"], 1, sign=True)
         if not (_ok(row["ci_low"]) and _ok(row["ci_high"])):
-            return f"{pct(row['lift_rel'], 1, sign=True)} (no interval: {row['degenerate'] or 'undefined'})"
-        return f"{pct(row['lift_rel'], 1, sign=True)} ({interval(row['ci_low'], row['ci_high'], level=level)})"
+            return _("{lift} (no interval: {reason})").format(
+                lift=lift, reason=row["degenerate"] or pgettext("experiment", "undefined"))
+        return _("{lift} ({interval})").format(
+            lift=lift, interval=interval(row["ci_low"], row["ci_high"], level=level))
 
     @property
     def primary(self) -> pd.DataFrame:
@@ -104,7 +112,9 @@ class ReadoutResult:
         return rows.iloc[0]
 
     def _split(self) -> str:
-        return " vs ".join(f"{num(c)} {a}" for a, c in zip(self.arms, self.counts, strict=True))
+        return pgettext("experiment", " vs ").join(
+            pgettext("experiment", "{count} {arm}").format(count=num(c), arm=a)
+            for a, c in zip(self.arms, self.counts, strict=True))
 
     def _planned_split(self) -> str:
         return "/".join(f"{w:.0%}" for w in self.srm.weights)
@@ -114,62 +124,76 @@ class ReadoutResult:
         """One sentence: the answer first."""
         if self.decision == "invalid":
             actual = "/".join(f"{c / sum(self.counts):.1%}" for c in self.counts)
-            return (f"{self.experiment}: invalid, the split was {actual} against a planned {self._planned_split()} "
-                    f"(sample ratio mismatch, p {_p(self.srm.p_value)}); no lift can be trusted")
+            return _("{experiment}: invalid, the split was {actual} against a planned {planned} (sample ratio "
+                     "mismatch, p {p}); no lift can be trusted").format(
+                experiment=self.experiment, actual=actual, planned=self._planned_split(), p=p_text(self.srm.p_value))
         row = self._primary_row()
+        arm, metric = row["arm"], row["metric"]
         if row["degenerate"]:
-            return (f"{row['arm']} vs {self.control} on {row['metric']}: no test possible ({row['degenerate']}; "
-                    f"{self.value(row['metric'], row['control_mean'])} in {self.control}, "
-                    f"{self.value(row['metric'], row['arm_mean'])} in {row['arm']})")
-        verb = "lifts" if row["lift_rel"] > 0 else "lowers" if row["lift_rel"] < 0 else "leaves unchanged"
-        state = "significant" if row["significant"] else "not significant"
-        guards = self.comparisons[(self.comparisons["role"] == "guardrail") & (self.comparisons["arm"] == row["arm"])]
+            return _("{arm} vs {control} on {metric}: no test possible ({reason}; {control_value} in {control}, "
+                     "{arm_value} in {arm})").format(
+                arm=arm, control=self.control, metric=metric, reason=row["degenerate"],
+                control_value=self.value(metric, row["control_mean"]), arm_value=self.value(metric, row["arm_mean"]))
+        change = (_("{arm} lifts {metric} by {lift}") if row["lift_rel"] > 0 else _("{arm} lowers {metric} by {lift}")
+                  if row["lift_rel"] < 0 else _("{arm} leaves unchanged {metric} by {lift}")).format(
+            arm=arm, metric=metric, lift=self._lift(row))
+        guards = self.comparisons[(self.comparisons["role"] == "guardrail") & (self.comparisons["arm"] == arm)]
         g = ""
         if len(guards):
-            g = "; guardrails hold" if (guards["guardrail"] == "pass").all() else \
-                f"; guardrail {', '.join(guards.loc[guards['guardrail'] == 'fail', 'metric'])} not shown safe"
-        return f"{row['arm']} {verb} {row['metric']} by {self._lift(row)}, {state}{g}"
+            g = _("; guardrails hold") if (guards["guardrail"] == "pass").all() else \
+                _("; guardrail {metrics} not shown safe").format(
+                    metrics=separator().join(guards.loc[guards["guardrail"] == "fail", "metric"]))
+        state = _("{change}, significant{guardrails}") if row["significant"] else \
+            _("{change}, not significant{guardrails}")
+        return state.format(change=change, guardrails=g)
 
     def summary(self) -> str:
         """Prose for the stakeholder: the decision and its reasons, then the evidence, in Markdown.
         Names from data or the spec (arms, metrics, segments, units) are escaped (report.esc)."""
-        out = [f"**Decision: {esc(self.decision)}.** "
-               + "; ".join(esc(r[0].upper() + r[1:]) for r in self.reasons) + ".", self._srm_paragraph()]
+        reasons = separator("clauses").join(esc(r[0].upper() + r[1:]) for r in self.reasons)
+        out = [_("**Decision: {decision}.** {reasons}.").format(decision=esc(decision_label(self.decision)),
+                                                               reasons=reasons), self._srm_paragraph()]
         nulls = [c for c in self.null_counts if c.nulls]
         if nulls:
-            out.append("Missing values counted as 0: " + "; ".join(c.describe() for c in nulls) + ".")
+            out.append(_("Missing values counted as 0: {counts}.").format(
+                counts=separator("clauses").join(c.describe() for c in nulls)))
         if self.decision == "invalid":
             return "\n\n".join(out)
-        for _, row in self.comparisons.iterrows():
+        for _i, row in self.comparisons.iterrows():
             out.append(self._sentence(row))
-        out += [p for p in (self._plan_paragraph(), self._running_paragraph(), self._heterogeneity_sentence()) if p]
+        out += [p for p in (self._plan_paragraph(), self._running_paragraph(), heterogeneity_sentence(
+            self.heterogeneity, arms=len(self.arms), correction=self.settings.get("correction"))) if p]
         return "\n\n".join(out)
 
     def _srm_paragraph(self) -> str:
-        srm = (f"Users per arm: {esc(self._split())} (planned split {self._planned_split()}); the sample-ratio "
-               f"check gives p {_p(self.srm.p_value)} against a threshold of {self.srm.alpha:g}")
-        srm += ": **the split is broken, so assignment or logging must be fixed before any lift is read.**" \
-            if self.srm.mismatch else ", consistent with the design."
+        srm = _("Users per arm: {split} (planned split {planned}); the sample-ratio check gives p {p} against a "
+                "threshold of {alpha}").format(split=esc(self._split()), planned=self._planned_split(),
+                                               p=p_text(self.srm.p_value), alpha=f"{self.srm.alpha:g}")
+        srm += _(": **the split is broken, so assignment or logging must be fixed before any lift is read.**") \
+            if self.srm.mismatch else _(", consistent with the design.")
         bad = self.segment_srm[self.segment_srm["mismatch"]] if len(self.segment_srm) else self.segment_srm
         if len(bad):
-            srm += " The split is also off inside " + ", ".join(
-                f"{esc(r.segment)} = {esc(r.level)} (p {_p(r.p_value)})" for r in bad.itertuples()) + "."
+            srm += _(" The split is also off inside {levels}.").format(levels=separator().join(
+                _("{segment} = {level} (p {p})").format(segment=esc(r.segment), level=esc(r.level), p=p_text(r.p_value))
+                for r in bad.itertuples()))
         if self.excluded_multi_arm:
-            srm += f" {num(self.excluded_multi_arm)} users seen in more than one arm were left out."
+            srm += _(" {n} users seen in more than one arm were left out.").format(n=num(self.excluded_multi_arm))
         return srm
 
     def _plan_paragraph(self) -> str:
         plan = self.plan
         if plan.get("power_now") is not None:
             mde = self.settings.get("mde_rel", 0.05)
-            return (
-                f"Planned sample: {num(plan['planned_users_per_arm'])} users per arm to detect a "
-                f"{pct(mde, 1)} relative lift on the primary metric with {pct(self.settings.get('power', 0.8), 0)} "
-                f"power; the experiment has {num(self.counts[0])} in {esc(self.control)}, which gives "
-                f"{pct(plan['power_now'], 0)} power for that lift at the control arm's variance"
-                f"{' (planned sample reached)' if plan.get('reached') else ' (not reached yet)'}.")
+            text = _("Planned sample: {planned} users per arm to detect a {mde} relative lift on the primary metric "
+                     "with {power} power; the experiment has {n} in {control}, which gives {power_now} power for "
+                     "that lift at the control arm's variance")
+            text = (text + (_(" (planned sample reached).") if plan.get("reached") else _(" (not reached yet)."))
+                    ).format(planned=num(plan["planned_users_per_arm"]), mde=pct(mde, 1),
+                             power=pct(self.settings.get("power", 0.8), 0), n=num(self.counts[0]),
+                             control=esc(self.control), power_now=pct(plan["power_now"], 0))
+            return text
         if plan.get("planning_note"):
-            return f"No power figure: {esc(plan['planning_note'])}."
+            return _("No power figure: {note}.").format(note=esc(plan["planning_note"]))
         return ""
 
     def _running_paragraph(self) -> str:
@@ -178,85 +202,64 @@ class ReadoutResult:
             return ""
         arm, r = running
         if "power" not in r:
-            return f"No power figure for the running experiment: {esc(r['note'])}."
-        mde = pct(self.settings.get("mde_rel", 0.05), 1, sign=True)
-        target = pct(self.settings.get("power", 0.8), 0)
-        text = (f"With the variances both arms show so far, {esc(arm)} has {pct(r['power'], 0)} power for a {mde} "
-                f"relative lift on the primary metric")
-        return text + (f"; about {num(r['more_users_per_arm'])} more users per arm ({num(r['more_users_total'])} "
-                       f"in all) reach {target}." if r["more_users_per_arm"] else
-                       f", at or above the {target} wanted: the sample is large enough for that lift.")
+            return _("No power figure for the running experiment: {note}.").format(note=esc(r["note"]))
+        text = _("With the variances both arms show so far, {arm} has {power} power for a {mde} relative lift on "
+                 "the primary metric") + (
+            _("; about {more} more users per arm ({total} in all) reach {target}.") if r["more_users_per_arm"] else
+            _(", at or above the {target} wanted: the sample is large enough for that lift."))
+        return text.format(arm=esc(arm), power=pct(r["power"], 0),
+                           mde=pct(self.settings.get("mde_rel", 0.05), 1, sign=True),
+                           more=num(r["more_users_per_arm"]), total=num(r["more_users_total"]),
+                           target=pct(self.settings.get("power", 0.8), 0))
 
     def _running(self) -> tuple[str, dict[str, Any]] | None:
         running = self.plan.get("running") or {}
         arm = self.decision_arm if self.decision_arm in running else next(iter(running), None)
         return (arm, running[arm]) if arm is not None else None
 
-    def _heterogeneity_sentence(self) -> str:
-        het = self.heterogeneity
-        if het is None or not len(het):
-            return ""
-        tested = het[het["p_value"].notna()]
-        parts = []
-        for seg in dict.fromkeys(het["segment"]):
-            rows = tested[tested["segment"] == seg]
-            if not len(rows):
-                parts.append(f"{esc(seg)}: fewer than two levels large enough to compare")
-                continue
-            differs = rows[rows["differs"]]
-            for r in differs.itertuples():
-                parts.append(f"**the effect differs by {esc(seg)}**{self._for_arm(r.arm)} (Cochran's Q p "
-                             f"{_p(r.p_value_adj)} over {r.levels} levels after correction): from "
-                             f"{pct(r.lift_min, 1, sign=True)} ({esc(r.level_min)}) to {pct(r.lift_max, 1, sign=True)} "
-                             f"({esc(r.level_max)})")
-            if not len(differs):
-                p = float(rows["p_value_adj"].min())
-                corrected = " after correction" if len(tested) > 1 and self.settings.get("correction") != "none" \
-                    else ""
-                parts.append(f"no evidence that the effect differs by {esc(seg)} (Cochran's Q p {_p(p)} over "
-                             f"{int(rows['levels'].max())} levels{corrected})")
-        text = "; ".join(parts)
-        return ("Across segments: " + text + ". The decision is read on the whole sample; the segment lifts "
-                "are shown for exploring.")
-
-    def _for_arm(self, arm: str) -> str:
-        return f" for {esc(arm)}" if len(self.arms) > 2 else ""
-
     def _sentence(self, row: pd.Series) -> str:
         name, arm = row["metric"], row["arm"]
-        text = (f"**{esc(name)}** ({esc(row['role'])}): {esc(self.value(name, row['control_mean']))} in "
-                f"{esc(self.control)} vs {esc(self.value(name, row['arm_mean']))} in {esc(arm)}, "
-                f"a lift of {esc(self._lift(row))}")
+        text = _("**{metric}** ({role}): {control_value} in {control} vs {arm_value} in {arm}, a lift of "
+                 "{lift}").format(
+            metric=esc(name), role=esc(role_label(row["role"])),
+            control_value=esc(self.value(name, row["control_mean"])),
+            control=esc(self.control), arm_value=esc(self.value(name, row["arm_mean"])), arm=esc(arm),
+            lift=esc(self._lift(row)))
         if row["degenerate"]:
-            return text + (f". The comparison is degenerate ({esc(row['degenerate'])}): no test is possible, "
-                           "so its interval and p-value are left out of the outcome.")
-        text += f", p {_p(row['p_value'])}"
+            return text + _(". The comparison is degenerate ({reason}): no test is possible, so its interval and "
+                            "p-value are left out of the outcome.").format(reason=esc(row["degenerate"]))
+        text += _(", p {p}").format(p=p_text(row["p_value"]))
         if row["in_family"] and self.settings.get("correction") != "none":
-            text += f" ({_p(row['p_value_adj'])} after {esc(self.settings.get('correction'))} correction)"
-        text += f", chance to win {pct(row['chance_to_win'], 0)}"
+            text += _(" ({p} after {correction} correction)").format(p=p_text(row["p_value_adj"]),
+                                                                    correction=esc(self.settings.get("correction")))
+        text += _(", chance to win {chance}").format(chance=pct(row["chance_to_win"], 0))
         if row["cuped"] and _ok(row["variance_reduction"]):
-            text += f"; CUPED removed {pct(row['variance_reduction'], 0)} of the variance"
+            text += _("; CUPED removed {share} of the variance").format(share=pct(row["variance_reduction"], 0))
         if row["role"] == "guardrail":
-            ok = row["guardrail"] == "pass"
-            bound = pct(row["ni_bound"], 1, sign=True) if _ok(row["ni_bound"]) else "undefined"
-            text += (f"; the worst plausible change is {bound} against a tolerated "
-                     f"{pct(-row['margin'] if row['higher_is_better'] else row['margin'], 1, sign=True)}: "
-                     + ("**holds**" if ok else "**not shown safe**"))
-        return text + "."
+            text += (_("; the worst plausible change is {bound} against a tolerated {margin}: **holds**")
+                     if row["guardrail"] == "pass" else
+                     _("; the worst plausible change is {bound} against a tolerated {margin}: **not shown safe**")
+                     ).format(bound=pct(row["ni_bound"], 1, sign=True) if _ok(row["ni_bound"])
+                              else pgettext("experiment", "undefined"),
+                              margin=pct(-row["margin"] if row["higher_is_better"] else row["margin"], 1, sign=True))
+        return pgettext("experiment", "{text}.").format(text=text)
 
     # -- tables -----------------------------------------------------------------------------------
     def table(self) -> pd.DataFrame:
         """The comparisons formatted for stakeholders (values with units, lifts with intervals)."""
         rows = []
-        for _, r in self.comparisons.iterrows():
+        for _i, r in self.comparisons.iterrows():
+            guard = r.get("guardrail") if isinstance(r.get("guardrail"), str) else ""
             rows.append({
-                "metric": r["metric"], "role": r["role"], "arm": r["arm"],
+                pgettext("experiment table", "metric"): r["metric"],
+                pgettext("experiment table", "role"): role_label(r["role"]),
+                pgettext("experiment table", "arm"): r["arm"],
                 self.control: self.value(r["metric"], r["control_mean"]),
-                "arm value": self.value(r["metric"], r["arm_mean"]),
-                "lift (relative)": self._lift(r),
-                "p": _p(r["p_value"]), "p adjusted": _p(r["p_value_adj"]),
-                "chance to win": pct(r["chance_to_win"], 0),
-                "guardrail": r.get("guardrail") if isinstance(r.get("guardrail"), str) else "",
+                pgettext("experiment table", "arm value"): self.value(r["metric"], r["arm_mean"]),
+                pgettext("experiment table", "lift (relative)"): self._lift(r),
+                "p": p_text(r["p_value"]), pgettext("experiment table", "p adjusted"): p_text(r["p_value_adj"]),
+                pgettext("experiment table", "chance to win"): pct(r["chance_to_win"], 0),
+                pgettext("experiment table", "guardrail"): guardrail_label(guard),
             })
         return pd.DataFrame(rows)
 
@@ -264,17 +267,22 @@ class ReadoutResult:
         """The primary metric per segment level, formatted (lift with corrected interval, SRM p)."""
         name = self._primary_row()["metric"]
         rows = []
-        for _, r in self.segments.iterrows():
+        for _i, r in self.segments.iterrows():
             ok = _ok(r["ci_low"]) and _ok(r["ci_high"])
-            lift = pct(r["lift_rel"], 1, sign=True) + (
-                f" ({interval(r['ci_low'], r['ci_high'])})" if ok else " (no interval)")
-            rows.append({"segment": r["segment"], "level": r["level"], "arm": r["arm"],
-                         "users": f"{num(r['users_control'])} / {num(r['users_arm'])}",
+            lift = pct(r["lift_rel"], 1, sign=True)
+            lift = _("{lift} ({interval})").format(lift=lift, interval=interval(r["ci_low"], r["ci_high"])) if ok \
+                else _("{lift} (no interval)").format(lift=lift)
+            rows.append({pgettext("experiment table", "segment"): r["segment"],
+                         pgettext("experiment table", "level"): r["level"],
+                         pgettext("experiment table", "arm"): r["arm"],
+                         pgettext("experiment table", "users"): f"{num(r['users_control'])} / {num(r['users_arm'])}",
                          self.control: self.value(name, r["control_mean"]),
-                         "arm value": self.value(name, r["arm_mean"]), "lift (relative)": lift,
-                         "p adjusted": _p(r["p_value_adj"]),
-                         "split check p": _p(r["srm_p"]) if _ok(r["srm_p"]) else "–",
-                         "significant": "yes" if r["significant"] else ""})
+                         pgettext("experiment table", "arm value"): self.value(name, r["arm_mean"]),
+                         pgettext("experiment table", "lift (relative)"): lift,
+                         pgettext("experiment table", "p adjusted"): p_text(r["p_value_adj"]),
+                         pgettext("experiment table", "split check p"): p_text(r["srm_p"]) if _ok(r["srm_p"]) else "–",
+                         pgettext("experiment table", "significant"):
+                             pgettext("experiment table", "yes") if r["significant"] else ""})
         return pd.DataFrame(rows)
 
     # -- the outcome ------------------------------------------------------------------------------
@@ -284,34 +292,35 @@ class ReadoutResult:
 
     def metric_info(self) -> list[Metric]:
         """Label, unit and kind of each metric in :meth:`metrics`; lifts carry their interval."""
-        out = [Metric("srm.p_value", "Sample ratio mismatch p-value", MetricKind.P_VALUE)]
-        out += [Metric(f"users.{a}", f"Users in {a}", MetricKind.COUNT, "users") for a in self.arms]
-        for _, r in self.comparisons.iterrows():
+        out = [Metric("srm.p_value", _("Sample ratio mismatch p-value"), MetricKind.P_VALUE)]
+        out += [Metric(f"users.{a}", _("Users in {arm}").format(arm=a), MetricKind.COUNT, "users") for a in self.arms]
+        for _i, r in self.comparisons.iterrows():
             base, name = f"{r['metric']}.{r['arm']}", str(r["metric"]).replace("_", " ")
+            label = {"name": name.capitalize(), "arm": r["arm"], "control": self.control}
             unit = self._def(str(r["metric"])).unit if r["kind"] != "binary" else ""
             low, high = (float(r["ci_low"]), float(r["ci_high"])) if _ok(r["ci_low"]) and _ok(r["ci_high"]) \
                 else (None, None)
             level = float(r["ci_level"]) if _ok(r["ci_level"]) and low is not None else None
             out += [
-                Metric(f"{base}.lift_rel", f"{name.capitalize()}, {r['arm']} vs {self.control}", MetricKind.LIFT,
+                Metric(f"{base}.lift_rel", _("{name}, {arm} vs {control}").format(**label), MetricKind.LIFT,
                        low=low, high=high, level=level),
-                Metric(f"{base}.lift_abs", f"{name.capitalize()} difference, {r['arm']} vs {self.control}",
+                Metric(f"{base}.lift_abs", _("{name} difference, {arm} vs {control}").format(**label),
                        MetricKind.SHARE if r["kind"] == "binary" else MetricKind.RATIO, unit),
-                Metric(f"{base}.ci_low", f"{name.capitalize()} lift, lower bound", MetricKind.LIFT),
-                Metric(f"{base}.ci_high", f"{name.capitalize()} lift, upper bound", MetricKind.LIFT),
-                Metric(f"{base}.p_value", f"{name.capitalize()} p-value", MetricKind.P_VALUE),
-                Metric(f"{base}.p_value_adj", f"{name.capitalize()} p-value (corrected)", MetricKind.P_VALUE),
-                Metric(f"{base}.chance_to_win", f"Chance that {r['arm']} beats {self.control} on {name}",
-                       MetricKind.SHARE),
-                Metric(f"{base}.variance_reduction", f"{name.capitalize()} variance reduction (CUPED)",
+                Metric(f"{base}.ci_low", _("{name} lift, lower bound").format(**label), MetricKind.LIFT),
+                Metric(f"{base}.ci_high", _("{name} lift, upper bound").format(**label), MetricKind.LIFT),
+                Metric(f"{base}.p_value", _("{name} p-value").format(**label), MetricKind.P_VALUE),
+                Metric(f"{base}.p_value_adj", _("{name} p-value (corrected)").format(**label), MetricKind.P_VALUE),
+                Metric(f"{base}.chance_to_win", _("Chance that {arm} beats {control} on {metric}").format(
+                    metric=name, **label), MetricKind.SHARE),
+                Metric(f"{base}.variance_reduction", _("{name} variance reduction (CUPED)").format(**label),
                        MetricKind.SHARE),
             ]
-        out += [Metric("planned_users_per_arm", "Planned users per arm", MetricKind.COUNT, "users"),
-                Metric("power_now", "Power for the planned lift", MetricKind.SHARE),
-                Metric("power_observed", "Power with the observed variances", MetricKind.SHARE),
-                Metric("more_users_per_arm", "More users per arm to reach the target power", MetricKind.COUNT,
+        out += [Metric("planned_users_per_arm", _("Planned users per arm"), MetricKind.COUNT, "users"),
+                Metric("power_now", _("Power for the planned lift"), MetricKind.SHARE),
+                Metric("power_observed", _("Power with the observed variances"), MetricKind.SHARE),
+                Metric("more_users_per_arm", _("More users per arm to reach the target power"), MetricKind.COUNT,
                        "users"),
-                Metric("more_users_total", "More users in all to reach the target power", MetricKind.COUNT,
+                Metric("more_users_total", _("More users in all to reach the target power"), MetricKind.COUNT,
                        "users")]
         return out
 
@@ -320,7 +329,7 @@ class ReadoutResult:
         out: dict[str, float] = {"srm.p_value": self.srm.p_value}
         for a, c in zip(self.arms, self.counts, strict=True):
             out[f"users.{a}"] = c
-        for _, r in self.comparisons.iterrows():
+        for _i, r in self.comparisons.iterrows():
             out.update(self._comparison_metrics(r))
         for k in ("planned_users_per_arm", "power_now"):
             if _ok(self.plan.get(k)):

@@ -39,6 +39,7 @@ import pandas as pd
 from playbook.analyses.experiment.query import MISSING, Columns, Query, build_query
 from playbook.analyses.experiment.spec import MetricDef
 from playbook.errors import DataError
+from playbook.i18n import gettext as _
 from playbook.sources import Warehouse
 from playbook.sql import quote_ident as q
 from playbook.sql import quote_string as lit
@@ -63,8 +64,10 @@ class NullCount:
     nulls: int
 
     def describe(self) -> str:
-        rows = f"{self.rows:,} rows" + (f" with event '{self.event}'" if self.event else "")
-        return f"{self.nulls:,} of {rows} in table '{self.table}' have no '{self.column}' (metric {self.metric})"
+        rows = (_("{n} rows with event '{event}'") if self.event else _("{n} rows")).format(
+            n=f"{self.rows:,}", event=self.event)
+        return _("{nulls} of {rows} in table '{table}' have no '{column}' (metric {metric})").format(
+            nulls=f"{self.nulls:,}", rows=rows, table=self.table, column=self.column, metric=self.metric)
 
 
 def _listing(values: Sequence[str], limit: int = 25) -> str:
