@@ -16,6 +16,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec
 
+from playbook.i18n import gettext
 from playbook.palette import CHART_BAD as FAIL
 from playbook.palette import CHART_GOOD as PASS
 from playbook.palette import CHART_NEUTRAL as NEUTRAL
@@ -54,9 +55,10 @@ def alt_text(fig: Figure) -> str:
         titles.append(suptitle.get_text())
     panels = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
     if titles and panels:
-        return f"Chart: {titles[0]}; panels: {', '.join(panels)}"
+        return gettext("Chart: {title}; panels: {panels}").format(title=titles[0],
+                                                                   panels=", ".join(panels))
     titles += panels
-    return "Chart: " + "; ".join(titles) if titles else "Chart"
+    return gettext("Chart: {titles}").format(titles="; ".join(titles)) if titles else gettext("Chart")
 
 
 def duration_label(h: float) -> str:
