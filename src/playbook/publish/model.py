@@ -148,7 +148,7 @@ class Report:
         if headline:
             return headline
         if error:
-            return gettext("Failed: {ename}: {summary}", language).format(**error).rstrip(": ")
+            return gettext("Failed: {ename}: {summary}", language).format(**error).rstrip(": ：")
         return gettext("No outcome recorded", language)
 
     def view(self, language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
