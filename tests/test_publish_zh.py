@@ -25,12 +25,13 @@ INFO = {
     "users.B": {"label": "B 组用户数", "kind": "count"},
     "loan_size.B": {"label": "平均借款金额", "kind": "money", "unit": "CNY"},
 }
-ZH_OUTCOME = {
+ZH_METRICS = {"apply_rate.B.lift_rel": 0.0903, "users.B": 123456, "loan_size.B": 1234.5}
+ZH_OUTCOME: dict[str, Any] = {
     "status": "ok",
     "language": "zh-CN",
     "headline": "B 组把申请率提升了 +9.0%，显著；护栏指标稳定",
     "decision": "ship",
-    "metrics": {"apply_rate.B.lift_rel": 0.0903, "users.B": 123456, "loan_size.B": 1234.5},
+    "metrics": ZH_METRICS,
     "metric_info": INFO,
 }
 
@@ -39,7 +40,7 @@ ZH_OUTCOME = {
 def archive(tmp_path: Path) -> Path:
     runs = tmp_path / "runs"
     for run_id, lift in ((RUN_ID, 0.0903), ("20261117T060000Z", 0.05)):  # two runs: a sparkline
-        outcome = ZH_OUTCOME | {"metrics": ZH_OUTCOME["metrics"] | {"apply_rate.B.lift_rel": lift}}
+        outcome = ZH_OUTCOME | {"metrics": ZH_METRICS | {"apply_rate.B.lift_rel": lift}}
         make_run(runs, CAMPAIGN, run_id,
                  [{"name": "experiment_readout", "status": "ok", "notebook": ok_notebook(), "outcome": outcome}],
                  spec_extra={"language": "zh-CN", "title": "额度横幅实验", "tags": ["实验"]})
