@@ -7,6 +7,11 @@ the file again and say why in the commit:
     .venv/bin/python tests/test_demo_outcomes.py      # rewrites tests/fixtures/demo_outcomes.json
 
 Numbers are compared at 9 significant digits (DuckDB's parallel sums differ in the last bits).
+
+The fixture holds the English campaigns. The Chinese one (playbooks/growth-review-zh.yml) runs
+the five templates with the English campaigns' parameters in zh-CN: its outcomes must record
+their language and decide and measure exactly as their English twins (numbers do not depend on
+the language); its headlines are the templates' translations, pinned by their own tests.
 """
 
 from __future__ import annotations
@@ -20,6 +25,15 @@ import pytest
 
 FIXTURE = Path(__file__).parent / "fixtures" / "demo_outcomes.json"
 DIGITS = 9
+#: The Chinese demo campaign: each of its reports and the English report it repeats.
+CHINESE = "growth-review-zh"
+TWINS = {
+    "data_quality": "weekly-data-quality/data_quality",
+    "funnel_diagnosis": "loan-journey-diagnosis/funnel_diagnosis",
+    "process_efficiency": "loan-journey-diagnosis/process_efficiency",
+    "experiment_design": "limit-banner-experiment/experiment_design",
+    "experiment_readout": "limit-banner-experiment/experiment_readout",
+}
 
 
 def _round(value: Any) -> Any:
@@ -32,17 +46,21 @@ def _round(value: Any) -> Any:
     return value
 
 
-def demo_outcomes(root: Path) -> dict[str, dict[str, Any]]:
-    """``{campaign/report: {headline, decision, status, metrics}}`` of every run under root."""
+def demo_outcomes(root: Path, language: str = "en") -> dict[str, dict[str, Any]]:
+    """``{campaign/report: {headline, decision, status, metrics}}`` of every run under root
+    whose outcome is in ``language`` (outcomes older than languages are English)."""
     out: dict[str, dict[str, Any]] = {}
     for path in sorted((root / "outputs" / "runs").glob("*/*/*.outcome.json")):
         o = json.loads(path.read_text(encoding="utf-8"))
+        if o.get("language", "en") != language:
+            continue
         key = f"{path.parts[-3]}/{path.name.removesuffix('.outcome.json')}"
         out[key] = _round({k: o.get(k) for k in ("status", "headline", "decision", "metrics")})
     return out
 
 
 def run_demo(root: Path) -> dict[str, dict[str, Any]]:
+    """Runs every demo playbook (English and Chinese); the English outcomes."""
     from tests.conftest import run_cli
 
     specs = sorted(str(p.relative_to(root)) for p in (root / "playbooks").glob("*.yml"))
@@ -52,10 +70,17 @@ def run_demo(root: Path) -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.conftest import make_demo_project
 
-    return run_demo(make_demo_project(tmp_path_factory, "demo-outcomes"))
+    root = make_demo_project(tmp_path_factory, "demo-outcomes")
+    run_demo(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def outcomes(demo_root: Path) -> dict[str, dict[str, Any]]:
+    return demo_outcomes(demo_root)
 
 
 def test_demo_outcomes_are_unchanged(outcomes: dict[str, dict[str, Any]]) -> None:
@@ -66,6 +91,18 @@ def test_demo_outcomes_are_unchanged(outcomes: dict[str, dict[str, Any]]) -> Non
         for field in ("status", "headline", "decision"):
             assert got[field] == want[field], (key, field)
         assert got["metrics"] == want["metrics"], key
+
+
+def test_the_chinese_demo_decides_and_measures_as_the_english_one(
+        demo_root: Path, outcomes: dict[str, dict[str, Any]]) -> None:
+    chinese = demo_outcomes(demo_root, "zh-CN")
+    assert sorted(chinese) == sorted(f"{CHINESE}/{name}" for name in TWINS)
+    assert not any(key.startswith(f"{CHINESE}/") for key in outcomes)  # none recorded as English
+    for name, twin in TWINS.items():
+        got, want = chinese[f"{CHINESE}/{name}"], outcomes[twin]
+        assert (got["status"], got["decision"]) == (want["status"], want["decision"]), name
+        assert got["metrics"] == want["metrics"], name
+        assert got["headline"], name
 
 
 if __name__ == "__main__":  # pragma: no cover - writes the fixture

@@ -405,7 +405,7 @@ def test_missing_or_unreadable_notebook_still_gets_a_page(tmp_path):
 
 
 def test_converter_errors_give_a_fallback_page(runs, tmp_path, monkeypatch):
-    def boom(nb):
+    def boom(nb, language="en"):
         raise RuntimeError("template exploded")
 
     monkeypatch.setattr(convert, "notebook_body", boom)
@@ -579,11 +579,11 @@ def test_crash_mid_publish_keeps_the_previous_archive(runs, tmp_path, monkeypatc
     real = convert.notebook_body
     calls = []
 
-    def crash_on_second(nb):
+    def crash_on_second(nb, language="en"):
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt  # killed mid-publish, not a conversion error
-        return real(nb)
+        return real(nb, language)
 
     monkeypatch.setattr(convert, "notebook_body", crash_on_second)
     with pytest.raises(KeyboardInterrupt):

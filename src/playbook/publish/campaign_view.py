@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from playbook.i18n import gettext
 from playbook.publish.formatting import (
     KEY_METRICS,
     clean_error_text,
     show_duration,
     show_value,
+    status_word,
 )
 from playbook.publish.metric_text import format_metric, metric_infos, metric_label
 from playbook.publish.model import Run, as_dict
@@ -46,7 +48,7 @@ def _sparkline(values: list[float | None]) -> str:
     return " ".join(points)
 
 
-def _metric_history(runs: list[Run]) -> list[dict[str, Any]]:
+def _metric_history(runs: list[Run], language: str) -> list[dict[str, Any]]:
     """Per report name: one row per run (``runs`` newest first), key metrics as columns.
 
     The columns are the first key metrics of the newest outcome that has any, headed by their
@@ -76,17 +78,18 @@ def _metric_history(runs: list[Run]) -> list[dict[str, Any]]:
                 status = report.status
             values = as_dict((report.outcome or {}).get("metrics")) if report else {}
             infos = metric_infos(report.outcome if report else None)
-            withheld = report.withheld if report is not None else ""
+            withheld = report.withheld_in(language) if report is not None else ""
             shows_numbers = report is not None and not withheld
             series.append([_number(values.get(m)) if shows_numbers else None for m in metrics])
+            written_in = report.language if report is not None else language
             rows.append(
                 {
                     "run_id": run.run_id,
-                    "date": run.date,
+                    "date": run.date_in(language),
                     "status": status,
                     "href": report.href if report else None,
-                    "note": f"numbers withheld: {withheld}" if withheld and status != "failed" else status,
-                    "cells": [format_metric(m, values[m], infos.get(m)) if m in values else "–"
+                    "note": _note(status, withheld, language),
+                    "cells": [format_metric(m, values[m], infos.get(m), written_in) if m in values else "–"
                               for m in metrics]
                     if shows_numbers
                     else None,
@@ -100,16 +103,26 @@ def _metric_history(runs: list[Run]) -> list[dict[str, Any]]:
     return history
 
 
+def _note(status: str, withheld: str, language: str) -> str:
+    """What a history row without numbers says: why they are withheld, else its status."""
+    if withheld and status != "failed":
+        return gettext("numbers withheld: {reason}", language).format(reason=withheld)
+    return status_word(status, language)
+
+
 def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
+    """The context of one campaign's page, in the language of its newest run's spec."""
     runs = sorted(runs, key=lambda r: r.sort_key, reverse=True)
     latest = runs[0]
     spec = latest.spec
+    language = latest.language
     ice = as_dict(spec.get("ice"))
     parts = [ice.get(k) for k in ("impact", "confidence", "ease")]
     numbers = [p for p in parts if isinstance(p, int | float)]
     targets = as_dict(spec.get("targets"))
     return {
         "slug": campaign,
+        "language": language,
         "title": latest.title,
         "owner": spec.get("owner"),
         "hypothesis": spec.get("hypothesis"),
@@ -121,19 +134,19 @@ def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
         "ice_score": round(sum(numbers) / 3, 1) if len(numbers) == 3 else None,
         "ice_text": ("I {} · C {} · E {}".format(*parts) if len(numbers) == 3 else "–"),
         "last_run_sort": latest.sort_key,
-        "metric_history": _metric_history(runs),
+        "metric_history": _metric_history(runs, language),
         "spark_width": SPARK_WIDTH,
         "spark_height": SPARK_HEIGHT,
         "runs": [
             {
                 "run_id": run.run_id,
-                "date": run.date,
+                "date": run.date_in(language),
                 "status": run.status,
-                "duration": show_duration(run.manifest.get("duration_s")),
+                "duration": show_duration(run.manifest.get("duration_s"), language),
                 "error": clean_error_text(show_value(run.manifest["error"]))
                 if run.manifest.get("error")
                 else "",
-                "reports": [r.view() for r in run.reports],
+                "reports": [r.view(language) for r in run.reports],
             }
             for run in runs
         ],

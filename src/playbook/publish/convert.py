@@ -41,9 +41,12 @@ from typing import Any, cast
 
 import nbformat
 import nh3
+from markupsafe import escape
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from traitlets.config import Config
+
+from playbook.i18n import DEFAULT_LANGUAGE, gettext
 
 #: Bumped whenever what a converted report looks like changes, so that publish re-converts.
 CONVERT_VERSION = 3
@@ -54,9 +57,11 @@ PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"
 ERROR_ANCHOR = "papermill-error-cell"
 
 _OBJECT_REPR = re.compile(r"^\s*\[?\s*<[^<>]*>(\s*,\s*<[^<>]*>)*\s*\]?\s*$")
-_ERROR_MARKER = (
-    f'<div id="{ERROR_ANCHOR}" class="error-marker">The notebook stopped here with an error:</div>'
-)
+
+
+def _error_marker(language: str) -> str:
+    words = gettext("The notebook stopped here with an error:", language)
+    return f'<div id="{ERROR_ANCHOR}" class="error-marker">{escape(words)}</div>'
 
 
 def _is_noise(output: dict[str, Any]) -> bool:
@@ -77,6 +82,7 @@ class StakeholderView(Preprocessor):
     """Hide code, parameters and noise; keep results and errors (see the module docstring)."""
 
     def preprocess(self, nb: Any, resources: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        language = str(resources.get("language") or DEFAULT_LANGUAGE)
         cells = []
         for cell in nb.cells:
             tags = set(cell.get("metadata", {}).get("tags", []))
@@ -86,7 +92,7 @@ class StakeholderView(Preprocessor):
                 if ERROR_ANCHOR in cell.source and "An Exception was encountered" not in (
                     cell.source
                 ):
-                    cell.source = _ERROR_MARKER
+                    cell.source = _error_marker(language)
                     cells.append(cell)
                 continue
             if cell.cell_type == "code":
@@ -97,7 +103,7 @@ class StakeholderView(Preprocessor):
                         continue
                     cell.metadata["transient"] = {"remove_source": True}
                 for output in cell.outputs:
-                    _default_alt_text(output)
+                    _default_alt_text(output, language)
             elif cell.cell_type == "raw":
                 continue
             cells.append(cell)
@@ -105,13 +111,13 @@ class StakeholderView(Preprocessor):
         return nb, resources
 
 
-def _default_alt_text(output: Any) -> None:
+def _default_alt_text(output: Any, language: str) -> None:
     """Give images an alt text (nbconvert logs a warning per image without one)."""
     data = output.get("data", {})
     for mime in ("image/png", "image/jpeg"):
         if mime in data:
             meta = output.setdefault("metadata", {}).setdefault(mime, {})
-            meta.setdefault("alt", "Chart")
+            meta.setdefault("alt", gettext("Chart", language))
 
 
 @cache
@@ -179,7 +185,11 @@ def sanitize(html: str) -> str:
     )
 
 
-def notebook_body(nb: nbformat.NotebookNode) -> str:
-    """The report body (HTML fragment) of an executed notebook, sanitized."""
-    body, _ = exporter().from_notebook_node(nb)
+def notebook_body(nb: nbformat.NotebookNode, language: str = DEFAULT_LANGUAGE) -> str:
+    """The report body (HTML fragment) of an executed notebook, sanitized; the words this
+    module adds (the error marker, a chart's default alt text) in ``language``.
+
+    The page around it, ``<html lang>`` included, is ``site.py``'s (the ``basic`` template
+    writes no ``<html>``, so nbconvert's two-letter ``language_code`` plays no part)."""
+    body, _ = exporter().from_notebook_node(nb, resources={"language": language})
     return sanitize(str(body))

@@ -8,8 +8,11 @@ is re-exported here. The first four metrics of an outcome are its key metrics
 Decisions get a badge by their tone (:func:`decision_class`): the tone the outcome recorded (the
 kernel that ran the template knew its decisions, also those a template registers in its own
 package), else the word's tone in :data:`playbook.analyses.base.TONES`.
-Times, durations, sizes and parameter values have one ``show_*`` function each; error text is
-cleaned of ANSI colours and machine paths by :func:`clean_error_text`.
+Its word is shown in the page's language (:func:`decision_word`: ``pgettext("decision", word)``;
+the templates' catalogues translate their decisions).
+Times, durations, sizes and parameter values have one ``show_*`` function each (times and
+durations in the page's language: ``2026-11-24 06:00 UTC`` / ``2026年11月24日 06:00 UTC``); error
+text is cleaned of ANSI colours and machine paths by :func:`clean_error_text`.
 """
 
 from __future__ import annotations
@@ -19,10 +22,15 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from playbook.errors import SpecError
+from playbook.i18n import DEFAULT_LANGUAGE, check_language, gettext, pgettext
+from playbook.i18n.formats import day
 from playbook.publish.metric_text import format_metric
 from playbook.redact import strip_machine_paths
 
 KEY_METRICS = 4
+#: How a list shows a report's language, in the language itself.
+LANGUAGE_NAMES = {"en": "EN", "zh-CN": "中文"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -37,16 +45,52 @@ def decision_class(decision: Any, recorded: Any = None) -> str:
     return str(tone(decision))
 
 
-def show_time(moment: datetime | None, fallback: str) -> str:
-    """A moment in UTC to the minute, or ``fallback`` when there is none."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else fallback
+def decision_word(decision: Any, language: str = DEFAULT_LANGUAGE) -> str:
+    """A decision word (``ship``) as a page in ``language`` shows it."""
+    return pgettext("decision", str(decision), language)
 
 
-def show_duration(seconds: Any) -> str:
+def status_word(status: Any, language: str = DEFAULT_LANGUAGE) -> str:
+    """A run's or report's status (``ok``, ``failed``, ``running``, ``not run``) as a page in
+    ``language`` shows it; a status this version does not know as it is."""
+    words = {
+        "ok": pgettext("status", "ok", language),
+        "failed": pgettext("status", "failed", language),
+        "running": pgettext("status", "running", language),
+        "finished": pgettext("status", "finished", language),
+        "not run": pgettext("status", "not run", language),
+        "unknown": pgettext("status", "unknown", language),
+    }
+    return words.get(str(status), str(status))
+
+
+def page_language(tag: Any) -> str:
+    """``tag`` (an outcome's or spec's ``language``) when it is a report language, else English:
+    records written before languages existed, or in a language this version does not know."""
+    try:
+        return check_language(tag) if tag else DEFAULT_LANGUAGE
+    except SpecError:
+        return DEFAULT_LANGUAGE
+
+
+def show_time(moment: datetime | None, fallback: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """A moment in UTC to the minute, or ``fallback`` when there is none; the day in the
+    language's long form outside English (2026年11月24日 06:00 UTC)."""
+    if not moment:
+        return fallback
+    utc = moment.astimezone(UTC)
+    if language == DEFAULT_LANGUAGE:
+        return utc.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{day(utc.date(), language)} {utc:%H:%M} UTC"
+
+
+def show_duration(seconds: Any, language: str = DEFAULT_LANGUAGE) -> str:
     """Seconds below two minutes, minutes above; empty when there is no number."""
     if not isinstance(seconds, int | float) or isinstance(seconds, bool):
         return ""
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    if seconds < 120:
+        return gettext("{n} s", language).format(n=f"{seconds:.1f}")
+    return gettext("{n} min", language).format(n=f"{seconds / 60:.1f}")
 
 
 def show_size(n: Any) -> str:
@@ -73,11 +117,15 @@ def show_value(value: Any) -> str:
 
 __all__ = [
     "KEY_METRICS",
+    "LANGUAGE_NAMES",
     "clean_error_text",
     "decision_class",
+    "decision_word",
     "format_metric",
+    "page_language",
     "show_duration",
     "show_size",
     "show_time",
     "show_value",
+    "status_word",
 ]

@@ -27,6 +27,11 @@ repeated. Labels and units are text: the pages escape them (Jinja autoescape).
 
 Outcomes without ``metric_info`` (written before it existed) are shown by their dotted name,
 formatted by the name's last part (:func:`format_by_name`).
+
+A report in another language than English has its numbers written by that language's rules
+(:mod:`playbook.i18n.formats`, Babel's locale data: ``12.3万`` for a count in zh-CN,
+``+9.0%（95% 置信区间 +5.8% 至 +12.4%）``); its labels were recorded in its language already.
+English is written by the table above.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
 
 from playbook.analyses.base import MetricKind
+from playbook.i18n import DEFAULT_LANGUAGE, gettext
+from playbook.i18n import formats as locale_formats
 
 NO_NUMBER = "–"
 
@@ -155,15 +162,55 @@ def _level(level: Any) -> str:
     return "CI"
 
 
-def format_metric(name: str, value: Any, info: Mapping[str, Any] | None = None) -> str:
+def _localized(kind: MetricKind, value: float, unit: str, language: str) -> str:
+    """One value by ``language``'s rules (:func:`playbook.i18n.formats.value`)."""
+    if kind is MetricKind.SHARE:
+        text = locale_formats.percent(value, language=language)
+        if value < 1 and text == locale_formats.percent(1.0, language=language):
+            return "> " + locale_formats.percent(0.999, language=language)
+        if value > 0 and text == locale_formats.percent(0.0, language=language):
+            return "< " + locale_formats.percent(0.001, language=language)
+        return text
+    if kind is MetricKind.MONEY and not (len(unit) == 3 and unit.isalpha() and unit.isupper()):
+        return _with_unit(locale_formats.money(value, None, language), unit, value)
+    if kind is MetricKind.DURATION and unit in ("d", "days"):
+        days = locale_formats.number(value, 0 if _whole(value) else 1, language)
+        return gettext("{n} d", language).format(n=days)
+    if kind is MetricKind.DURATION and unit != "h":
+        return _with_unit(locale_formats.number(value, language=language), unit, value)
+    if kind is MetricKind.RATIO:
+        return _with_unit(locale_formats.number(value, language=language), unit, value)
+    return locale_formats.value(value, str(kind), unit, language)
+
+
+def _format_localized(kind: MetricKind, value: float, info: Mapping[str, Any], unit: str,
+                      language: str) -> str:
+    text = _localized(kind, value, unit, language)
+    low, high = info.get("low"), info.get("high")
+    if kind is not MetricKind.P_VALUE and is_number(low) and is_number(high):
+        level = info.get("level")
+        ends = gettext("{level} CI {low} to {high}", language).format(
+            level=locale_formats.percent(level, digits=0, language=language)
+            if is_number(level) and 0 < level < 1 else "CI",
+            low=_localized(kind, float(low), unit, language),
+            high=_localized(kind, float(high), unit, language))
+        text = gettext("{value} ({interval})", language).format(value=text, interval=ends)
+    return text
+
+
+def format_metric(name: str, value: Any, info: Mapping[str, Any] | None = None,
+                  language: str = DEFAULT_LANGUAGE) -> str:
     """``value`` as a stakeholder reads it: by the kind and unit in ``info`` (one entry of an
-    outcome's ``metric_info``) with its interval, else by ``name`` (:func:`format_by_name`)."""
+    outcome's ``metric_info``) with its interval, else by ``name`` (:func:`format_by_name`);
+    in ``language`` (the report's) by its locale's rules."""
     kind = _kind(info) if isinstance(info, Mapping) else None
     if info is None or kind is None:
         return format_by_name(name, value)
     if not is_number(value):
         return NO_NUMBER if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
     unit = str(info.get("unit") or "").strip()
+    if language != DEFAULT_LANGUAGE:
+        return _format_localized(kind, float(value), info, unit, language)
     fmt = FORMATS[kind]
     text = fmt(float(value), unit)
     low, high = info.get("low"), info.get("high")
@@ -186,15 +233,17 @@ def metric_infos(outcome: Mapping[str, Any] | None) -> dict[str, Mapping[str, An
     return {str(k): v for k, v in info.items() if isinstance(v, Mapping)}
 
 
-def shown_metrics(outcome: Mapping[str, Any] | None) -> list[dict[str, str]]:
-    """Every numeric metric of an outcome as ``{name, label, text}``, in the outcome's order."""
+def shown_metrics(outcome: Mapping[str, Any] | None,
+                  language: str = DEFAULT_LANGUAGE) -> list[dict[str, str]]:
+    """Every numeric metric of an outcome as ``{name, label, text}``, in the outcome's order;
+    the values written in ``language`` (the report's)."""
     metrics = (outcome or {}).get("metrics")
     if not isinstance(metrics, Mapping):
         return []
     infos = metric_infos(outcome)
     return [
         {"name": str(k), "label": metric_label(str(k), infos.get(str(k))),
-         "text": format_metric(str(k), v, infos.get(str(k)))}
+         "text": format_metric(str(k), v, infos.get(str(k)), language)}
         for k, v in metrics.items()
         if isinstance(v, int | float) and not isinstance(v, bool)
     ]

@@ -26,10 +26,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from playbook.i18n import DEFAULT_LANGUAGE, gettext
 from playbook.publish.formatting import (
     KEY_METRICS,
+    LANGUAGE_NAMES,
     clean_error_text,
     decision_class,
+    page_language,
     show_duration,
     show_size,
     show_time,
@@ -120,30 +123,45 @@ class Report:
                 "summary": error_summary(evalue)}
 
     @property
+    def language(self) -> str:
+        """The language the report was written in: its outcome's ``language`` (outcomes written
+        before languages existed, and reports without an outcome, are English)."""
+        return page_language((self.outcome or {}).get("language"))
+
+    @property
     def withheld(self) -> str:
         """Why this report's numbers are not to be trusted ("" when they are): it failed, or
         its decision is invalid (e.g. a sample ratio mismatch). Lists show the reason instead
         of the numbers; the report page keeps them behind it."""
+        return self.withheld_in(DEFAULT_LANGUAGE)
+
+    def withheld_in(self, language: str) -> str:
+        """:attr:`withheld` as a page in ``language`` says it."""
         if self.status == "failed":
-            return "the report failed"
+            return gettext("the report failed", language)
         if decision_class((self.outcome or {}).get("decision")) == "invalid":
-            return "the result is invalid"
+            return gettext("the result is invalid", language)
         return ""
 
-    def view(self) -> dict[str, Any]:
-        """What the templates show of this report."""
+    def _headline(self, error: dict[str, str] | None, language: str) -> str:
+        headline = str((self.outcome or {}).get("headline") or "")
+        if headline:
+            return headline
+        if error:
+            return gettext("Failed: {ename}: {summary}", language).format(**error).rstrip(": ：")
+        return gettext("No outcome recorded", language)
+
+    def view(self, language: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+        """What the templates show of this report, on a page in ``language``: the page's
+        words in that language, the report's own text (headline, metrics) in the report's."""
         out = self.outcome or {}
-        shown = shown_metrics(out)
-        withheld = self.withheld if shown else ""
+        shown = shown_metrics(out, self.language)
+        withheld = self.withheld_in(language) if shown else ""
         error = self.error
-        headline = str(out.get("headline") or "")
-        if not headline:
-            headline = (
-                f"Failed: {error['ename']}: {error['summary']}".rstrip(": ")
-                if error
-                else "No outcome recorded"
-            )
+        headline = self._headline(error, language)
         return {
+            "language": self.language,
+            "language_name": LANGUAGE_NAMES.get(self.language, self.language),
             "campaign": self.run.campaign,
             "campaign_title": self.run.title,
             "run_id": self.run.run_id,
@@ -159,9 +177,9 @@ class Report:
             "error": error,
             "tags": self.run.tags,
             "owner": self.run.spec.get("owner"),
-            "date": self.run.date,
+            "date": self.run.date_in(language),
             "sort_key": self.run.sort_key,
-            "duration": show_duration(self.entry.get("duration_s")),
+            "duration": show_duration(self.entry.get("duration_s"), language),
             "href": self.href,
             "parameters": [
                 (str(k), show_value(v)) for k, v in as_dict(self.entry.get("parameters")).items()
@@ -215,8 +233,17 @@ class Run:
         return _parse_time(self.manifest.get("started_at"), self.run_id)
 
     @property
+    def language(self) -> str:
+        """The language of the run's spec (``en`` for specs written before languages existed)."""
+        return page_language(self.spec.get("language"))
+
+    @property
     def date(self) -> str:
-        return show_time(self.started, self.run_id)
+        return self.date_in(DEFAULT_LANGUAGE)
+
+    def date_in(self, language: str) -> str:
+        """When the run started, as a page in ``language`` shows it."""
+        return show_time(self.started, self.run_id, language)
 
     @property
     def sort_key(self) -> str:

@@ -39,6 +39,7 @@ a campaign page shows in :mod:`playbook.publish.campaign_view`, catalog.json in
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -47,7 +48,6 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -55,13 +55,23 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+import playbook.i18n as i18n
 import playbook.publish.convert as convert
 from playbook import __version__, atomic
 from playbook.errors import PublishError, write_problem
+from playbook.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from playbook.project import paths
 from playbook.publish.campaign_view import campaign_view
 from playbook.publish.catalog import catalog_json, catalog_schema_json
-from playbook.publish.formatting import decision_class, format_metric, show_value
+from playbook.publish.formatting import (
+    LANGUAGE_NAMES,
+    decision_class,
+    decision_word,
+    format_metric,
+    show_time,
+    show_value,
+    status_word,
+)
 from playbook.publish.model import PublishFailure, Report, Run, read_json_object, read_runs
 
 HERE = Path(__file__).parent
@@ -83,27 +93,41 @@ class PublishResult:
 # --------------------------------------------------------------------------- writing
 
 
-@cache
-def _environment() -> jinja2.Environment:
+@functools.cache
+def _environment(language: str = DEFAULT_LANGUAGE) -> jinja2.Environment:
+    """The page templates with their interface strings in ``language`` (``{{ _("Runs") }}``,
+    jinja2.ext.i18n's new style: ``_("%(n)s runs", n=3)`` fills in and escapes the values)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        functools.partial(i18n.gettext, language=language),
+        functools.partial(i18n.ngettext, language=language),
+        newstyle=True,
+        pgettext=functools.partial(i18n.pgettext, language=language),
     )
     env.filters["url"] = lambda path: quote(str(path))
     env.filters["decision_class"] = decision_class
+    env.filters["decision_word"] = functools.partial(decision_word, language=language)
+    env.filters["status_word"] = functools.partial(status_word, language=language)
     env.filters["show"] = show_value
     env.filters["css_token"] = lambda s: re.sub(r"[^a-z0-9-]", "-", str(s).lower())
+    env.globals["lang"] = language
+    env.globals["language_names"] = LANGUAGE_NAMES
     return env
 
 
-@cache
+@functools.cache
 def _page_digest() -> str:
     """Changes when the report page's look changes, so pages are re-rendered."""
     digest = hashlib.sha256(f"{convert.CONVERT_VERSION}/{__version__}".encode())
-    for path in sorted((HERE / "templates").glob("*.j2")):
+    catalogues = HERE.parent / "locale"  # a page's words change with its catalogue
+    for path in [*sorted((HERE / "templates").glob("*.j2")), *sorted(catalogues.rglob("*.po"))]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -133,33 +157,40 @@ def _fingerprint(report: Report) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
-def _render(template: str, root: str, generated_at: str, **context: Any) -> str:
+def _render(template: str, root: str, now: datetime, language: str = DEFAULT_LANGUAGE,
+            **context: Any) -> str:
+    """One page in ``language`` (its ``<html lang>``, interface strings, dates)."""
     return (
-        _environment()
+        _environment(language)
         .get_template(template)
-        .render(root=root, generated_at=generated_at, playbook_version=__version__, **context)
+        .render(root=root, generated_at=show_time(now, "", language),
+                playbook_version=__version__, **context)
     )
 
 
-def _report_page(report: Report, generated_at: str, failures: list[PublishFailure]) -> str:
+def _report_page(report: Report, now: datetime, failures: list[PublishFailure]) -> str:
+    """The page of one report, in the report's language."""
+    language = report.language
     body, note = None, ""
     if report.notebook is None or not report.notebook.exists():
-        note = "The executed notebook is missing; this page shows what the run record says."
+        note = i18n.gettext("The executed notebook is missing; this page shows what the run "
+                            "record says.", language)
     else:
         try:
-            body = Markup(convert.notebook_body(convert.read_notebook(report.notebook)))  # noqa: S704
+            notebook = convert.read_notebook(report.notebook)
+            body = Markup(convert.notebook_body(notebook, language))  # noqa: S704
         except Exception as exc:  # a broken notebook must not stop the archive
             failures.append(PublishFailure(f"{report.key}.ipynb", f"not converted: {exc}"))
-            note = (
-                f"The executed notebook could not be read ({type(exc).__name__}); "
-                "this page shows what the run record says."
-            )
-    view = report.view()
+            note = i18n.gettext("The executed notebook could not be read ({error}); this page "
+                                "shows what the run record says.", language).format(
+                                    error=type(exc).__name__)
+    view = report.view(language)
     view["error_in_notebook"] = body is not None and convert.ERROR_ANCHOR in body
     return _render(
         "report.html.j2",
         "../../../",
-        generated_at,
+        now,
+        language,
         r=view,
         has_body=body is not None,
         body=body,
@@ -216,7 +247,6 @@ def publish(
     project = paths()
     runs_dir = project.runs if runs_dir is None else Path(runs_dir)
     archive_dir = project.archive if archive_dir is None else Path(archive_dir)
-    generated_at = now.strftime("%Y-%m-%d %H:%M UTC")
     failures: list[PublishFailure] = []
     runs = read_runs(runs_dir, failures)
     reports = [r for run in runs for r in run.reports]
@@ -236,28 +266,30 @@ def publish(
         if not force and old_state.get(report.key) == fingerprint and page.exists():
             skipped += 1
             continue
-        write_atomic(page, _report_page(report, generated_at, failures))
+        write_atomic(page, _report_page(report, now, failures))
         converted += 1
 
     campaigns = [campaign_view(name, group) for name, group in _by_campaign(runs)]
     for campaign in campaigns:
-        html = _render("campaign.html.j2", "../", generated_at, c=campaign)
+        html = _render("campaign.html.j2", "../", now, campaign["language"], c=campaign)
         write_atomic(archive_dir / "campaigns" / f"{campaign['slug']}.html", html)
 
     ordered = sorted(reports, key=lambda r: (r.run.campaign, r.name))
     ordered.sort(key=lambda r: r.run.sort_key, reverse=True)  # newest first; stable for ties
     write_atomic(archive_dir / "catalog.json", catalog_json(campaigns, ordered, now))
     write_atomic(archive_dir / "catalog.schema.json", catalog_schema_json())
-    views = [r.view() for r in ordered]
+    views = [r.view() for r in ordered]  # the index speaks English; each row its report's language
+    shown = {v["language"] for v in views}
     index = archive_dir / "index.html"
     write_atomic(
         index,
         _render(
             "index.html.j2",
             "",
-            generated_at,
+            now,
             campaigns=campaigns,
             reports=views,
+            languages=[tag for tag in LANGUAGES if tag in shown],
             n_failed=sum(v["status"] == "failed" for v in views),
         ),
     )

@@ -4,16 +4,28 @@
   "use strict";
   function rows(table) { return Array.prototype.slice.call(table.tBodies[0].rows); }
 
-  document.querySelectorAll("input[data-filter]").forEach(function (box) {
-    var table = document.getElementById(box.getAttribute("data-filter"));
+  /* A table's filters: the words of its search box (every one in the row's text) and its
+     language select (the row's cell with data-language); a row shows when it passes both. */
+  function applyFilters(table) {
+    var box = document.querySelector('input[data-filter="' + table.id + '"]');
+    var select = document.querySelector('select[data-filter-language="' + table.id + '"]');
+    var terms = box ? box.value.toLowerCase().split(/\s+/).filter(Boolean) : [];
+    var language = select ? select.value : "";
+    rows(table).forEach(function (row) {
+      var text = row.textContent.toLowerCase();
+      var cell = row.querySelector("[data-language]");
+      var inLanguage = !language || (cell && cell.getAttribute("data-language") === language);
+      row.hidden = !(inLanguage && terms.every(function (t) { return text.indexOf(t) !== -1; }));
+    });
+  }
+
+  document.querySelectorAll("input[data-filter], select[data-filter-language]").forEach(function (control) {
+    var table = document.getElementById(control.getAttribute("data-filter") ||
+                                        control.getAttribute("data-filter-language"));
     if (!table) { return; }
-    box.hidden = false;
-    box.addEventListener("input", function () {
-      var terms = box.value.toLowerCase().split(/\s+/).filter(Boolean);
-      rows(table).forEach(function (row) {
-        var text = row.textContent.toLowerCase();
-        row.hidden = !terms.every(function (t) { return text.indexOf(t) !== -1; });
-      });
+    control.hidden = false;
+    control.addEventListener(control.tagName === "SELECT" ? "change" : "input", function () {
+      applyFilters(table);
     });
   });
 
