@@ -107,6 +107,11 @@ def test_report_and_campaign_pages_are_chinese(archive: tuple[Path, str], browse
             assert page.evaluate("document.documentElement.lang") == "zh-CN", path
             prose = "\n".join(page.eval_on_selector_all(PROSE, VISIBLE_PROSE))
             assert cjk_share(prose) > 0.3, (path, prose[:500])
+            if path.startswith("reports/"):  # the report itself: the template's prose and headline
+                body = "\n".join(page.eval_on_selector_all(
+                    "section.nb p, section.nb h1, section.nb h2, section.nb li, .headline",
+                    "els => els.map(e => e.textContent)"))
+                assert cjk_share(body) > 0.5, (path, cjk_share(body), body[:500])
         finally:
             page.close()
     index = open_page(browser, "index.html")

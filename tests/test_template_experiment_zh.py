@@ -90,7 +90,7 @@ def test_limit_banner_ships_in_chinese_with_the_english_lift(runs: dict[str, tup
     assert en["metric_info"]["apply_rate.treatment.lift_rel"]["label"] == "Apply rate, treatment vs control"
     shown = "\n".join(_texts(nb))
     for words in ("# 实验结果解读", "**决策：上线。**", "各组用户数：control 1,553 人，treatment 1,527 人",
-                  "护栏指标", "胜出概率", "Chart: 相对对照组的提升及置信区间", "Chart: 按分组日期的累计提升",
+                  "护栏指标", "胜出概率", "图表：相对对照组的提升及置信区间", "图表：按分组日期的累计提升",
                   "各组指标值、相对提升及其置信区间"):
         assert words in shown, words
     for english in ("# Experiment readout", "Decision:", "Users per arm", "chance to win"):
