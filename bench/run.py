@@ -161,6 +161,8 @@ def main() -> None:
 
         generate(warehouse, scale=1.0, seed=7, progress=False)
         proj = make_project(tmp, warehouse)
+        # the bench warehouse sits beside the project: a folder specs may read (DESIGN: data roots)
+        os.environ["PLAYBOOK_DATA_ROOTS"] = str(warehouse.parent)
         cwd = os.getcwd()
         try:
             results["runner"] = bench_runner(proj, n)

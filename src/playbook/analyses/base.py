@@ -41,11 +41,12 @@ import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar, runtime_checkable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from playbook.errors import TemplateError
+
+if TYPE_CHECKING:  # pandas only in annotations: recording an outcome stays light (bench/BENCHMARKS.md)
+    import pandas as pd
 
 
 class Tone(StrEnum):
