@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-__all__ = ["write_text"]
+__all__ = ["temporary_beside", "write_text"]
 
 
 def write_text(path: Path, text: str) -> None:
@@ -25,6 +26,20 @@ def write_text(path: Path, text: str) -> None:
     try:
         with open(tmp, "x", encoding="utf-8") as fh:
             fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        with suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+@contextmanager
+def temporary_beside(path: Path) -> Iterator[Path]:
+    """A temporary path in ``path``'s folder to write a file of any kind to; when the block
+    ends without an error it replaces ``path`` (``os.replace``), else it is removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        yield tmp
         os.replace(tmp, path)
     finally:
         with suppress(FileNotFoundError):

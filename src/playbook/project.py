@@ -55,6 +55,11 @@ class ProjectPaths:
         return self.root / "outputs" / "archive"
 
     @property
+    def tags(self) -> Path:
+        """The tag store: ``data/tags/<tag_set>/`` (:mod:`playbook.tags`)."""
+        return self.root / "data" / "tags"
+
+    @property
     def sample_data(self) -> Path:
         return self.root / "data" / "sample"
 
