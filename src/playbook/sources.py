@@ -55,6 +55,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from playbook.audience import SETTING as AUDIENCE
+from playbook.audience import Audience
 from playbook.duck import SANDBOX, connect, database_tables, open_source_database, to_arrow
 from playbook.errors import DataError
 from playbook.project import paths
@@ -102,7 +104,9 @@ class Warehouse:
         self.timezone = check_timezone(str(zone))
         self._snapshot = given.get("snapshot")
         self._given = given
-        self._sources = {k: source_from_spec(k, v) for k, v in given.items() if k not in DATA_SETTINGS}
+        self._sources = {k: source_from_spec(k, v) for k, v in given.items()
+                         if k not in DATA_SETTINGS and k != AUDIENCE}
+        self._audience = Audience.from_setting(given[AUDIENCE]) if given.get(AUDIENCE) else None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._loaded: set[str] = set()  # SQL sources already materialised into the connection
         self._files: dict[str, Source] = {}  # file sources whose view exists, checked once
@@ -190,19 +194,36 @@ class Warehouse:
         if not SQL_NAME.match(table):
             raise DataError(f"table name '{table}' is not a plain identifier")
         src = self.source(table)
+        base = table if self._audience is None else f"_all_{table}"
         if src.kind == "duckdb":
             if table not in self._loaded:
-                self.con.register(table, self._run_sql_source(src))
+                self.con.register(base, self._run_sql_source(src))
                 self._loaded.add(table)
         else:
             if table not in self._files:
                 self._check_file(src)
             try:
-                self.con.execute(f"CREATE OR REPLACE VIEW \"{table}\" AS SELECT * FROM {src.scan_sql()}")
+                self.con.execute(f"CREATE OR REPLACE VIEW \"{base}\" AS SELECT * FROM {src.scan_sql()}")
             except duckdb.Error as exc:
                 raise self._read_error(src, exc) from None
             self._files[table] = src
+        if self._audience is not None:
+            self._audience_view(table, base)
         return f'"{table}"'
+
+    @property
+    def audience(self) -> Audience | None:
+        """The users this warehouse shows (:mod:`playbook.audience`); None: every user."""
+        return self._audience
+
+    def _audience_view(self, table: str, base: str) -> None:
+        """``table`` as the audience sees it, over its full rows in ``base``."""
+        from playbook.tags import TagStore
+
+        assert self._audience is not None
+        rows = self._execute(f'DESCRIBE SELECT * FROM "{base}"').fetchall()
+        query = self._audience.view_sql(table, f'"{base}"', {r[0]: r[1] for r in rows}, TagStore())
+        self.con.execute(f'CREATE OR REPLACE VIEW "{table}" AS {query}')
 
     # -- files that cannot be read ---------------------------------------------------------
     def _where(self, src: Source) -> str:

@@ -46,9 +46,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from playbook.errors import DISK_FULL, RunError, write_problem
+from playbook.audience import SETTING as AUDIENCE
+from playbook.errors import DISK_FULL, PlaybookError, RunError, write_problem
 from playbook.i18n.cells import for_language
-from playbook.project import paths
+from playbook.project import ProjectPaths, paths
 from playbook.redact import Redactor, env_secrets
 from playbook.report import outcome_path, record_outcome, write_json_atomic
 from playbook.runner.clock import SYSTEM_CLOCK, Clock, FixedClock, kernel_env
@@ -66,7 +67,7 @@ from playbook.runner.run_record import (
     timings,
     versions,
 )
-from playbook.runner.spec import CampaignSpec, ResolvedRun, load_specs
+from playbook.runner.spec import CampaignSpec, ResolvedRun, load_specs, resolve_audience
 from playbook.zones import DEFAULT_TIMEZONE
 
 KERNEL_NAME = "python3"
@@ -215,7 +216,7 @@ def _strip_ansi(text: str) -> str:
 
 def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, results: list[TemplateResult], *,
               inputs: dict[str, Any], finished: datetime | None = None,
-              slot: datetime | None = None) -> dict[str, Any]:
+              slot: datetime | None = None, tags: dict[str, Any] | None = None) -> dict[str, Any]:
     # Redactor.tree rebuilds any JSON tree (Any); a dict goes in, so a dict comes out
     return cast(dict[str, Any], Redactor(env_secrets(cs.sources)).tree({
         "campaign": cs.spec.campaign, "run_id": run_id, "spec_path": str(cs.path),
@@ -227,8 +228,22 @@ def _manifest(cs: CampaignSpec, run_id: str, status: str, started: datetime, res
         "timezone": {"naive_timestamps": cs.sources.get("timezone", DEFAULT_TIMEZONE),
                      "rule": "naive timestamps are read in this zone; zoned ones are converted to it"},
         "versions": versions(), "host": {"platform": platform.platform(), "executable": Path(sys.executable).name},
-        "inputs": inputs, "templates": [r.__dict__ for r in results],
+        "inputs": inputs, "templates": [r.__dict__ for r in results], **({"tags": tags} if tags else {}),
     }))
+
+
+def _promote_tags(run_dir: Path, store: Path) -> dict[str, Any]:
+    """Copy the tag sets a successful run wrote (``<run>/tags/``) into the tag store:
+    ``{"promoted": [names]}``, ``{"error": why}``, or ``{}`` when it wrote none."""
+    from playbook.tags import TagStore
+
+    written = run_dir / "tags"
+    if not written.is_dir():
+        return {}
+    try:
+        return {"promoted": TagStore(store).promote(written)}
+    except (OSError, PlaybookError) as exc:
+        return {"error": f"the tag sets of this run could not be added to {store}: {exc}"}
 
 
 def run_campaign(
@@ -250,6 +265,7 @@ def run_campaign(
     project = paths()
     runs_dir = project.runs if runs_dir is None else runs_dir
     root = project.root if root is None else root
+    cs = resolve_audience(cs, root)
     started = clock.now()
     rid, run_dir = new_run_dir(runs_dir, cs.spec.campaign, run_id, clock=FixedClock(started))
     try:
@@ -259,7 +275,7 @@ def run_campaign(
     except RunError:
         run_dir.rmdir()
         raise
-    inputs = input_fingerprints(cs)
+    inputs = input_fingerprints(cs, root)
     pending = [TemplateResult(r.name, r.template.name, str(r.notebook), dict(r.parameters)) for r in cs.runs]
     manifest, fallback = run_dir / "run.json", run_dir / FAILED_RECORD
     try:
@@ -293,8 +309,10 @@ def run_campaign(
         ordered = [results.get(r.name) or TemplateResult(r.name, r.template.name, str(r.notebook), {},
                                                            status="failed") for r in cs.runs]
         status = "ok" if all(r.status == "ok" for r in ordered) else "failed"
+        tags = _promote_tags(run_dir, ProjectPaths(root).tags) if status == "ok" else {}
+        status = "failed" if "error" in tags else status
         unwritten = _record(manifest, fallback, _manifest(cs, rid, status, started, ordered, inputs=inputs,
-                                                          finished=clock.now(), slot=slot))
+                                                          finished=clock.now(), slot=slot, tags=tags))
     full = [t.name for t in ordered if (t.error or {}).get("errno") in _FULL_NAMES]
     if unwritten is not None or full:
         raise RunError(_unwritten_message(run_dir, full, unwritten))
@@ -332,11 +350,13 @@ def run_specs(spec_paths: Iterable[str | Path], *, runs_dir: Path | None = None,
               jobs: int | None = None, progress: bool = True, clock: Clock = SYSTEM_CLOCK,
               slot: datetime | None = None) -> list[RunRecord]:
     """Validate every spec first (nothing starts if one is invalid; the problems of every spec
-    are reported together), then run them in turn.
+    are reported together), then run them in turn: campaigns with an ``audience`` last.
 
     ``clock`` stamps the runs; ``slot`` is the cron slot they serve (see :func:`run_campaign`).
     """
     specs = load_specs(spec_paths, root=root)
+    # campaigns on an audience run after the others, which may write the tag sets they read
+    specs.sort(key=lambda cs: AUDIENCE in cs.sources)
     total = sum(len(cs.runs) for cs in specs)
     records = []
     bar = None

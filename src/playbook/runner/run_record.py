@@ -15,7 +15,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from playbook.audience import SETTING as AUDIENCE
 from playbook.errors import RunError, write_problem
+from playbook.project import ProjectPaths
 from playbook.runner.clock import SYSTEM_CLOCK, Clock
 from playbook.runner.spec import SLUG, CampaignSpec
 from playbook.zones import DATA_SETTINGS
@@ -71,7 +73,16 @@ def _source_file(src: str | dict[str, Any]) -> tuple[Path, str | None]:
     return Path(src["connection"]), None
 
 
-def input_fingerprints(cs: CampaignSpec) -> dict[str, Any]:
+def _audience_file(cs: CampaignSpec, root: Path | None) -> dict[str, Path]:
+    """The tag snapshot the campaign's audience reads, once the store has it."""
+    audience = cs.sources.get(AUDIENCE) or {}
+    if not audience.get("as_of") or root is None:
+        return {}
+    name = audience["tag_set"]
+    return {f"audience:{name}": ProjectPaths(root).tags / name / f"as_of={audience['as_of']}.parquet"}
+
+
+def input_fingerprints(cs: CampaignSpec, root: Path | None = None) -> dict[str, Any]:
     files: dict[str, Path] = {}
     if cs.data_dir.is_dir():
         for p in sorted(cs.data_dir.iterdir()):
@@ -79,11 +90,12 @@ def input_fingerprints(cs: CampaignSpec) -> dict[str, Any]:
                 files[p.stem] = p
     named: dict[str, str] = {}  # input -> environment variable holding its path
     for name, src in cs.sources.items():
-        if name in DATA_SETTINGS:
+        if name in DATA_SETTINGS or name == AUDIENCE:
             continue
         files[name], env = _source_file(src)
         if env is not None:
             named[name] = env
+    files.update(_audience_file(cs, root))
     out = {name: fingerprint(p) for name, p in files.items() if p.is_file()}
     for name, env in named.items():
         if name in out:

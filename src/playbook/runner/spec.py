@@ -55,8 +55,9 @@ from pydantic import (
     ValidationError,
 )
 
-from playbook.errors import SpecError, TemplateError
-from playbook.project import find_root
+from playbook.audience import SETTING as AUDIENCE
+from playbook.errors import DataError, SpecError, TemplateError
+from playbook.project import ProjectPaths, find_root
 from playbook.runner.spec_data import check_data, data_roots
 from playbook.runner.spec_models import (
     DATA_ROOTS_ENV,
@@ -76,6 +77,7 @@ from playbook.runner.spec_models import (
 from playbook.runner.spec_yaml import read_yaml
 from playbook.runner.templates import CONTEXT_PARAMETERS, Template, discover, load_template
 from playbook.suggest import suggest as _suggest
+from playbook.tags import TagStore
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -262,6 +264,41 @@ def _data(spec: Spec, path: Path, root: Path, problems: list[str]) -> tuple[Path
     return data_dir, sources
 
 
+def _audience(spec: Spec, path: Path, root: Path, problems: list[str]) -> dict[str, Any]:
+    """The spec's audience as the warehouse's setting. Its tag set and tags are checked when the
+    store has the tag set; one that is not there yet (a segmentation run of the same batch
+    writes it) is looked for again when the campaign runs (:func:`resolve_audience`)."""
+    from playbook.audience import Audience
+
+    assert spec.audience is not None
+    audience = Audience.from_setting(spec.audience.model_dump(mode="json"))
+    store = TagStore(ProjectPaths(root).tags)
+    if audience.tag_set in store.names():
+        try:
+            audience.resolved(store)
+        except DataError as exc:
+            problems.append(f"{path}: {exc}")
+    return audience.as_setting()
+
+
+def resolve_audience(cs: CampaignSpec, root: Path) -> CampaignSpec:
+    """``cs`` with its audience's snapshot fixed to the one it will read (the latest unless the
+    spec names one), so the run record says which; unchanged when there is no audience or the
+    tag set is missing (the notebook then fails with the message that says what to run)."""
+    import dataclasses
+
+    from playbook.audience import Audience
+
+    if AUDIENCE not in cs.sources:
+        return cs
+    store = TagStore(ProjectPaths(root).tags)
+    audience = Audience.from_setting(cs.sources[AUDIENCE])
+    if audience.tag_set not in store.names():
+        return cs
+    sources = {**cs.sources, AUDIENCE: audience.resolved(store).as_setting()}
+    return dataclasses.replace(cs, sources=sources)
+
+
 def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks",
               root: str | Path | None = None) -> CampaignSpec:
     """Read and validate a spec; raise :class:`SpecError` listing every problem found."""
@@ -284,6 +321,8 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks",
         if template is not None:
             runs.append(ResolvedRun(entry.run_name, template, template.path, _parameters(template, entry, where, problems)))
     data_dir, sources = _data(spec, path, root, problems)
+    if spec.audience is not None:
+        sources[AUDIENCE] = _audience(spec, path, root, problems)
     if problems:
         raise SpecError("\n".join(problems))
     return CampaignSpec(path=path, spec=spec, data_dir=data_dir, sources=sources, runs=runs, raw=raw)
@@ -306,4 +345,4 @@ def load_specs(paths: Iterable[str | Path], notebooks_dir: str | Path = "noteboo
 
 __all__ = ["DATA_ROOTS_ENV", "DEFAULT_WAREHOUSE", "ENV_NAME", "ICE", "RUN_NAME", "SLUG", "CampaignSpec",
            "EnvConnection", "PathSource", "ResolvedRun", "RunEntry", "Spec", "SqlSource", "check_data",
-           "data_roots", "load_spec", "load_specs", "read_yaml"]
+           "data_roots", "load_spec", "load_specs", "read_yaml", "resolve_audience"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -82,6 +82,16 @@ DataEntry = Annotated[
 ]
 
 
+class AudienceEntry(_Strict):
+    """``audience``: the users of a tag set the runs are about (:mod:`playbook.audience`)."""
+
+    tag_set: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    tags: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    as_of: date | None = None
+    users_table: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "users"
+    key: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "user_id"
+
+
 class RunEntry(_Strict):
     template: str
     name: str | None = Field(default=None, description="output name when a template runs twice")
@@ -104,6 +114,7 @@ class Spec(_Strict):
     schedule: str | None = None
     targets: dict[str, float] = Field(default_factory=dict)
     data: dict[str, DataEntry] = Field(default_factory=dict)
+    audience: AudienceEntry | None = None
     runs: Annotated[list[RunEntry], Field(min_length=1)]
 
     @field_validator("campaign")
