@@ -165,3 +165,25 @@ def test_a_missing_tag_set_fails_the_run_with_what_to_run(project: Path) -> None
     result = run_cli(project, "run", "--quiet", "playbooks/no-tags.yml")
     assert result.exit_code == 1
     assert "no tag set 'value_tier'" in result.output and "segmentation" in result.output
+
+
+def test_the_tags_command_lists_shows_and_exports_audiences(project: Path) -> None:
+    users = pd.read_parquet(project / "data" / "sample" / "users.parquet")
+    n_web = int((users.device == "web").sum())
+    listed = run_cli(project, "tags", "list", "--today", "2026-12-02")
+    assert listed.exit_code == 0, listed.output
+    assert f"rfm: {len(users):,} users as of 2026-11-24, 8 days old; 3 tags, 1 snapshot; owner growth-data" in listed.output
+    shown = run_cli(project, "tags", "show", "rfm")
+    assert "gold: bought often [F >= 4]" in shown.output and "(run t/1)" in shown.output
+    _spec(project, "web-export", {"tag_set": "rfm", "tags": ["gold"]})
+    exported = run_cli(project, "tags", "export", "playbooks/web-export.yml")
+    assert exported.exit_code == 0, exported.output
+    csv = pd.read_csv(project / "outputs" / "audiences" / "web-export.csv")
+    assert len(csv) == n_web and set(csv.tag) == {"gold"} and set(csv.as_of) == {"2026-11-24"}
+    assert set(csv.user_id) == set(users.user_id[users.device == "web"])
+    by_name = run_cli(project, "tags", "export", "rfm", "--tags", "rest", "-o", "rest.csv")
+    assert by_name.exit_code == 0 and f"{len(users) - n_web:,} users written" in by_name.output
+    bad = run_cli(project, "tags", "export", "rfm", "--tags", "platinum")
+    assert bad.exit_code == 2 and "--tags: tag set 'rfm' has no tag 'platinum'" in bad.output
+    nothing = run_cli(project, "tags", "export", "segments")
+    assert nothing.exit_code == 2 and "TAG_SET: no tag set 'segments'" in nothing.output

@@ -9,6 +9,9 @@
     playbook rules infer <warehouse|table> [-o F]   a starting data-quality rules file
     playbook template new <name>                    a new template: notebook, analysis, test
     playbook template check [<name> ...]            the notebook contract, for every template
+    playbook tags [list]                            tag sets: size, coverage, freshness
+    playbook tags show <tag_set>                    a tag set's definitions and snapshots
+    playbook tags export <spec>|<tag_set> [-o F]    the audience's users as a CSV file
 
 Exit codes, the same for every command:
 
@@ -244,6 +247,80 @@ def template_check(names: tuple[str, ...]) -> None:
             click.echo(f"  {problem}")
     if any(found.values()):
         sys.exit(1)
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def tags(ctx: click.Context) -> None:
+    """User tag sets in data/tags: list them, show one, export an audience."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(tags_list)
+
+
+_TODAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@tags.command("list")
+@click.option("--today", type=_TODAY, default=None, help="judge freshness on this day (default: today, UTC)")
+def tags_list(today: object) -> None:
+    """Every tag set with its size, coverage and freshness."""
+    from datetime import UTC, datetime
+
+    from playbook.tag_overview import overview
+    from playbook.tags import TagStore
+
+    store = TagStore()
+    day = today.date() if isinstance(today, datetime) else datetime.now(UTC).date()
+    rows = overview(store, day)
+    if not rows:
+        click.echo(f"no tag sets in {store.root} yet: the segmentation template writes them")
+    for row in rows:
+        click.echo(row.line())
+
+
+@tags.command("show")
+@click.argument("tag_set")
+def tags_show(tag_set: str) -> None:
+    """A tag set's definitions (what each tag means, its rule) and its snapshots."""
+    from playbook.tags import TagStore
+
+    ts = TagStore().get(tag_set, "TAG_SET")
+    click.echo(f"{ts.name}: {ts.description}\n  owner: {ts.owner or '-'}\n  computed: {ts.computed or '-'}")
+    for tag, d in ts.tags.items():
+        click.echo(f"  {tag}: {d.get('meaning', '')}" + (f" [{d['rule']}]" if d.get("rule") else ""))
+    for snap in sorted(ts.snapshots, key=lambda s: s.as_of):
+        run = "/".join(v for v in (snap.run.get("campaign"), snap.run.get("run_id")) if v)
+        click.echo(f"  as of {snap.as_of}: {snap.users:,} users" + (f" (run {run})" if run else ""))
+
+
+@tags.command("export")
+@click.argument("source")
+@click.option("--tags", "tag_names", default="", help="comma-separated tags (with a TAG_SET; a spec names its own)")
+@click.option("--as-of", default=None, help="the snapshot's date, YYYY-MM-DD (default: the latest)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV file to write (default: outputs/audiences/<campaign or tag set>.csv)")
+def tags_export(source: str, tag_names: str, as_of: str | None, output: Path | None) -> None:
+    """Write an audience's users (user_id, tag, as_of) to a CSV file: the audience of the spec
+    SOURCE, or the users of the tag set SOURCE (only those with --tags, if given)."""
+    from playbook.audience import SETTING, Audience
+    from playbook.errors import SpecError
+    from playbook.project import paths
+    from playbook.runner.spec import load_spec
+    from playbook.tag_overview import export
+    from playbook.tags import TagStore, check_tags
+
+    if source.endswith((".yml", ".yaml")):
+        cs = load_spec(source)
+        if SETTING not in cs.sources:
+            raise SpecError(f"{source}: the spec has no audience; add audience: {{tag_set: ..., tags: [...]}}")
+        audience, name = Audience.from_setting(cs.sources[SETTING]), cs.spec.campaign
+    else:
+        tags_ = [t.strip() for t in tag_names.split(",") if t.strip()]
+        check_tags(TagStore().get(source, "TAG_SET"), tags_, "--tags")
+        audience, name = Audience.from_setting({"tag_set": source, "tags": tags_, "as_of": as_of}, "TAG_SET"), source
+    out = output or paths().root / "outputs" / "audiences" / f"{name}.csv"
+    path, n = export(TagStore(), audience, out)
+    click.echo(f"{n:,} users written to {path}")
 
 
 @main.command("list")

@@ -58,10 +58,18 @@ class Snapshot:
     users: int
     counts: dict[str, int]
     run: dict[str, str] = field(default_factory=dict)  # campaign, run_id, template
+    population: int | None = None  # users of the warehouse at as_of (coverage = users / population)
+
+    @property
+    def coverage(self) -> float | None:
+        return self.users / self.population if self.population else None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat(), "users": self.users, "counts": dict(self.counts),
-                "run": dict(self.run)}
+        out: dict[str, Any] = {"as_of": self.as_of.isoformat(), "users": self.users,
+                               "counts": dict(self.counts), "run": dict(self.run)}
+        if self.population is not None:
+            out["population"] = self.population
+        return out
 
 
 @dataclass(frozen=True)
@@ -131,9 +139,10 @@ def _check_frame(frame: pd.DataFrame, name: str, tags: Mapping[str, Any]) -> Non
 
 def write_tag_set(frame: pd.DataFrame, *, tag_set: str, as_of: date | str, root: Path,
                   tags: Mapping[str, Mapping[str, str]], description: str, computed: str, owner: str,
-                  run: Mapping[str, str] | None = None) -> TagSet:
+                  run: Mapping[str, str] | None = None, population: int | None = None) -> TagSet:
     """Write ``frame`` (``user_id``, ``tag`` and any score columns) as the snapshot ``as_of`` of
-    ``tag_set`` below ``root`` (a run folder's ``tags/``), with its definitions."""
+    ``tag_set`` below ``root`` (a run folder's ``tags/``), with its definitions. ``population``
+    is the number of users the warehouse had (the snapshot's coverage is its share of them)."""
     name = check_tag_set(tag_set)
     day = _day(as_of, f"tag set '{name}' as_of")
     _check_frame(frame, name, tags)
@@ -144,7 +153,8 @@ def write_tag_set(frame: pd.DataFrame, *, tag_set: str, as_of: date | str, root:
     with temporary_beside(target) as tmp:
         out.to_parquet(tmp, index=False)
     counts = {t: int(n) for t, n in out["tag"].value_counts().sort_index().items()}
-    snap = Snapshot(day, len(out), counts, {k: str(v) for k, v in (run or {}).items()})
+    snap = Snapshot(day, len(out), counts, {k: str(v) for k, v in (run or {}).items()},
+                    int(population) if population is not None else None)
     existing = read_definitions(folder) if (folder / DEFINITIONS).exists() else None
     older = [s for s in (existing.snapshots if existing else []) if s.as_of != day]
     result = TagSet(name, description, owner, computed, {t: dict(d) for t, d in tags.items()},
@@ -174,7 +184,8 @@ def read_definitions(folder: Path) -> TagSet:
         try:
             snaps.append(Snapshot(_day(s["as_of"], f"{path}: snapshots[{i}].as_of"), int(s["users"]),
                                   {str(k): int(v) for k, v in (s.get("counts") or {}).items()},
-                                  {str(k): str(v) for k, v in (s.get("run") or {}).items()}))
+                                  {str(k): str(v) for k, v in (s.get("run") or {}).items()},
+                                  int(s["population"]) if s.get("population") is not None else None))
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"{path}: snapshots[{i}] is not a snapshot ({exc}): it needs as_of and users") from None
     return TagSet(check_tag_set(raw.get("tag_set", folder.name), f"{path}: tag_set"),
