@@ -187,3 +187,20 @@ def test_the_tags_command_lists_shows_and_exports_audiences(project: Path) -> No
     assert bad.exit_code == 2 and "--tags: tag set 'rfm' has no tag 'platinum'" in bad.output
     nothing = run_cli(project, "tags", "export", "segments")
     assert nothing.exit_code == 2 and "TAG_SET: no tag set 'segments'" in nothing.output
+
+
+def test_the_archive_has_a_tag_catalogue(project: Path) -> None:
+    tags_dir = project / "data" / "tags"
+    _write(tags_dir, pd.DataFrame({"user_id": [1, 2], "tag": ["gold", "it's odd"]}), as_of="2026-12-01",
+           name="hostile")
+    yaml_file = tags_dir / "hostile" / "tags.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("test tags", "<script>alert(1)</script>"))
+    result = run_cli(project, "publish")
+    assert result.exit_code == 0, result.output
+    page = (project / "outputs" / "archive" / "tags.html").read_text()
+    assert '<section class="tag-set" id="tag-set-rfm">' in page and "bought often" in page
+    assert "it&#39;s odd" in page and "<script>alert" not in page and "&lt;script&gt;" in page
+    users = pd.read_parquet(project / "data" / "sample" / "users.parquet")
+    assert f"<td class=\"num\">{len(users):,}</td>" in page  # the rfm snapshot's size
+    index = (project / "outputs" / "archive" / "index.html").read_text()
+    assert 'href="tags.html"' in index

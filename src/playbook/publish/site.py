@@ -3,6 +3,7 @@
 The archive, all links relative (open it from the file system or serve it over HTTP)::
 
     index.html                              every campaign and every report, newest first
+    tags.html                               the tag catalogue: each tag set of data/tags
     campaigns/<campaign>.html               spec metadata and all runs of one campaign
     reports/<campaign>/<run_id>/<name>.html one converted notebook with its header
     catalog.json                            machine-readable: outcome + manifest entry + spec
@@ -73,6 +74,7 @@ from playbook.publish.formatting import (
     status_word,
 )
 from playbook.publish.model import PublishFailure, Report, Run, read_json_object, read_runs
+from playbook.publish.tag_page import tag_views
 
 HERE = Path(__file__).parent
 STATE_FILE = ".published.json"
@@ -231,12 +233,17 @@ def _by_campaign(runs: list[Run]) -> Iterator[tuple[str, list[Run]]]:
     yield from sorted(campaigns.items())
 
 
+def _tag_page(archive_dir: Path, tag_sets: list[dict[str, Any]], now: datetime, campaigns: set[str]) -> None:
+    write_atomic(archive_dir / "tags.html", _render("tags.html.j2", "", now, tag_sets=tag_sets, campaigns=campaigns))
+
+
 def publish(
     runs_dir: Path | None = None,
     archive_dir: Path | None = None,
     *,
     force: bool = False,
     progress: bool = False,
+    tags_dir: Path | None = None,
 ) -> PublishResult:
     """Publish every finished run under ``runs_dir`` into the archive at ``archive_dir``.
 
@@ -259,6 +266,10 @@ def publish(
     except OSError as exc:
         raise PublishError(write_problem(archive_dir, exc, "create the archive folder")) from None
     _copy_static(archive_dir)
+    # every page links the tag catalogue: it exists before them, linking only to campaign pages
+    # already there, and is written again with them all once they are
+    tag_sets = tag_views(tags_dir or project.tags, now)
+    _tag_page(archive_dir, tag_sets, now, {p.stem for p in (archive_dir / "campaigns").glob("*.html")})
     for report in _progress(reports, progress):
         fingerprint = _fingerprint(report)
         state[report.key] = fingerprint
@@ -293,6 +304,7 @@ def publish(
             n_failed=sum(v["status"] == "failed" for v in views),
         ),
     )
+    _tag_page(archive_dir, tag_sets, now, {c["slug"] for c in campaigns})
     write_atomic(archive_dir / STATE_FILE, json.dumps({"version": 1, "reports": state}, indent=1))
     return PublishResult(
         converted=converted,
