@@ -32,7 +32,7 @@ Planted effects (the truth is in :data:`PLANTED`; what a template should find):
 * process_log: submit -> document_check -> manual_review -> credit_decision -> payout;
   **manual_review** is slow (median 26 h; the others minutes to 2 h) with waits between steps.
 * Cohorts decay: a customer's chance of a repeat loan in month k after the first is
-  p_channel x 0.7^k; return visits decay after signup.
+  p_channel x 0.75^k (``REPEAT_DECAY``); return visits decay after signup.
 * tickets: some open (resolved_ts null, csat null) -- legitimate nulls.
 * campaigns: participants ~ Binomial(audience, channel rate), conversions ~ Binomial(participants,
   channel rate), rates with 10% lognormal noise per campaign.
