@@ -132,6 +132,7 @@ def test_first_purchase_cohorts_and_repurchase(tmp_path: Path) -> None:
 
 def test_breakdown_and_its_test(small: Warehouse) -> None:
     r = analyze_retention(small, breakdown="channel", day_marks=[1, 7])
+    assert r.segments is not None
     s = r.segments.set_index(["day", "segment"])
     # day 1: user 1 (odd) active, users 2, 4 (even) and 3 (odd) not; user 5 (odd) not observed
     assert (s.loc[(1, "odd"), "users"], s.loc[(1, "odd"), "retained"]) == (2, 1)

@@ -18,32 +18,34 @@ if TYPE_CHECKING:
 def _cohort_label(value: object) -> str:
     import pandas as pd
 
-    return pd.Timestamp(value).date().isoformat()
+    return str(pd.Timestamp(value).date().isoformat())
 
 
 @chart
 def cohort_heatmap(cells: pd.DataFrame, title: str | None = None) -> Figure:
     """Cohorts (rows) x periods (columns), coloured by rate; incomplete cells hatched grey."""
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
+    from matplotlib.patches import Patch, Rectangle
 
     order = list(dict.fromkeys(cells.sort_values("period")["label"]))
     cohorts = sorted(cells["cohort"].unique())
     rate = cells.pivot(index="cohort", columns="label", values="rate").reindex(index=cohorts, columns=order)
     done = cells.pivot(index="cohort", columns="label", values="complete").reindex(index=cohorts, columns=order)
-    grid = np.ma.masked_array(rate.to_numpy(float), mask=~done.fillna(False).to_numpy(bool))
+    mask = ~done.fillna(False).to_numpy(bool)
+    values = rate.to_numpy(float)
+    grid = np.ma.masked_array(values, mask=mask)
     fig, ax = plt.subplots(figsize=(min(2 + 0.6 * len(order), 12), 0.28 * len(cohorts) + 1.6))
     ax.set_facecolor("#e5e7eb")  # masked cells show the background, hatched
-    ax.add_patch(plt.Rectangle((-0.5, -0.5), len(order), len(cohorts), fill=False, hatch="///",
+    ax.add_patch(Rectangle((-0.5, -0.5), len(order), len(cohorts), fill=False, hatch="///",
                                edgecolor="#9ca3af", lw=0, zorder=0))
-    img = ax.imshow(grid, aspect="auto", cmap="Blues", vmin=0, vmax=max(0.05, float(np.nanmax(grid.filled(0)))),
-                    zorder=1)
-    for i in range(grid.shape[0]):
-        for j in range(grid.shape[1]):
-            if not grid.mask[i, j] and grid.shape[1] <= 16:
-                v = grid[i, j]
+    top = max(0.05, float(np.nanmax(np.where(mask, 0.0, np.nan_to_num(values)))) if values.size else 0.05)
+    img = ax.imshow(grid, aspect="auto", cmap="Blues", vmin=0, vmax=top, zorder=1)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if not mask[i, j] and values.shape[1] <= 16:
+                v = float(values[i, j])
                 ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=6,
-                        color="white" if v > 0.6 * img.norm.vmax else "#1f2328")
+                        color="white" if v > 0.6 * top else "#1f2328")
     ax.set_xticks(range(len(order)), order, fontsize=8)
     step = max(1, len(cohorts) // 20)
     ax.set_yticks(range(0, len(cohorts), step), [_cohort_label(c) for c in cohorts[::step]], fontsize=7)
@@ -52,7 +54,7 @@ def cohort_heatmap(cells: pd.DataFrame, title: str | None = None) -> Figure:
     fig.colorbar(img, ax=ax, label=_("retained share"), format=lambda x, _pos: f"{x:.0%}")
     ax.legend(handles=[Patch(facecolor="#e5e7eb", hatch="///", edgecolor="#9ca3af",
                              label=_("not complete yet (not a drop)"))],
-              loc="upper right", fontsize=7, framealpha=0.9)
+              loc="lower right", fontsize=7, framealpha=0.9)
     fig.tight_layout()
     return fig
 

@@ -68,9 +68,10 @@ def analyze_retention(warehouse: Warehouse, **parameters: Any) -> RetentionResul
     try:
         engine.create_anchors(anchor, first_of=opt.cohort_by == "first_purchase", segment=segment)
         engine.create_acts(activity)
-        cells = matrix(engine, opt.mode, opt.period_days, opt.periods, opt.min_actions,
-                       opt.bracket_list())
-        marks = matrix(engine, "bracket", 1, 0, opt.min_actions, [(d, d) for d in opt.day_marks])
+        cells = matrix(engine, opt.mode, period_days=opt.period_days, periods=opt.periods,
+                       min_actions=opt.min_actions, brackets=opt.bracket_list())
+        marks = matrix(engine, "bracket", period_days=1, periods=0, min_actions=opt.min_actions,
+                       brackets=[(d, d) for d in opt.day_marks])
         day = [_mark(marks, d, j, opt.latest_cohorts) for j, d in enumerate(opt.day_marks)]
         segments = _breakdown(engine, opt) if opt.breakdown else None
         revenue = _revenue(engine, cells, orders, when, opt)
@@ -80,8 +81,8 @@ def analyze_retention(warehouse: Warehouse, **parameters: Any) -> RetentionResul
     finally:
         engine.drop()
     rep = repurchase(warehouse.con, orders, when, opt.horizon_days)
-    decay, decay_cells = repeat_decay(warehouse.con, orders, when, opt.cohort_period, week_start,
-                                      opt.decay_months)
+    decay, decay_cells = repeat_decay(warehouse.con, orders, when, grain=opt.cohort_period,
+                                      week_start=week_start, months=opt.decay_months)
     return RetentionResult(
         options=opt, as_of=pd.Timestamp(when, unit="us"), cells=shown(cells),
         marks=shown(marks), day=day, revenue=revenue, repurchase=rep, decay=decay,
@@ -103,7 +104,8 @@ def _breakdown(engine: CohortSQL, opt: Options) -> pd.DataFrame:
     """segment, day, users (observed for the whole day), retained, rate, ci, and per day the
     chi-square test across segments."""
     bounds = [(d, d) for d in opt.day_marks]
-    got = matrix(engine, "bracket", 1, 0, opt.min_actions, bounds, group="seg")
+    got = matrix(engine, "bracket", period_days=1, periods=0, min_actions=opt.min_actions,
+                 brackets=bounds, group="seg")
     got["day"] = [opt.day_marks[j] for j in got["j"]]
     ok = got["eligible"] > 0
     lo, hi = wilson_interval(got["retained"], got["eligible"])
@@ -126,7 +128,8 @@ def _revenue(engine: CohortSQL, cells: pd.DataFrame, orders: Source, when: int,
     periods = opt.periods if opt.mode != "bracket" else max(1, opt.periods)
     p_us = opt.period_days * 86_400_000_000
     got = engine.revenue(rows, p_us, periods)
-    base = matrix(engine, "n_day", opt.period_days, periods, opt.min_actions) if opt.mode != "n_day" else None
+    base = (matrix(engine, "n_day", period_days=opt.period_days, periods=periods, min_actions=opt.min_actions)
+            if opt.mode != "n_day" else None)
     grid = (cells if base is None else base)[["grp", "j", "label", "complete"]]
     out = grid.merge(got, on=["grp", "j"], how="left").fillna({"revenue": 0.0})
     first = out[out["j"] == 0].set_index("grp")["revenue"]

@@ -47,7 +47,7 @@ def label(lo: int, hi: int | None, mode: str, period_days: int) -> str:
     return f"{unit}{k}+" if hi is None else f"{unit}{k}"
 
 
-def matrix(engine: CohortSQL, mode: str, period_days: int, periods: int, min_actions: int,
+def matrix(engine: CohortSQL, mode: str, *, period_days: int, periods: int, min_actions: int,
            brackets: list[tuple[int, int]] | None = None, group: str = "cohort") -> pd.DataFrame:
     """The cells (:data:`CELL_COLUMNS`; ``cohort`` is the group) of every cohort x window."""
     wins = windows(mode, period_days, periods, brackets)

@@ -94,7 +94,7 @@ def repurchase(con: Any, orders: Source, as_of_us: int, horizon_days: int) -> Re
                       float(lo), float(hi), m, q[0.5][0], q[0.5][1], q[0.9][0], q[0.9][1])
 
 
-def repeat_decay(con: Any, orders: Source, as_of_us: int, grain: str, week_start: int,
+def repeat_decay(con: Any, orders: Source, as_of_us: int, *, grain: str, week_start: int,
                  months: int) -> tuple[Decay, Any]:
     """The repeat decay (module docstring) over ``months`` 30-day months; returns the fit and
     the cells (grp, j, members, eligible, retained, complete) it was fitted on."""
