@@ -9,16 +9,19 @@ here (``charts.funnel(...)``, ``charts.forest(...)``):
     funnel_diagnosis      funnel, segment_gaps, time_to_convert
     process_efficiency    step_durations, weekly_medians, work_in_progress
     experiment            forest, segment_forest, cumulative_lift, mde_curve
+    segmentation          segment_sizes, rf_grid, migration_matrix
 """
 
 from playbook.charts.data_quality import daily_volumes, rule_pass_rates
 from playbook.charts.experiment import cumulative_lift, forest, mde_curve, segment_forest
 from playbook.charts.funnel_diagnosis import funnel, segment_gaps, time_to_convert
 from playbook.charts.process_efficiency import step_durations, weekly_medians, work_in_progress
+from playbook.charts.segmentation import migration_matrix, rf_grid, segment_sizes
 from playbook.charts.theme import alt_text, chart, plain_text
 
 __all__ = [
     "alt_text", "chart", "cumulative_lift", "daily_volumes", "forest", "funnel", "mde_curve",
-    "plain_text", "rule_pass_rates", "segment_forest", "segment_gaps", "step_durations",
+    "migration_matrix", "plain_text", "rf_grid", "rule_pass_rates", "segment_forest", "segment_gaps",
+    "segment_sizes", "step_durations",
     "time_to_convert", "weekly_medians", "work_in_progress",
 ]

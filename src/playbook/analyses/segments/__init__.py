@@ -10,7 +10,12 @@ segments file and tier cut points), ``profile`` (shares and intervals), ``result
 contract, decisions and tones), ``tagging`` (the tag sets and their definitions).
 """
 
-from playbook.analyses.segments.analysis import analyze_segments, previous_snapshot, snapshot_time
+from playbook.analyses.segments.analysis import (
+    analyze_segments,
+    open_tag_store,
+    previous_snapshot,
+    snapshot_time,
+)
 from playbook.analyses.segments.result import SegmentationResult, SegmentDecision
 from playbook.analyses.segments.rules import (
     NO_PURCHASE,
@@ -25,5 +30,5 @@ from playbook.analyses.segments.sql import Columns
 from playbook.analyses.segments.tagging import write_segment_tags
 
 __all__ = ["NO_PURCHASE", "OTHER", "Columns", "SegmentDecision", "SegmentRule", "SegmentRules",
-           "SegmentationResult", "analyze_segments", "load_segment_rules", "parse_segment_rules",
+           "SegmentationResult", "analyze_segments", "load_segment_rules", "open_tag_store", "parse_segment_rules",
            "previous_snapshot", "snapshot_time", "tier_names", "write_segment_tags"]

@@ -90,6 +90,15 @@ def _check_options(min_buyers: int, alpha: float) -> None:
         raise ParameterError(f"alpha={alpha!r}: give a significance level between 0 and 1")
 
 
+def open_tag_store(tags_dir: str | Path = "") -> TagStore:
+    """The tag store read for the previous run: ``tags_dir``, or the project's ``data/tags``."""
+    if not str(tags_dir):
+        return TagStore()
+    from playbook.project import paths
+
+    return TagStore(paths().resolve(tags_dir))
+
+
 def previous_snapshot(store: TagStore, tag_set: str, day: Any) -> tuple[Previous, pd.DataFrame] | None:
     """The latest snapshot of ``tag_set`` before ``day`` and its users; None on a first run."""
     if tag_set not in store.names():

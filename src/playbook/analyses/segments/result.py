@@ -90,7 +90,8 @@ class SegmentationResult:
     # -- the numbers ------------------------------------------------------------------------
     @property
     def day(self) -> date:
-        return self.as_of.date()
+        day: date = self.as_of.date()
+        return day
 
     @property
     def user_count(self) -> int:

@@ -102,7 +102,9 @@ def load_segment_rules(path: str | Path | None = None) -> SegmentRules:
         text = resources.files("playbook.analyses.segments").joinpath(DEFAULT_FILE).read_text(encoding="utf-8")
         where = PACKAGED
     else:
-        p = Path(path)
+        from playbook.project import paths
+
+        p = paths().resolve(path)
         if not p.is_file():
             raise DataError(f"{p}: segments file not found; give segments_file an existing YAML file "
                             f"(copy {PACKAGED} to start), or leave it empty for the packaged segments")
