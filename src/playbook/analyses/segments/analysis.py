@@ -48,7 +48,7 @@ from playbook.analyses.segments.rules import (
     load_segment_rules,
     tier_names,
 )
-from playbook.analyses.segments.sql import Columns, SegmentSQL
+from playbook.analyses.segments.sql import Columns, SegmentSQL, Snapshot
 from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
 from playbook.tags import TagStore, check_tag_set
@@ -145,7 +145,10 @@ def analyze_segments(  # noqa: PLR0913 - the template's parameters, keyword-only
     names = tier_names(cuts)
     sql = SegmentSQL(warehouse.con, uuid.uuid4().hex[:8])
     try:
-        sql.create(c, (warehouse.view(c.users), warehouse.view(c.orders)), when, rules, (names, cuts))
+        views = (warehouse.view(c.users), warehouse.view(c.orders))
+        types = (warehouse.columns(c.orders)[c.ts_col],
+                 warehouse.columns(c.users)[c.signup_col] if c.signup_col else "")
+        sql.create(c, views, Snapshot.of(when, str(warehouse.timezone)), types=types, rules=rules, tiers=(names, cuts))
         order = [*rules.names, OTHER, NO_PURCHASE]
         segments = profile(sql.profile("segment"), order)
         tiers = profile(sql.profile("tier"), [*names, NO_PURCHASE])

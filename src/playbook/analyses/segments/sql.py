@@ -9,12 +9,12 @@ valid order
     in the users table; every other row is counted under the first reason that excludes it
     (:data:`REASONS`).
 recency, frequency, monetary
-    whole days from the last valid order to the snapshot (``date_diff`` in seconds, floored to
-    days), the number of valid orders and the sum of their amounts.
+    whole days from the last valid order to the snapshot (the time between them in
+    microseconds, floored to days), the number of valid orders and the sum of their amounts.
 score (1..5)
     ``1 + floor(5 * worse / n)`` where ``n`` is the number of buyers and ``worse`` the number
     of buyers with a strictly worse value (more days since the last order; fewer orders; less
-    money): SQL's ``rank()`` minus one. Equal values always get the same score, ties go to the
+    money): SQL's ``rank()`` minus one, computed over the distinct values. Equal values always get the same score, ties go to the
     lower score, and with heavy ties some scores do not occur (every buyer with one order has
     F = 1, and the next F is the one their share reaches).
 tier
@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from playbook.analyses.segments.rules import NO_PURCHASE, SegmentRules
-from playbook.sql import quote_ident, quote_string
+from playbook.sql import quote_ident, quote_string, quote_timestamp
 
 #: Why an order row is left out, in the order the reasons are tried.
 REASONS = ("after_snapshot", "no_time", "non_positive_amount", "no_user_id", "unknown_user")
@@ -51,45 +51,68 @@ class Columns:
     signup_col: str = ""  # a users column; users who signed up after the snapshot are left out
 
 
-def as_of_sql(as_of: pd.Timestamp) -> str:
-    """The snapshot as a TIMESTAMPTZ literal (a naive time is UTC)."""
-    ts = as_of if as_of.tzinfo is not None else as_of.tz_localize("UTC")
-    return f"CAST({quote_string(ts.isoformat())} AS TIMESTAMPTZ)"
+@dataclass(frozen=True)
+class Snapshot:
+    """The snapshot as a literal of each kind of time column: a TIMESTAMPTZ column is compared
+    with the instant, a naive TIMESTAMP or DATE column (wall-clock times in the warehouse's zone,
+    :mod:`playbook.sources`) with the snapshot's wall-clock time in that zone, so that no row
+    is cast (a cast to TIMESTAMPTZ costs a time-zone lookup per row)."""
+
+    zoned: str
+    naive: str
+
+    @classmethod
+    def of(cls, as_of: pd.Timestamp, timezone: str) -> Snapshot:
+        ts = as_of if as_of.tzinfo is not None else as_of.tz_localize("UTC")
+        wall = ts.tz_convert(timezone).tz_localize(None).to_pydatetime()
+        return cls(f"CAST({quote_string(ts.isoformat())} AS TIMESTAMPTZ)", quote_timestamp(wall))
+
+    def column(self, expr: str, column_type: str) -> tuple[str, str]:
+        """``expr`` as a timestamp of its own kind, and the snapshot literal to compare it with."""
+        if "TIME ZONE" in column_type.upper() or column_type.upper() == "TIMESTAMPTZ":
+            return f"CAST({expr} AS TIMESTAMPTZ)", self.zoned
+        return f"CAST({expr} AS TIMESTAMP)", self.naive
 
 
-def _orders(c: Columns, orders_view: str, population: str, as_of: str) -> str:
+def _orders(c: Columns, orders_view: str, population: str, at: tuple[str, str]) -> str:
     """Every order row with the reason it is left out (NULL: a valid order)."""
     u, t, a = quote_ident(c.user_col), quote_ident(c.ts_col), quote_ident(c.amount_col)
-    reason = (f"CASE WHEN CAST(o.{t} AS TIMESTAMPTZ) > {as_of} THEN 'after_snapshot' "
+    ts, as_of = at
+    reason = (f"CASE WHEN {ts} > {as_of} THEN 'after_snapshot' "
               f"WHEN o.{t} IS NULL THEN 'no_time' "
               f"WHEN NOT coalesce(o.{a} > 0, FALSE) THEN 'non_positive_amount' "
               f"WHEN o.{u} IS NULL THEN 'no_user_id' "
               f"WHEN p.uid IS NULL THEN 'unknown_user' END")
-    return (f"SELECT o.{u} AS uid, CAST(o.{t} AS TIMESTAMPTZ) AS ts, CAST(o.{a} AS DOUBLE) AS amount, "
+    return (f"SELECT o.{u} AS uid, {ts} AS ts, CAST(o.{a} AS DOUBLE) AS amount, "
             f"{reason} AS reason FROM {orders_view} o LEFT JOIN {population} p ON p.uid = o.{u}")
 
 
-def _population(c: Columns, users_view: str, as_of: str) -> str:
+def _population(c: Columns, users_view: str, at: tuple[str, str] | None) -> str:
     """One row per user id of the users table (signed up by the snapshot, if signup_col)."""
     u = quote_ident(c.user_col)
     channel = f"min(CAST({quote_ident(c.channel_col)} AS VARCHAR))" if c.channel_col else "NULL"
     where = f"{u} IS NOT NULL"
-    if c.signup_col:
-        s = quote_ident(c.signup_col)
-        where += f" AND ({s} IS NULL OR CAST({s} AS TIMESTAMPTZ) <= {as_of})"
+    if at is not None:
+        where += f" AND ({quote_ident(c.signup_col)} IS NULL OR {at[0]} <= {at[1]})"
     return f"SELECT {u} AS uid, {channel} AS channel FROM {users_view} WHERE {where} GROUP BY {u}"
 
 
-def _score(column: str, worse_first: str) -> str:
-    """``1 + floor(5 * worse / n)`` with ``worse`` = rank() - 1 (module docstring)."""
-    return (f"CAST(1 + (5 * (rank() OVER (ORDER BY {column} {worse_first}) - 1)) // "
-            "count(*) OVER () AS INTEGER)")
+def _ranks(column: str, worse_first: str, name: str) -> str:
+    """Per distinct value of ``column``: ``worse`` (buyers with a strictly worse value), from the
+    value counts in order (a window over the distinct values, not over every buyer)."""
+    return (f"{name} AS (SELECT {column}, sum(count(*)) OVER (ORDER BY {column} {worse_first}) - count(*) AS worse "
+            f"FROM b GROUP BY {column})")
+
+
+def _score(name: str) -> str:
+    """``1 + floor(5 * worse / n)`` (module docstring)."""
+    return f"CAST(1 + (5 * {name}.worse) // n.n AS INTEGER)"
 
 
 def _tier(names: list[str], cuts: list[float]) -> str:
-    better = "(rank() OVER (ORDER BY monetary DESC) - 1)"
-    whens = " ".join(f"WHEN {better} * {PPM} < {round(c * PPM):d} * count(*) OVER () THEN {quote_string(n)}"
-                     for n, c in zip(names, cuts, strict=False))
+    """``better`` (buyers who spent strictly more) is the ``worse`` of a descending order."""
+    whens = " ".join(f"WHEN tb.worse * {PPM} < {round(c * PPM):d} * n.n THEN {quote_string(t)}"
+                     for t, c in zip(names, cuts, strict=False))
     return f"CASE {whens} ELSE {quote_string(names[-1])} END"
 
 
@@ -104,19 +127,27 @@ class SegmentSQL:
         frame: pd.DataFrame = self.con.execute(query).df()
         return frame
 
-    def create(self, c: Columns, views: tuple[str, str], as_of: pd.Timestamp, rules: SegmentRules,
-               tiers: tuple[list[str], list[float]]) -> None:
-        """Build the population, the orders with their reasons, and the per-user table."""
+    def create(self, c: Columns, views: tuple[str, str], snapshot: Snapshot, *, types: tuple[str, str],
+               rules: SegmentRules, tiers: tuple[list[str], list[float]]) -> None:
+        """Build the population, the orders with their reasons, and the per-user table
+        (``types``: the SQL types of the order time and signup columns)."""
         users_view, orders_view = views
-        at = as_of_sql(as_of)
-        self.con.execute(f"CREATE TEMP TABLE {self.pop} AS {_population(c, users_view, at)}")
-        self.con.execute(f"CREATE TEMP VIEW {self.orders} AS {_orders(c, orders_view, self.pop, at)}")
-        buyers = (f"SELECT uid, date_diff('second', max(ts), {at}) // 86400 AS recency_days, "
-                  "count(*) AS frequency, sum(amount) AS monetary "
-                  f"FROM {self.orders} WHERE reason IS NULL GROUP BY uid")
-        scored = (f"SELECT uid, recency_days, frequency, monetary, {_score('recency_days', 'DESC')} AS r, "
-                  f"{_score('frequency', 'ASC')} AS f, {_score('monetary', 'ASC')} AS m, "
-                  f"{_tier(*tiers)} AS tier FROM ({buyers})")
+        at = snapshot.column(f"o.{quote_ident(c.ts_col)}", types[0])
+        signup = snapshot.column(quote_ident(c.signup_col), types[1]) if c.signup_col else None
+        self.con.execute(f"CREATE TEMP TABLE {self.pop} AS {_population(c, users_view, signup)}")
+        # one pass over the orders: per user and reason (NULL: valid), so that the excluded rows
+        # are counted from this small table
+        self.con.execute(f"CREATE TEMP TABLE {self.orders} AS SELECT uid, reason, max(ts) AS last_ts, count(*) AS rows, "
+                         f"sum(amount) AS amount FROM ({_orders(c, orders_view, self.pop, at)}) GROUP BY uid, reason")
+        buyers = (f"b AS (SELECT uid, (epoch_us({at[1]}) - epoch_us(last_ts)) // 86400000000 AS recency_days, "
+                  f"rows AS frequency, amount AS monetary FROM {self.orders} WHERE reason IS NULL)")
+        ranks = ", ".join([buyers, "n AS (SELECT count(*) AS n FROM b)", _ranks("recency_days", "DESC", "tr"),
+                           _ranks("frequency", "ASC", "tf"), _ranks("monetary", "ASC", "tm")])
+        scored = (f"WITH {ranks}, tb AS (SELECT monetary, sum(count(*)) OVER (ORDER BY monetary DESC) - count(*) "
+                  "AS worse FROM b GROUP BY monetary) "
+                  f"SELECT b.*, {_score('tr')} AS r, {_score('tf')} AS f, {_score('tm')} AS m, {_tier(*tiers)} AS tier "
+                  "FROM b CROSS JOIN n JOIN tr USING (recency_days) JOIN tf USING (frequency) "
+                  "JOIN tm USING (monetary) JOIN tb USING (monetary)")
         self.con.execute(
             f"CREATE TEMP TABLE {self.rfm} AS SELECT p.uid, p.channel, s.uid IS NOT NULL AS buyer, "
             "s.recency_days, s.frequency, coalesce(s.monetary, 0) AS monetary, s.r, s.f, s.m, "
@@ -126,11 +157,11 @@ class SegmentSQL:
 
     def excluded(self) -> pd.DataFrame:
         """Order rows left out, by reason (reason, rows, amount)."""
-        return self._df(f"SELECT reason, count(*) AS rows, sum(amount) AS amount FROM {self.orders} "
+        return self._df(f"SELECT reason, sum(rows)::BIGINT AS rows, sum(amount) AS amount FROM {self.orders} "
                         "WHERE reason IS NOT NULL GROUP BY reason")
 
     def order_rows(self) -> int:
-        row = self.con.execute(f"SELECT count(*) FROM {self.orders}").fetchone()
+        row = self.con.execute(f"SELECT coalesce(sum(rows), 0)::BIGINT FROM {self.orders}").fetchone()
         return int(row[0]) if row else 0
 
     def profile(self, by: str) -> pd.DataFrame:
@@ -181,6 +212,5 @@ class SegmentSQL:
             self.con.unregister(view)
 
     def drop(self) -> None:
-        self.con.execute(f"DROP VIEW IF EXISTS {self.orders}")
-        for name in (self.rfm, self.pop):
+        for name in (self.rfm, self.orders, self.pop):
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
