@@ -10,6 +10,7 @@ here (``charts.funnel(...)``, ``charts.forest(...)``):
     process_efficiency    step_durations, weekly_medians, work_in_progress
     experiment            forest, segment_forest, cumulative_lift, mde_curve
     retention             cohort_heatmap, retention_curves, day_trend
+    segmentation          segment_sizes, rf_grid, migration_matrix
 """
 
 from playbook.charts.data_quality import daily_volumes, rule_pass_rates
@@ -17,10 +18,12 @@ from playbook.charts.experiment import cumulative_lift, forest, mde_curve, segme
 from playbook.charts.funnel_diagnosis import funnel, segment_gaps, time_to_convert
 from playbook.charts.process_efficiency import step_durations, weekly_medians, work_in_progress
 from playbook.charts.retention import cohort_heatmap, day_trend, retention_curves
+from playbook.charts.segmentation import migration_matrix, rf_grid, segment_sizes
 from playbook.charts.theme import alt_text, chart, plain_text
 
 __all__ = [
-    "alt_text", "chart", "cohort_heatmap", "cumulative_lift", "day_trend", "daily_volumes", "forest", "funnel", "mde_curve",
-    "plain_text", "retention_curves", "rule_pass_rates", "segment_forest", "segment_gaps", "step_durations",
+    "alt_text", "chart", "cohort_heatmap", "cumulative_lift", "daily_volumes", "day_trend", "forest", "funnel",
+    "mde_curve", "migration_matrix", "plain_text", "retention_curves", "rf_grid", "rule_pass_rates",
+    "segment_forest", "segment_gaps", "segment_sizes", "step_durations",
     "time_to_convert", "weekly_medians", "work_in_progress",
 ]
