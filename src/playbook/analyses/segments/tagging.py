@@ -52,12 +52,13 @@ def write_segment_tags(result: SegmentationResult, *, root: Path, run: Mapping[s
         as_of=result.day, root=root, tags=rfm_definitions(result),
         description="RFM segment of each user: who buys recently, often and much, and who is slipping away",
         computed=computed + f"; segments from {result.rules.source}, the first matching rule wins",
-        owner=owner, run=run)
+        owner=owner, run=run, population=len(users))
     cuts = ", ".join(f"{c:g}" for c in result.tier_cuts)
     tiers = write_tag_set(
         users[["user_id", "tier", "monetary"]].rename(columns={"tier": "tag"}), tag_set=tier_tag_set,
         as_of=result.day, root=root, tags=tier_definitions(result),
         description="Value tier of each user by money spent up to the snapshot",
         computed=f"buyers ranked by the sum of their valid orders; cut points {cuts} of the buyers "
-                 "(equal spending, equal tier, ties to the higher tier)", owner=owner, run=run)
+                 "(equal spending, equal tier, ties to the higher tier)", owner=owner, run=run,
+        population=len(users))
     return [rfm, tiers]
