@@ -86,8 +86,8 @@ def fit_curve(spend: np.ndarray, new_users: np.ndarray, *, min_points: int = 8,
     s, n = np.asarray(spend, float), np.asarray(new_users, float)
     keep = np.isfinite(s) & np.isfinite(n) & (s > 0)
     s, n = s[keep], n[keep]
-    if len(s) == 0:
-        return CurveFit(0, reason=NO_SPEND)
+    if len(s) == 0:  # no period at all (e.g. no full week), or no period with spend
+        return CurveFit(0, reason=NO_SPEND if len(keep) else TOO_FEW)
     if len(s) < max(min_points, 3):
         return CurveFit(len(s), reason=TOO_FEW)
     x = np.log(s)

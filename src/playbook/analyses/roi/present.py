@@ -53,6 +53,20 @@ class Presentation:
                                                   hi=formats.number(row[f"{used}_high"], 2))
         return text + (_(" (marginal)") if used == "ltv_cac_marginal" else "")
 
+    def ratio_short(self, row: pd.Series) -> str:
+        """``LTV/CAC 0.72, 95% CI 0.55–0.88`` (``LTV/marginal CAC`` where the curve shows
+        diminishing returns), for the headline."""
+        marginal = bool(row["diminishing"])
+        used = "ltv_cac_marginal" if marginal else "ltv_cac"
+        text = _("LTV/marginal CAC {r}, 95% CI {lo}–{hi}") if marginal else _("LTV/CAC {r}, 95% CI {lo}–{hi}")
+        return text.format(r=formats.number(row[used], 2), lo=formats.number(row[f"{used}_low"], 2),
+                            hi=formats.number(row[f"{used}_high"], 2))
+
+    def signed(self, x: float, money: bool = False) -> str:
+        """``+594`` / ``-110`` (money in the warehouse's currency with ``money``)."""
+        text = self.money(abs(x)) if money else formats.number(abs(x), 0)
+        return ("+" if x > 0 else "-" if x < 0 else "") + text
+
     def payback_text(self, months: float) -> str:
         """``2 months``, or that it is not within the observed horizon."""
         if not _ok(months):

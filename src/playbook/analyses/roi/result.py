@@ -113,18 +113,19 @@ class RoiResult(Presentation):
                 h=st.horizon_days, lo=_n(lo["ratio"]), lo_ch=lo["channel"], hi=_n(hi["ratio"]),
                 hi_ch=hi["channel"]) + pgettext("sentence", ".")
         losers = pgettext("list", ", ").join(
-            _("{ch} (LTV/CAC {r})").format(ch=ch, r=self.ratio_text(by.loc[ch])) for ch in self.flagged)
+            _("{ch} ({ratio})").format(ch=ch, ratio=self.ratio_short(by.loc[ch])) for ch in self.flagged)
         text = _("{channels} does not pay back within {h} days").format(channels=losers, h=st.horizon_days)
         sh = self.shift
         if sh.moved > 0:
             takers = sh.table.loc[sh.table["role"] == "add", "channel"].astype(str).tolist()
+            signed = self.signed
             text += pgettext("sentence", "; ") + _(
-                "move {moved} per 30 days to {takers}: {du} customers (95% CI {du_lo} to {du_hi}) and {dv} "
-                "margin (95% CI {dv_lo} to {dv_hi}) at {h} days").format(
+                "moving {moved} per 30 days to {takers} gives {du} customers (95% CI {du_lo} to {du_hi}) and "
+                "{dv} of {h}-day margin (95% CI {dv_lo} to {dv_hi})").format(
                 moved=self._money(sh.moved), takers=pgettext("list", ", ").join(takers),
-                du=formats.number(sh.d_users[0], 0), du_lo=formats.number(sh.d_users[1], 0),
-                du_hi=formats.number(sh.d_users[2], 0), dv=self._money(sh.d_value[0]),
-                dv_lo=self._money(sh.d_value[1]), dv_hi=self._money(sh.d_value[2]), h=st.horizon_days)
+                du=signed(sh.d_users[0]), du_lo=signed(sh.d_users[1]), du_hi=signed(sh.d_users[2]),
+                dv=signed(sh.d_value[0], money=True), dv_lo=signed(sh.d_value[1], money=True),
+                dv_hi=signed(sh.d_value[2], money=True), h=st.horizon_days)
         else:
             text += pgettext("sentence", "; ") + _("no channel pays back enough to take its budget: cut it")
         return text + pgettext("sentence", ".")
