@@ -81,7 +81,8 @@ def test_cac_ltv_payback_by_hand(tmp_path: Path) -> None:
 
 def test_sufficient_statistics_and_payback() -> None:
     m, se, lo, hi = mean_ci(4, 10.0, 30.0)  # values 1, 2, 3, 4
-    assert (m, se) == (2.5, pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2))
+    assert m == 2.5 and se == pytest.approx(np.std([1, 2, 3, 4], ddof=1) / 2)
+    assert lo == pytest.approx(m - 1.959963984540054 * se) and hi == pytest.approx(m + 1.959963984540054 * se)
     assert math.isnan(mean_ci(0, 0, 0)[0])
     assert payback_month(pd.Series([1.0, 2.0, 3.0], index=[1, 2, 3]), 2.0) == 2.0
     assert math.isnan(payback_month(pd.Series([1.0], index=[1]), 2.0))

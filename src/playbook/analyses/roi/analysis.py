@@ -45,7 +45,8 @@ import pandas as pd
 from playbook.analyses.roi.curves import CurveFit, fit_curve, periods
 from playbook.analyses.roi.measures import cac, mean_ci, payback_month, ratio_ci
 from playbook.analyses.roi.realloc import reallocate
-from playbook.analyses.roi.result import RoiResult, Settings
+from playbook.analyses.roi.result import RoiResult
+from playbook.analyses.roi.settings import Settings
 from playbook.analyses.roi.sql import Columns, RoiSQL
 from playbook.errors import DataError, ParameterError
 from playbook.sources import Warehouse
@@ -87,7 +88,8 @@ def _day_param(name: str, v: str | None) -> date | None:
     if not v:
         return None
     try:
-        return pd.Timestamp(v).date()
+        day: date = pd.Timestamp(v).date()
+        return day
     except ValueError as exc:
         raise ParameterError(f"{name}={v!r}: give a date as YYYY-MM-DD ({exc})") from None
 

@@ -59,7 +59,8 @@ class CurveFit:
 
     def predict(self, spend: np.ndarray | float) -> np.ndarray:
         """Expected new users per period at ``spend`` per period."""
-        return np.exp(self.a + self.b * np.log(np.asarray(spend, float)))
+        out: np.ndarray = np.exp(self.a + self.b * np.log(np.asarray(spend, float)))
+        return out
 
 
 def periods(daily: pd.DataFrame, period: str) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from playbook.i18n import gettext as _
 if TYPE_CHECKING:
     from playbook.analyses.roi.curves import CurveFit
     from playbook.analyses.roi.realloc import Shift
-    from playbook.analyses.roi.result import Settings
+    from playbook.analyses.roi.settings import Settings
 
 
 def _ok(x: Any) -> bool:

@@ -7,7 +7,6 @@ module's docstring: how each number is defined).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +18,7 @@ from playbook.analyses.roi.curves import CurveFit
 from playbook.analyses.roi.measures import finite, metric_keys
 from playbook.analyses.roi.present import Presentation
 from playbook.analyses.roi.realloc import Shift
+from playbook.analyses.roi.settings import Settings
 from playbook.i18n import formats, pgettext
 from playbook.i18n import gettext as _
 from playbook.report import esc
@@ -32,30 +32,6 @@ class RoiDecision(StrEnum):
 
 register_decisions("channel_roi", RoiDecision, {RoiDecision.REALLOCATE: Tone.BAD, RoiDecision.HOLD: Tone.GOOD,
                                                RoiDecision.INSUFFICIENT: Tone.NEUTRAL})
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The settings and the window an analysis ran with (shown in the report)."""
-
-    margin: float
-    horizon_days: int
-    conversion_days: int
-    repeat_days: int
-    curve_period: str
-    min_users: int
-    threshold: float
-    max_cut: float
-    max_add: float
-    start: date
-    end: date
-    as_of: datetime
-    as_of_source: str
-    spend_first: date
-    spend_last: date
-    last_signup_day: date
-    currency: str | None
-    value: dict[str, Any]
 
 
 def _n(x: float, digits: int = 2) -> str:
@@ -219,9 +195,10 @@ class RoiResult(Presentation):
             for suffix, label, kind, unit, ci in rows:
                 lo = r.get(f"{ci}_low") if ci else None
                 hi = r.get(f"{ci}_high") if ci else None
-                ok = finite(lo) and finite(hi)
-                out.append(Metric(f"{p}.{suffix}", label.format(ch=ch), kind, unit,
-                                  float(lo) if ok else None, float(hi) if ok else None, 0.95 if ok else None))
+                if lo is not None and hi is not None and finite(lo) and finite(hi):
+                    out.append(Metric(f"{p}.{suffix}", label.format(ch=ch), kind, unit, float(lo), float(hi), 0.95))
+                else:
+                    out.append(Metric(f"{p}.{suffix}", label.format(ch=ch), kind, unit))
         return out
 
     def details(self) -> dict[str, Any]:

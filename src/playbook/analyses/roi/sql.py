@@ -157,10 +157,12 @@ class RoiSQL:
 def _date(v: Any) -> date | None:
     if v is None or pd.isna(v):
         return None
-    return pd.Timestamp(v).date()
+    day: date = pd.Timestamp(v).date()
+    return day
 
 
 def _moment(v: Any) -> datetime | None:
     if v is None or pd.isna(v):
         return None
-    return pd.Timestamp(v).to_pydatetime()
+    moment: datetime = pd.Timestamp(v).to_pydatetime()
+    return moment
