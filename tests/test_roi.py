@@ -113,7 +113,7 @@ def test_curve_falls_back_and_says_why() -> None:
 def test_shift_keeps_the_limits() -> None:
     ch = pd.DataFrame({"channel": ["bad", "good", "best"], "budget": [1000.0, 100.0, 400.0],
                        "users": [100.0, 50.0, 100.0], "ratio": [0.5, 2.0, 3.0], "ltv": [5.0, 8.0, 12.0],
-                       "ltv_se": [0.5, 0.5, 0.5], "b": [math.nan] * 3, "b_se": [math.nan] * 3})
+                       "ltv_se": [0.5, 0.5, 0.5], "counted": [600.0, 300.0, 600.0], "b": [math.nan] * 3, "b_se": [math.nan] * 3})
     s = reallocate(ch, max_cut=0.5, max_add=0.5)
     t = s.table.set_index("channel")
     # pool 500, room 0.5 x (100 + 400) = 250: best takes 200, good 50, bad gives 250
@@ -134,3 +134,71 @@ def test_bad_parameters_name_the_fix(tmp_path: Path) -> None:
         analyze_roi(wh, value_event="buy", columns={"event_col": "order_id"})
     with pytest.raises(DataError, match="has no column 'revenue'"):
         analyze_roi(wh, value_col="revenue")
+
+
+def test_the_result_keeps_the_contract_with_hostile_channel_names(tmp_path: Path) -> None:
+    """Channel names from data: metric keys stay plain, labels and headline carry the name,
+    the summary escapes it."""
+    from playbook.analyses.base import Metric, Result
+
+    wh = _warehouse(tmp_path)
+    users = pd.read_parquet(Path(wh.data_dir) / "users.parquet")
+    spend = pd.read_parquet(Path(wh.data_dir) / "spend.parquet")
+    bad = "<script>alert(1)</script> *Ads*.v2"
+    users["channel"] = users["channel"].replace({"ads": bad})
+    spend["channel"] = spend["channel"].replace({"ads": bad})
+    users.to_parquet(Path(wh.data_dir) / "users.parquet")
+    spend.to_parquet(Path(wh.data_dir) / "spend.parquet")
+    r = analyze_roi(Warehouse(wh.data_dir, {"snapshot": AS_OF}), margin=0.5, min_users=1)
+    assert isinstance(r, Result)
+    info = {m.name: m for m in r.metric_info()}
+    assert not set(r.metrics()) - set(info)
+    assert all(isinstance(m, Metric) and m.label and (m.low is None or (m.high is not None and m.low <= m.high)) for m in info.values())
+    key = "channel.script_alert_1_script_ads_v2.cac"
+    assert r.metrics()[key] == 25.0 and info[key].label == f"CAC of {bad}"
+    assert all(k.count(".") <= 2 for k in r.metrics())
+    assert bad in r.headline() and r.flagged == [bad]
+    assert "<script" not in r.summary() and "&lt;script&gt;" in r.summary()
+
+
+def test_insufficient_data_when_nobody_is_observed_long_enough(tmp_path: Path) -> None:
+    r = analyze_roi(_warehouse(tmp_path), min_users=1000)
+    assert r.decision is RoiDecision.INSUFFICIENT
+    assert "at least 1,000 per channel" in r.headline()
+    assert r.shift.moved == 0
+
+
+def test_the_shift_follows_a_fitted_curve() -> None:
+    ch = pd.DataFrame({"channel": ["bad", "good"], "budget": [100.0, 100.0], "users": [10.0, 100.0],
+                       "counted": [60.0, 600.0], "ratio": [0.5, 2.0], "ltv": [5.0, 8.0], "ltv_se": [0.1, 0.1],
+                       "b": [math.nan, 0.5], "b_se": [math.nan, 0.05]})
+    s = reallocate(ch, max_cut=1.0, max_add=0.5)
+    t = s.table.set_index("channel")
+    assert s.moved == 50.0 and t.loc["bad", "change"] == -50.0
+    # good: 100 x (150 / 100) ** 0.5 - 100 = 22.47 more users; bad: -50 / CAC 10 = -5
+    assert t.loc["good", "d_users"] == pytest.approx(100 * 1.5 ** 0.5 - 100)
+    assert t.loc["bad", "d_users"] == pytest.approx(-5.0)
+    assert t.loc["good", "d_users_low"] < t.loc["good", "d_users"] < t.loc["good", "d_users_high"]
+
+
+def test_the_analysis_recovers_a_known_curve(tmp_path: Path) -> None:
+    """Daily spend from 20 to 200 and new users ~ Poisson(5 * spend ** 0.6): the fitted
+    elasticity's interval holds 0.6, and the marginal CAC is the average over 0.6."""
+    rng = np.random.default_rng(11)
+    days = pd.date_range("2026-01-01", periods=120, freq="D")
+    spend = rng.uniform(20, 200, len(days)).round(2)
+    new = rng.poisson(5 * spend ** 0.6)
+    d = tmp_path / "curve"
+    d.mkdir()
+    signup = np.repeat(days.to_numpy(), new) + np.timedelta64(3, "h")
+    pd.DataFrame({"user_id": np.arange(len(signup)), "signup_ts": signup, "channel": "paid"}).to_parquet(d / "users.parquet")
+    pd.DataFrame({"date": days.date, "channel": "paid", "spend": spend}).to_parquet(d / "spend.parquet")
+    pd.DataFrame({"order_id": [1], "user_id": [0], "ts": [pd.Timestamp("2026-01-02")],
+                  "amount": [10.0]}).to_parquet(d / "orders.parquet")
+    r = analyze_roi(Warehouse(d, {"snapshot": "2026-05-01T00:00:00Z"}), curve_period="day", min_users=1)
+    row = r.channels.iloc[0]
+    assert row["curve"] == "fitted" and row["periods"] == 120 and bool(row["diminishing"])
+    assert row["b_low"] < 0.6 < row["b_high"]
+    assert row["cac"] == pytest.approx(spend.sum() / new.sum())
+    assert row["cac_marginal"] == pytest.approx(row["cac"] / row["b"])
+    assert row["cac_marginal_low"] < row["cac"] / 0.6 < row["cac_marginal_high"]

@@ -212,7 +212,7 @@ def _summarize(db: RoiSQL, st: Settings, hs: list[int], *, min_periods: int,
     table = pd.DataFrame(rows)
     table["b_used"] = table["b"].where(table["diminishing"].astype(bool))
     shift = reallocate(table.assign(b=table["b_used"], ltv=table[f"ltv_{st.horizon_days}"], ltv_se=table[f"ltv_{st.horizon_days}_se"],
-                                    users=table["users_30d"]),
+                                    users=table["users_30d"], counted=table["new_users"]),
                        threshold=st.threshold, max_cut=st.max_cut, max_add=st.max_add, seed=seed)
     table["flagged"] = (table["spend"] > 0) & np.isfinite(table["ratio"]) & (table["ratio"] < st.threshold)
     return RoiResult(channels=table, cumulative=pd.DataFrame(cum, columns=["channel", "month", "margin_per_user",

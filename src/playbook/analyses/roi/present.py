@@ -100,9 +100,9 @@ class Presentation:
         if not fit.fitted:
             return _("no curve ({reason}): the average CAC stands").format(
                 reason=pgettext("curve", fit.reason or ""))
-        text = _("elasticity {b} (95% CI {lo}–{hi})").format(b=formats.number(fit.b, 2),
-                                                            lo=formats.number(fit.b_low, 2),
-                                                            hi=formats.number(fit.b_high, 2))
+        text = _("elasticity {b} (95% CI {lo}–{hi})").format(b=formats.number(fit.b, 3),
+                                                            lo=formats.number(fit.b_low, 3),
+                                                            hi=formats.number(fit.b_high, 3))
         if fit.diminishing:
             return text + _(": diminishing returns, the next unit of budget buys less than the average")
         return text + _(": no evidence of diminishing returns, the average CAC stands")

@@ -8,8 +8,9 @@ budget. What they cannot take stays where it is (the cuts shrink in proportion).
 Expected change: with a curve, a channel spending ``S`` with ``N`` new users per 30 days gets
 ``N ((S + D) / S) ** b - N`` more (fewer) users; without one, ``D / CAC`` (the average holds).
 Value = new users x margin-adjusted LTV at the decision horizon. The 95% intervals come from
-``draws`` joint draws of each channel's LTV (normal, its standard error) and ``b`` (normal, its
-standard error, kept above 0), with a fixed ``seed``.
+``draws`` joint draws of each channel's LTV (normal, its standard error), ``b`` (normal, its
+standard error, kept above 0) and its users per unit of budget (the window's new users are a
+count: relative standard error ``1 / sqrt(new users)``), with a fixed ``seed``.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def _gain(n: np.ndarray, s: float, d: float, b: np.ndarray | float | None) -> np
 
 def reallocate(channels: pd.DataFrame, *, threshold: float = 1.0, max_cut: float = 0.5,
                max_add: float = 0.5, draws: int = 2000, seed: int = 0) -> Shift:
-    """``channels``: channel, budget (per 30 days), users (new per 30 days), ratio (LTV/CAC used
-    for the decision), ltv, ltv_se, b, b_se (NaN without a curve). Module docstring: the rule."""
+    """``channels``: channel, budget (per 30 days), users (new per 30 days), counted (new users
+    of the window), ratio (LTV/CAC used for the decision), ltv, ltv_se, b, b_se (NaN without a
+    curve). Module docstring: the rule."""
     ok = channels[(channels["budget"] > 0) & np.isfinite(channels["ratio"])].copy()
     losers = ok[ok["ratio"] < threshold]
     takers = ok[ok["ratio"] >= threshold].sort_values("ratio", ascending=False)
@@ -67,7 +69,9 @@ def reallocate(channels: pd.DataFrame, *, threshold: float = 1.0, max_cut: float
         fitted = math.isfinite(r.b)
         b_draw = np.maximum(rng.normal(r.b, r.b_se, draws), 0.01) if fitted else None
         ltv_draw = rng.normal(r.ltv, r.ltv_se if math.isfinite(r.ltv_se) else 0.0, draws)
-        du = _gain(np.full(draws, float(r.users)), float(r.budget), d, b_draw)
+        rel = 1 / math.sqrt(r.counted) if r.counted > 0 else 0.0
+        users_draw = float(r.users) * np.maximum(rng.normal(1.0, rel, draws), 0.0)
+        du = _gain(users_draw, float(r.budget), d, b_draw)
         dv = du * ltv_draw
         pu = float(_gain(np.array([float(r.users)]), float(r.budget), d, r.b if fitted else None)[0])
         pv = pu * float(r.ltv)

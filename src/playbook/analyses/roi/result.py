@@ -81,7 +81,7 @@ class RoiResult(Presentation):
         st, judged = self.settings, self._judged()
         if self.decision is RoiDecision.INSUFFICIENT:
             return _("Too few users observed for {h} days to judge any channel (at least {n} per channel)").format(
-                h=st.horizon_days, n=st.min_users) + pgettext("sentence", ".")
+                h=st.horizon_days, n=formats.count(st.min_users)) + pgettext("sentence", ".")
         by = judged.set_index("channel")
         if self.decision is RoiDecision.HOLD:
             lo, hi = judged.loc[judged["ratio"].idxmin()], judged.loc[judged["ratio"].idxmax()]
