@@ -109,7 +109,8 @@ class Presentation:
 
     def shift_table(self) -> pd.DataFrame:
         t = self.shift.table
-        return pd.DataFrame({
+        moved = t["change"] != 0
+        frame = pd.DataFrame({
             "channel": t["channel"], "role": [pgettext("shift", r) for r in t["role"]],
             "budget": [self.money(v) for v in t["budget"]],
             "change": [("+" if v > 0 else "") + self.money(v) for v in t["change"]],
@@ -118,6 +119,9 @@ class Presentation:
                                                        hi=formats.number(r.d_users_high, 0)) for r in t.itertuples()],
             "d_value": [_("{v} ({lo} to {hi})").format(v=self.money(r.d_value), lo=self.money(r.d_value_low),
                                                        hi=self.money(r.d_value_high)) for r in t.itertuples()]})
+        for col in ("change", "d_users", "d_value"):  # a channel that keeps its budget: nothing changes
+            frame[col] = frame[col].where(moved.to_numpy(), "–")
+        return frame
 
     def shift_labels(self) -> dict[str, str]:
         return {"channel": _("channel"), "role": _("proposal"), "budget": _("budget per 30 days"),

@@ -114,7 +114,7 @@ class RoiResult(Presentation):
                 else _("**Value** is {col} of {table}")).format(
             col=esc(value["column"]), table=esc(value["table"]), event=esc(value.get("event") or ""),
             event_col="event")
-        parts = [what + _(", counted at a margin of {m}: {m} of it is kept as profit").format(
+        parts = [what + _(", times a margin of {m} (the share of value kept as profit: the parameter margin)").format(
             m=formats.percent(st.margin, 0)) + pgettext("sentence", ".")]
         parts.append(_("CAC uses the days with both spend and complete signups: {start} to {end} ({days} days)").format(
             start=formats.day(st.start), end=formats.day(st.end), days=self.window_days) + pgettext("sentence", "."))
