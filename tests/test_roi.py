@@ -202,3 +202,20 @@ def test_the_analysis_recovers_a_known_curve(tmp_path: Path) -> None:
     assert row["cac"] == pytest.approx(spend.sum() / new.sum())
     assert row["cac_marginal"] == pytest.approx(row["cac"] / row["b"])
     assert row["cac_marginal_low"] < row["cac"] / 0.6 < row["cac_marginal_high"]
+
+
+def test_columns_are_parameters(tmp_path: Path) -> None:
+    wh = _warehouse(tmp_path)
+    for table, renames in (("users", {"channel": "source", "signup_ts": "created"}),
+                           ("spend", {"channel": "source", "spend": "cost"}), ("orders", {"amount": "fee"})):
+        path = Path(wh.data_dir) / f"{table}.parquet"
+        pd.read_parquet(path).rename(columns=renames).to_parquet(path)
+    with pytest.raises(DataError, match="table 'users' has no column 'signup_ts'"):
+        analyze_roi(wh, value_col="fee")
+    r = analyze_roi(wh, value_col="fee", min_users=1,
+                    columns={"channel_col": "source", "signup_col": "created", "spend_col": "cost"})
+    assert r.channels.set_index("channel").loc["ads", "cac"] == 25.0
+    with pytest.raises(ParameterError, match="columns: unknown key 'chanel_col'"):
+        analyze_roi(wh, columns={"chanel_col": "source"})
+    with pytest.raises(ParameterError, match="columns: unknown key 'value_col'"):
+        analyze_roi(wh, columns={"value_col": "fee"})

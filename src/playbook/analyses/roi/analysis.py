@@ -53,6 +53,8 @@ from playbook.sources import Warehouse
 from playbook.stats.proportions import wilson_interval
 
 LTV_HORIZONS = (30, 90, 180)
+#: The column names ``columns`` may set (the tables and the value column have their own parameters).
+COLUMN_KEYS = {"user_col", "signup_col", "channel_col", "ts_col", "event_col", "date_col", "spend_col"}
 
 
 def _share(name: str, v: Any, *, low: float = 0.0, high: float = 1.0, open_low: bool = True) -> float:
@@ -129,7 +131,7 @@ def analyze_roi(  # noqa: PLR0913 - the template's parameters, keyword-only
         _whole(name, v, 1)
     if curve_period not in ("day", "week"):
         raise ParameterError(f"curve_period={curve_period!r}: give 'day' or 'week'")
-    unknown = sorted(set(columns or {}) - set(Columns.__dataclass_fields__) - {"value_table"})
+    unknown = sorted(set(columns or {}) - COLUMN_KEYS)
     if unknown:
         raise ParameterError(f"columns: unknown key {unknown[0]!r}; keys: user_col, signup_col, channel_col, "
                              "ts_col, event_col, date_col, spend_col")
