@@ -9,7 +9,7 @@ the file again and say why in the commit:
 Numbers are compared at 9 significant digits (DuckDB's parallel sums differ in the last bits).
 
 The fixture holds the English campaigns. The Chinese one (playbooks/growth-review-zh.yml) runs
-the five templates with the English campaigns' parameters in zh-CN: its outcomes must record
+seven templates with the English campaigns' parameters in zh-CN: its outcomes must record
 their language and decide and measure exactly as their English twins (numbers do not depend on
 the language); its headlines are the templates' translations, pinned by their own tests.
 """
@@ -34,6 +34,8 @@ TWINS = {
     "process_efficiency": "loan-journey-diagnosis/process_efficiency",
     "experiment_design": "limit-banner-experiment/experiment_design",
     "experiment_readout": "limit-banner-experiment/experiment_readout",
+    "retention_cohorts": "customer-retention/retention_cohorts",
+    "channel_roi": "channel-budget/channel_roi",
 }
 
 
