@@ -28,6 +28,7 @@ from tests.conftest import ROOT, run_cli
 
 from playbook.publish import publish
 from playbook.sample import generate
+from playbook.tags import write_tag_set
 
 CHROMIUM = require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is a dev "
@@ -84,8 +85,14 @@ SPEC = {
         {"template": "experiment_readout",
          "parameters": {"experiment": S, "control": I, "metrics": METRICS, "start": "2026-08-17",
                         "end": "2026-11-09", "segments": ["device", I]}},
+        {"template": "retention_cohorts", "parameters": {"breakdown": I, "activity_events": [S, "visit"]}},
+        {"template": "channel_roi",
+         "parameters": {"value_table": "events", "value_col": "revenue", "value_event": "disburse"}},
+        {"template": "segmentation", "parameters": {"channel_col": "channel", "tag_owner": S}},
     ],
 }
+#: a tag set whose definitions come from a hostile team file
+HOSTILE_TAGS = {S: {"meaning": f"meaning {I}", "rule": f"rule {S}"}, I: {"meaning": S, "rule": I}}
 
 
 def poison(warehouse: Path) -> None:
@@ -115,16 +122,20 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, d
     assert result.exit_code == 0, result.output
     (run_dir,) = (root / "outputs" / "runs" / CAMPAIGN).iterdir()
     outcomes = {p.name.split(".")[0]: json.loads(p.read_text()) for p in run_dir.glob("*.outcome.json")}
-    published = publish(root / "outputs" / "runs", root / "outputs" / "archive")
-    assert published.failures == [] and published.reports == 5
+    users = pq.read_table(root / "data" / "sample" / "users.parquet", columns=["user_id"]).to_pandas()
+    write_tag_set(users.assign(tag=[PAYLOADS[i % 2] for i in range(len(users))]), tag_set="hostile",
+                  as_of="2026-11-24", root=root / "data" / "tags", tags=HOSTILE_TAGS, description=S,
+                  computed=I, owner=S, run={"campaign": CAMPAIGN, "run_id": I})
+    published = publish(root / "outputs" / "runs", root / "outputs" / "archive", tags_dir=root / "data" / "tags")
+    assert published.failures == [] and published.reports == 8
     return root / "outputs" / "archive", outcomes
 
 
 def test_the_templates_ran_on_the_hostile_names(project: tuple[Path, dict[str, dict[str, Any]]]) -> None:
     """The payloads went all the way through the analyses (the planted truths, renamed)."""
     _, out = project
-    assert sorted(out) == ["data_quality", "experiment_design", "experiment_readout",
-                           "funnel_diagnosis", "process_efficiency"]
+    assert sorted(out) == ["channel_roi", "data_quality", "experiment_design", "experiment_readout",
+                           "funnel_diagnosis", "process_efficiency", "retention_cohorts", "segmentation"]
     assert all(o["status"] == "ok" for o in out.values()), {k: o.get("error") for k, o in out.items()}
     assert out["funnel_diagnosis"]["details"]["bottleneck_loss"] == S
     assert out["funnel_diagnosis"]["details"]["weakest"]["segment"] == I
@@ -167,7 +178,8 @@ Pages = dict[str, tuple[list[str], str, list[str]]]
 
 def test_no_page_runs_a_script_from_data(pages: Pages) -> None:
     reports = [p for p in pages if p.startswith("reports/")]
-    assert "index.html" in pages and f"campaigns/{CAMPAIGN}.html" in pages and len(reports) == 5
+    assert "index.html" in pages and f"campaigns/{CAMPAIGN}.html" in pages and len(reports) == 8
+    assert "tags.html" in pages
     opened = {path: dialogs for path, (dialogs, _, _) in pages.items() if dialogs}
     assert opened == {}, f"JavaScript dialogs opened: {opened}"
 

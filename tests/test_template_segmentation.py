@@ -110,7 +110,7 @@ def test_tag_files_are_in_the_run_folder_and_read_back(demo: Path, english: tupl
     assert defs["snapshots"][0]["run"] == {"campaign": "user-segments", "run_id": run_dir.name,
                                            "template": "segmentation"}
     assert defs["tags"]["champions"]["rule"].startswith("R 4-5, F 4-5, M 4-5")
-    assert defs["owner"] == "user-segments"
+    assert defs["owner"] == "growth-crm"  # the spec's tag_owner
 
 
 def test_a_second_run_shows_the_migration(demo: Path, english: tuple[Path, dict[str, Any]]) -> None:
