@@ -243,7 +243,8 @@ def write_markdown(r: dict) -> None:
         if key in r:
             d = r[key]
             lines.append(f"| {d['events']:,} | {d['scale']:g} | {fmt(d['time'])} | {fmt(d['rss_mb'], 'MB')} |")
-    for part, script in (("DIAGNOSIS.md", "bench_diagnosis.py"), ("READOUT.md", "bench_readout.py")):
+    for part, script in (("DIAGNOSIS.md", "bench_diagnosis.py"), ("READOUT.md", "bench_readout.py"),
+                         ("COHORTS.md", "bench_cohorts.py"), ("RFM.md", "bench_rfm.py")):
         path = ROOT / "bench" / part
         if path.exists():  # written by their own scripts (minutes of data generation)
             text = path.read_text().strip().replace("\n# ", "\n## ").replace("\n## ", "\n### ")

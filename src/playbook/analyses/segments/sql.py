@@ -75,16 +75,20 @@ class Snapshot:
 
 
 def _orders(c: Columns, orders_view: str, population: str, at: tuple[str, str]) -> str:
-    """Every order row with the reason it is left out (NULL: a valid order)."""
+    """Per user and reason (NULL: valid orders): the last time, rows and amount. The rows are
+    grouped by user and reason code first, so that only the groups, not every order, are looked
+    up in the population to find the unknown users."""
     u, t, a = quote_ident(c.user_col), quote_ident(c.ts_col), quote_ident(c.amount_col)
     ts, as_of = at
-    reason = (f"CASE WHEN {ts} > {as_of} THEN 'after_snapshot' "
-              f"WHEN o.{t} IS NULL THEN 'no_time' "
-              f"WHEN NOT coalesce(o.{a} > 0, FALSE) THEN 'non_positive_amount' "
-              f"WHEN o.{u} IS NULL THEN 'no_user_id' "
-              f"WHEN p.uid IS NULL THEN 'unknown_user' END")
-    return (f"SELECT o.{u} AS uid, {ts} AS ts, CAST(o.{a} AS DOUBLE) AS amount, "
-            f"{reason} AS reason FROM {orders_view} o LEFT JOIN {population} p ON p.uid = o.{u}")
+    code = (f"CAST(CASE WHEN {ts} > {as_of} THEN 1 WHEN o.{t} IS NULL THEN 2 "
+            f"WHEN NOT coalesce(o.{a} > 0, FALSE) THEN 3 WHEN o.{u} IS NULL THEN 4 ELSE 0 END AS UTINYINT)")
+    grouped = (f"SELECT uid, code, max(ts) AS last_ts, count(*) AS rows, sum(amount) AS amount FROM ("
+               f"SELECT o.{u} AS uid, {ts} AS ts, CAST(o.{a} AS DOUBLE) AS amount, {code} AS code "
+               f"FROM {orders_view} o) GROUP BY uid, code")
+    named = "[" + ", ".join(quote_string(r) for r in REASONS[:4]) + "]"
+    return (f"SELECT g.uid, CASE WHEN g.code = 0 THEN CASE WHEN p.uid IS NULL THEN "
+            f"{quote_string(REASONS[4])} END ELSE {named}[g.code] END AS reason, g.last_ts, g.rows, g.amount "
+            f"FROM ({grouped}) g LEFT JOIN {population} p ON p.uid = g.uid")
 
 
 def _population(c: Columns, users_view: str, at: tuple[str, str] | None) -> str:
@@ -137,8 +141,7 @@ class SegmentSQL:
         self.con.execute(f"CREATE TEMP TABLE {self.pop} AS {_population(c, users_view, signup)}")
         # one pass over the orders: per user and reason (NULL: valid), so that the excluded rows
         # are counted from this small table
-        self.con.execute(f"CREATE TEMP TABLE {self.orders} AS SELECT uid, reason, max(ts) AS last_ts, count(*) AS rows, "
-                         f"sum(amount) AS amount FROM ({_orders(c, orders_view, self.pop, at)}) GROUP BY uid, reason")
+        self.con.execute(f"CREATE TEMP TABLE {self.orders} AS {_orders(c, orders_view, self.pop, at)}")
         buyers = (f"b AS (SELECT uid, (epoch_us({at[1]}) - epoch_us(last_ts)) // 86400000000 AS recency_days, "
                   f"rows AS frequency, amount AS monetary FROM {self.orders} WHERE reason IS NULL)")
         ranks = ", ".join([buyers, "n AS (SELECT count(*) AS n FROM b)", _ranks("recency_days", "DESC", "tr"),
