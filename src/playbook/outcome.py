@@ -122,6 +122,8 @@ class CatalogCampaign(BaseModel):
     ice: dict[str, Any] | None = None
     tags: list[str] = Field(default_factory=list)
     schedule: str | None = None
+    idea: str | None = None  # the backlog idea the campaign tests
+    area: str | None = None
     targets: dict[str, Any] = Field(default_factory=dict)
     html: str
 

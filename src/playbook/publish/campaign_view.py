@@ -128,6 +128,8 @@ def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
         "hypothesis": spec.get("hypothesis"),
         "tags": latest.tags,
         "schedule": spec.get("schedule"),
+        "idea": spec.get("idea"),
+        "area": spec.get("area"),
         "spec_path": latest.manifest.get("spec_path"),
         "targets": targets,
         "ice": ice,

@@ -62,7 +62,9 @@ def _catalog_entry(report: Report, campaign: dict[str, Any]) -> dict[str, Any]:
         "spec": {
             k: campaign.get(k) for k in ("title", "owner", "hypothesis", "ice", "tags", "schedule")
         }
-        | {"targets": campaign["targets"]},
+        | {"targets": campaign["targets"]}
+        # the idea and area of this run's own spec: a campaign can move on to another idea
+        | {k: run.spec.get(k) for k in ("idea", "area")},
     }
 
 
@@ -72,7 +74,7 @@ def catalog_json(campaigns: list[dict[str, Any]], reports: list[Report], now: da
         "generated_at": now.isoformat(timespec="seconds"),
         "playbook_version": __version__,
         "campaigns": [
-            {k: c[k] for k in ("slug", "title", "owner", "hypothesis", "ice", "tags", "schedule")}
+            {k: c[k] for k in ("slug", "title", "owner", "hypothesis", "ice", "tags", "schedule", "idea", "area")}
             | {"targets": c["targets"], "html": f"campaigns/{c['slug']}.html"}
             for c in campaigns
         ],

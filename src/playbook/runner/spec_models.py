@@ -110,6 +110,10 @@ class Spec(_Strict):
     hypothesis: str
     ice: ICE
     tags: list[str] = Field(default_factory=list)
+    #: the backlog idea the campaign tests (its id), and the idea's area: the archive follows
+    #: an idea from the backlog to its design, readout and decision (playbook.knowledge)
+    idea: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)] | None = None
+    area: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     language: str = DEFAULT_LANGUAGE  # of everything a stakeholder reads (playbook.i18n)
     schedule: str | None = None
     targets: dict[str, float] = Field(default_factory=dict)
