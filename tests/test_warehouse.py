@@ -34,7 +34,7 @@ COLUMNS = {  # DESIGN.md, "Sample warehouse"
     "tickets": ["ticket_id", "user_id", "opened_ts", "resolved_ts", "category", "csat"],
     "campaigns": ["campaign", "channel", "start", "end", "budget", "audience", "participants",
                   "conversions"],
-    "backlog": ["idea", "owner", "area", "impact", "confidence", "ease", "reach", "status"],
+    "backlog": ["idea_id", "idea", "owner", "area", "impact", "confidence", "ease", "reach", "status", "created"],
 }
 
 
@@ -210,6 +210,7 @@ def test_campaigns_and_backlog(t: dict[str, pd.DataFrame]) -> None:
     b = t["backlog"]
     assert len(b) == 25 and b[["impact", "confidence", "ease"]].isin(range(1, 11)).all().all()
     assert set(b["status"]) <= {"idea", "running", "done", "dropped"}
+    assert b["idea_id"].is_unique and (b["created"] < pd.Timestamp(AS_OF).date()).all()
 
 
 def test_tickets_have_legitimately_open_ones(t: dict[str, pd.DataFrame]) -> None:

@@ -36,7 +36,7 @@ Planted effects (the truth is in :data:`PLANTED`; what a template should find):
 * tickets: some open (resolved_ts null, csat null) -- legitimate nulls.
 * campaigns: participants ~ Binomial(audience, channel rate), conversions ~ Binomial(participants,
   channel rate), rates with 10% lognormal noise per campaign.
-* backlog: 25 ideas, ICE scores 1-10, reach, status.
+* backlog: 25 ideas (IDEA-001 ...), ICE scores 1-10, reach, status, the day each was added.
 
 Planted data-quality defects (and nothing else): ``users.region`` null for ~4% of users;
 ``orders.amount`` negative for ~0.5%; ``orders.order_id`` duplicated for ~0.3% of orders (a row
@@ -93,9 +93,10 @@ SCHEMAS: dict[str, pa.Schema] = {
                             ("start", pa.date32()), ("end", pa.date32()),
                             ("budget", pa.float64()), ("audience", pa.int64()),
                             ("participants", pa.int64()), ("conversions", pa.int64())]),
-    "backlog": pa.schema([("idea", pa.string()), ("owner", pa.string()), ("area", pa.string()),
-                          ("impact", pa.int64()), ("confidence", pa.int64()),
-                          ("ease", pa.int64()), ("reach", pa.int64()), ("status", pa.string())]),
+    "backlog": pa.schema([("idea_id", pa.string()), ("idea", pa.string()), ("owner", pa.string()),
+                          ("area", pa.string()), ("impact", pa.int64()), ("confidence", pa.int64()),
+                          ("ease", pa.int64()), ("reach", pa.int64()), ("status", pa.string()),
+                          ("created", pa.date32())]),
 }
 TABLES = list(SCHEMAS)
 EXPERIMENTS = ["limit-banner", "onboarding-copy"]

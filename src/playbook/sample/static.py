@@ -92,12 +92,13 @@ IDEAS = [
 
 
 def backlog(seed: int) -> pd.DataFrame:
-    """Growth ideas with ICE scores (1-10), monthly reach and a status."""
+    """Growth ideas with an id, ICE scores (1-10), monthly reach, a status and the day each was
+    added to the backlog."""
     rng = np.random.default_rng([seed, 1_000_002])
     owners = ["ana", "ben", "chen", "dara", "eli", "fatma"]
     statuses = ["idea", "running", "done", "dropped"]
     n = P.N_IDEAS
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "idea": [idea for idea, _ in IDEAS[:n]],
         "owner": rng.choice(owners, size=n),
         "area": [area for _, area in IDEAS[:n]],
@@ -106,3 +107,8 @@ def backlog(seed: int) -> pd.DataFrame:
         "reach": (np.round(rng.lognormal(np.log(8_000), 1.0, n), -2)).astype(np.int64) + 100,
         "status": rng.choice(statuses, size=n, p=[0.5, 0.15, 0.25, 0.1]),
     })
+    # drawn after the columns above, which stay as they were before ids and dates were added
+    first = P.START.date() - timedelta(days=60)
+    frame.insert(0, "idea_id", [f"IDEA-{i + 1:03d}" for i in range(n)])
+    frame["created"] = [first + timedelta(days=int(d)) for d in rng.integers(0, 240, n)]
+    return frame
