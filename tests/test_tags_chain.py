@@ -91,3 +91,11 @@ def test_a_failed_segmentation_run_leaves_the_store_as_it_was(chain: Path) -> No
     assert manifest["status"] == "failed" and "tags" not in manifest and outcome["status"] == "failed"
     assert "rules.yaml" in outcome["error"] and "champions" in outcome["error"]
     assert {p: p.read_bytes() for p in store.rglob("*") if p.is_file()} == before
+
+
+def test_the_campaign_page_names_its_audience(chain: Path) -> None:
+    assert run_cli(chain, "publish").exit_code == 0
+    page = (chain / "outputs" / "archive" / "campaigns" / "top-customers-retention.html").read_text()
+    assert '<a href="../tags.html#tag-set-value-tier">value_tier</a>' in page
+    assert '<span class="tag">top_1pct</span><span class="tag">top_1_10pct</span>' in page and "as of 2026-11-24" in page
+    assert "tag-set-value-tier" in (chain / "outputs" / "archive" / "tags.html").read_text()

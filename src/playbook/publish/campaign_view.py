@@ -110,6 +110,17 @@ def _note(status: str, withheld: str, language: str) -> str:
     return status_word(status, language)
 
 
+def _audience(run: Run) -> dict[str, Any] | None:
+    """The audience the newest run read: its tag set, tags and the snapshot's date."""
+    sources = run.manifest.get("sources")
+    audience = sources.get("audience") if isinstance(sources, dict) else None
+    if not isinstance(audience, dict) or not audience.get("tag_set"):
+        return None
+    tags = audience.get("tags")
+    return {"tag_set": str(audience["tag_set"]), "as_of": audience.get("as_of"),
+            "tags": [str(t) for t in tags] if isinstance(tags, list) else []}
+
+
 def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
     """The context of one campaign's page, in the language of its newest run's spec."""
     runs = sorted(runs, key=lambda r: r.sort_key, reverse=True)
@@ -128,6 +139,7 @@ def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
         "hypothesis": spec.get("hypothesis"),
         "tags": latest.tags,
         "schedule": spec.get("schedule"),
+        "audience": _audience(latest),
         "idea": spec.get("idea"),
         "area": spec.get("area"),
         "spec_path": latest.manifest.get("spec_path"),
