@@ -111,7 +111,7 @@ def test_the_analysis_on_a_table_with_other_names(small: Path) -> None:
     ({"max_mape": 0}, "max_mape=0: give the largest backtest MAPE"),
 ])
 def test_bad_plans_name_the_parameter(small: Path, kwargs: dict[str, Any], message: str) -> None:
-    plan = {"channel": "a", "budget": 800, "duration_days": 14, "audience": 40_000} | kwargs
+    plan: dict[str, Any] = {"channel": "a", "budget": 800, "duration_days": 14, "audience": 40_000} | kwargs
     with pytest.raises(ParameterError, match=message):
         forecast_campaign(Warehouse(small), table="crm", columns=columns_from({"start": "launch"}), **plan)
 

@@ -44,6 +44,7 @@ def forecast_vs_similar(forecast: pd.DataFrame, similar: pd.DataFrame) -> Figure
     """Participation and conversion rate: the forecast with its 95% prediction interval beside the
     similar past campaigns' actual rates with their 95% confidence intervals."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(8, 0.45 * len(similar) + 1.8), sharey=True)
     labels = [_("planned (forecast)"), *map(str, similar["campaign"])]
@@ -56,7 +57,7 @@ def forecast_vs_similar(forecast: pd.DataFrame, similar: pd.DataFrame) -> Figure
         rate = similar[f"{prefix}_rate"]
         ax.errorbar(rate, y[1:], xerr=[rate - similar[f"{prefix}_ci_low"], similar[f"{prefix}_ci_high"] - rate],
                     fmt="o", color=NEUTRAL, capsize=3)
-        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: f"{v:.0%}"))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.0%}"))
         ax.set(title=title)
     axes[0].set_yticks(y, labels, fontsize=7)
     axes[0].invert_yaxis()

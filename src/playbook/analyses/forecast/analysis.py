@@ -28,7 +28,7 @@ def _whole(name: str, value: object, low: int) -> int:
 
 def _check(*, max_mape: float, draws: int, backtest_start: int, min_backtest_points: int,
            min_channel_campaigns: int, campaigns_per_coefficient: int, similar_campaigns: int) -> None:
-    ok = isinstance(max_mape, int | float) and not isinstance(max_mape, bool) and 0 < max_mape
+    ok = isinstance(max_mape, int | float) and not isinstance(max_mape, bool) and max_mape > 0
     if not ok:
         raise ParameterError(f"max_mape={max_mape!r}: give the largest backtest MAPE to trust, as a "
                              "share above 0 (0.25 for 25%)")
@@ -76,7 +76,7 @@ def forecast_campaign(  # noqa: PLR0913 - the planned campaign and the template'
     plan = planned(history, channel=channel, budget=budget, duration_days=duration_days, audience=audience)
     settings = Settings(min_channel=min_channel_campaigns, per_coef=campaigns_per_coefficient,
                         draws=draws, seed=seed)
-    pred, kept, dropped = forecast_one(frame, plan.channel, features(plan), plan.audience, settings, seed)
+    pred, kept, dropped = forecast_one(frame, plan.channel, features(plan), plan.audience, settings, seed=seed)
     p_lo, p_hi = interval(pred.participant_draws)
     c_lo, c_hi = interval(pred.conversion_draws)
     with_part = pred.participant_draws > 0

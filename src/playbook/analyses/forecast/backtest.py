@@ -22,7 +22,15 @@ import numpy as np
 import pandas as pd
 
 from playbook.analyses.forecast.data import Planned
-from playbook.analyses.forecast.model import Prediction, choose_design, features, fit, interval, predict, row
+from playbook.analyses.forecast.model import (
+    Prediction,
+    choose_design,
+    features,
+    fit,
+    interval,
+    predict,
+    row,
+)
 from playbook.stats.proportions import wilson_interval
 
 TARGETS = ("participation", "conversion")
@@ -40,7 +48,7 @@ class Settings:
 
 
 def forecast_one(history: pd.DataFrame, channel: str, feats: dict[str, np.ndarray], audience: float,
-                 settings: Settings, seed: int) -> tuple[Prediction, tuple[str, ...], tuple[str, ...]]:
+                 settings: Settings, *, seed: int) -> tuple[Prediction, tuple[str, ...], tuple[str, ...]]:
     """Fit both models on ``history`` and predict one campaign; with the kept and dropped terms."""
     design = choose_design(history, min_channel=settings.min_channel, per_coef=settings.per_coef)
     part = fit(history, design, "participants", history["audience"].to_numpy(float))
@@ -61,7 +69,7 @@ def backtest(frame: pd.DataFrame, start: int, settings: Settings) -> pd.DataFram
         one = {k: v[i : i + 1] for k, v in feats.items()}
         target = frame.iloc[i]
         pred, _, _ = forecast_one(past, str(target["channel"]), one, float(target["audience"]),
-                                  settings, settings.seed + i)
+                                  settings, seed=settings.seed + i)
         out = {"campaign": target["campaign"], "channel": target["channel"], "start": target["start"],
                "origin": i}
         for name, actual, mean, draws in (

@@ -119,7 +119,7 @@ def choose_design(frame: pd.DataFrame, *, min_channel: int, per_coef: int) -> De
 def row(design: Design, channel: str, feats: dict[str, np.ndarray]) -> np.ndarray:
     """The design row of one campaign; a channel the fit has not seen (in a backtest) gets the
     pooled level, or the mix of the own channels when nothing is pooled."""
-    x = _matrix(design, np.array([channel]), feats)[0]
+    x: np.ndarray = _matrix(design, np.array([channel]), feats)[0]
     if channel not in design.channels and not design.pooled and design.channels:
         x[: len(design.channels)] = design.shares
     return x
@@ -155,7 +155,8 @@ def fit(frame: pd.DataFrame, design: Design, target: str, exposure: np.ndarray) 
 def _nb(rng: np.random.Generator, mu: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Gamma-Poisson draws with mean ``mu`` and ``Var = mu + alpha mu^2``."""
     lam = np.where(alpha > 0, rng.gamma(1.0 / np.maximum(alpha, 1e-12), np.maximum(alpha, 1e-12) * mu), mu)
-    return rng.poisson(np.maximum(lam, 0.0)).astype(float)
+    out: np.ndarray = rng.poisson(np.maximum(lam, 0.0)).astype(float)
+    return out
 
 
 def _coef_draws(rng: np.random.Generator, f: Fit, draws: int) -> tuple[np.ndarray, np.ndarray]:
