@@ -138,3 +138,11 @@ def test_every_kind_has_a_format() -> None:
     from playbook.publish.metric_text import FORMATS
 
     assert set(FORMATS) == set(MetricKind)
+
+
+def test_a_forecast_shows_a_prediction_interval() -> None:
+    m = Metric("forecast.participation", "Participants", MetricKind.COUNT, "participants", low=3770, high=5810,
+               level=0.95, interval="prediction")
+    entry = m.as_dict()
+    assert format_metric(m.name, 4722, entry) == "4,722 (95% prediction interval 3,770 to 5,810)"
+    assert format_metric(m.name, 4722, entry, language="zh-CN") == "4,722（95% 预测区间 3,770 至 5,810）"

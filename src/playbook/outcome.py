@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -40,6 +40,7 @@ class MetricInfo(BaseModel):
     low: float | None = None
     high: float | None = None
     level: float | None = None
+    interval: Literal["prediction"] | None = None  # None: a confidence interval
 
 
 class Outcome(BaseModel):

@@ -194,6 +194,9 @@ class Metric:
     low: float | None = None  # interval, where the metric has one
     high: float | None = None
     level: float | None = None  # of the interval, e.g. 0.95
+    #: what the interval is: a confidence interval of an estimate (None, the default) or the
+    #: ``"prediction"`` interval of a value still to be observed (a forecast)
+    interval: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v not in (None, "")}

@@ -189,7 +189,9 @@ def _format_localized(kind: MetricKind, value: float, info: Mapping[str, Any], u
     low, high = info.get("low"), info.get("high")
     if kind is not MetricKind.P_VALUE and is_number(low) and is_number(high):
         level = info.get("level")
-        ends = gettext("{level} CI {low} to {high}", language).format(
+        pattern = (gettext("{level} prediction interval {low} to {high}", language)
+                   if info.get("interval") == "prediction" else gettext("{level} CI {low} to {high}", language))
+        ends = pattern.format(
             level=locale_formats.percent(level, digits=0, language=language)
             if is_number(level) and 0 < level < 1 else "CI",
             low=_localized(kind, float(low), unit, language),
@@ -215,7 +217,10 @@ def format_metric(name: str, value: Any, info: Mapping[str, Any] | None = None,
     text = fmt(float(value), unit)
     low, high = info.get("low"), info.get("high")
     if kind is not MetricKind.P_VALUE and is_number(low) and is_number(high):
-        text += f" ({_level(info.get('level'))} {fmt(float(low), unit)} to {fmt(float(high), unit)})"
+        level = _level(info.get("level"))
+        if info.get("interval") == "prediction":
+            level = level.replace("CI", "prediction interval")
+        text += f" ({level} {fmt(float(low), unit)} to {fmt(float(high), unit)})"
     return text
 
 

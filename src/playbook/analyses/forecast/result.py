@@ -140,7 +140,7 @@ class ForecastResult:
             return _("only {n} past campaigns could be backtested (at least {needed} needed), so how "
                      "far to trust it is not known").format(n=formats.count(self.points),
                                                                needed=formats.count(self.min_backtest_points))
-        return _("backtested on {n} past campaigns, its 95% intervals held {cp} of participation and {cc} of "
+        return _("backtested on {n} past campaigns, its 95% prediction intervals held {cp} of participation and {cc} of "
                  "conversion actuals (nominal 95%), off by {mp} and {mc} on average (MAPE)").format(
             n=formats.count(self.points), cp=_p(self.score("participation", "coverage"), 0),
             cc=_p(self.score("conversion", "coverage"), 0), mp=_p(self.score("participation", "mape"), 0),
@@ -227,7 +227,8 @@ class ForecastResult:
                 ("forecast.conversion_rate", _("Conversion rate of participants, forecast (95% prediction interval)"),
                  MetricKind.SHARE, "", f.conversion_rate_low, f.conversion_rate_high, f.conversion_rate)):
             ok = all(math.isfinite(x) for x in (lo, hi, v))
-            out.append(Metric(key, label, kind, unit, lo if ok else None, hi if ok else None, NOMINAL if ok else None))
+            out.append(Metric(key, label, kind, unit, lo if ok else None, hi if ok else None, NOMINAL if ok else None,
+                              "prediction" if ok else None))
             out.append(Metric(f"{key}.pi_low", _("{label}: lower end").format(label=label), kind, unit))
             out.append(Metric(f"{key}.pi_high", _("{label}: upper end").format(label=label), kind, unit))
         cov, lo, hi = self.coverage() if self.points else (float("nan"),) * 3
