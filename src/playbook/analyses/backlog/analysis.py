@@ -55,7 +55,7 @@ def _scores(ideas: pd.DataFrame) -> pd.DataFrame:
               else 11 - e)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["rice"] = np.where((reach > 0) & (effort > 0), rice(reach, i, c, effort), np.nan)
-    out["effort"] = effort
+    out["effort_used"] = effort
     return out
 
 

@@ -76,7 +76,7 @@ class BacklogResult:
     """What :func:`~playbook.analyses.backlog.analysis.analyze_backlog` found.
 
     ``ideas``: every idea, ranked ones first by rank: the backlog's columns, ice_product,
-    ice_mean, rice, effort, score (raw, the ranking score), calibrated_confidence,
+    ice_mean, rice, effort_used, score (raw, the ranking score), calibrated_confidence,
     calibrated_score, raw_rank, calibrated_rank, rank (by ``rank_by``), rank_low, rank_high,
     rank_move, stable, tied_with, flips, experiments, wins, win_rate (+ ci), median_win_lift,
     rarely_wins, ranked. ``evidence``: per area (evidence.COLUMNS). ``runs``: the experiments
