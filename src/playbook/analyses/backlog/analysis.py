@@ -22,10 +22,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playbook.analyses.backlog.evidence import area_evidence, calibrate, check_calibration, experiments
+from playbook.analyses.backlog.evidence import (
+    area_evidence,
+    calibrate,
+    check_calibration,
+    experiments,
+)
 from playbook.analyses.backlog.nextround import Sizing, check_baselines, plan_round
 from playbook.analyses.backlog.result import BacklogResult, Settings
-from playbook.analyses.backlog.scoring import Scoring, ice_mean, ice_product, inputs, ranks, rice, score_fn, sensitivity
+from playbook.analyses.backlog.scoring import (
+    Scoring,
+    ice_mean,
+    ice_product,
+    inputs,
+    ranks,
+    rice,
+    score_fn,
+    sensitivity,
+)
 from playbook.errors import ParameterError
 from playbook.sources import Warehouse
 

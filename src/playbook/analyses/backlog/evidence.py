@@ -107,7 +107,7 @@ def calibrate(confidence: np.ndarray, n: np.ndarray, wins: np.ndarray, prior_wei
     with np.errstate(divide="ignore", invalid="ignore"):
         w = np.where(n > 0, n / (n + prior_weight), 0.0)
         record = np.where(n > 0, 10 * wins / n, 0.0)
-    return np.clip((1 - w) * c + w * record, 1.0, 10.0)
+    return np.asarray(np.clip((1 - w) * c + w * record, 1.0, 10.0), float)
 
 
 __all__ = ["COLUMNS", "area_evidence", "calibrate", "check_calibration", "experiments", "load_archive"]

@@ -87,7 +87,7 @@ def check_baselines(baselines: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _measured(warehouse: Warehouse, entry: dict[str, Any], sizing: Sizing, as_of: str | None, mde: float,
+def _measured(warehouse: Warehouse, entry: dict[str, Any], sizing: Sizing, *, as_of: str | None, mde: float,
               where: str) -> dict[str, Any]:
     from playbook.analyses.experiment.design import design_experiment
 
@@ -135,7 +135,7 @@ def _given(entry: dict[str, Any], reach: float, sizing: Sizing, mde: float) -> d
 
 
 def plan_round(top: pd.DataFrame, evidence: pd.DataFrame, warehouse: Warehouse | None,
-               baselines: dict[str, dict[str, Any]], sizing: Sizing, as_of: str | None = None) -> pd.DataFrame:
+               baselines: dict[str, dict[str, Any]], sizing: Sizing, *, as_of: str | None = None) -> pd.DataFrame:
     """One row per idea of ``top`` (idea_id, idea, area, reach): :data:`COLUMNS`."""
     lifts = {str(a).strip().lower(): v for a, v in zip(evidence["area"], evidence["median_win_lift"], strict=True)
              if v == v and v > 0}
@@ -156,7 +156,7 @@ def plan_round(top: pd.DataFrame, evidence: pd.DataFrame, warehouse: Warehouse |
             if warehouse is None:
                 raise ParameterError(f"baselines.{area}: measuring a baseline needs the warehouse")
             if area not in cache:
-                cache[area] = _measured(warehouse, entry, sizing, as_of, mde, f"baselines.{area}")
+                cache[area] = _measured(warehouse, entry, sizing, as_of=as_of, mde=mde, where=f"baselines.{area}")
             row |= cache[area]
         else:
             row |= _given(entry, float(idea.reach) if idea.reach is not None else math.nan, sizing, mde)

@@ -65,16 +65,16 @@ class Scoring:
 
 def ice_product(impact: np.ndarray, confidence: np.ndarray, ease: np.ndarray, geometric: bool = False) -> np.ndarray:
     product = np.asarray(impact, float) * np.asarray(confidence, float) * np.asarray(ease, float)
-    return np.cbrt(product) if geometric else product
+    return np.asarray(np.cbrt(product) if geometric else product, float)
 
 
 def ice_mean(impact: np.ndarray, confidence: np.ndarray, ease: np.ndarray) -> np.ndarray:
-    return (np.asarray(impact, float) + np.asarray(confidence, float) + np.asarray(ease, float)) / 3
+    return np.asarray((np.asarray(impact, float) + np.asarray(confidence, float) + np.asarray(ease, float)) / 3, float)
 
 
 def rice(reach: np.ndarray, impact: np.ndarray, confidence: np.ndarray, effort: np.ndarray) -> np.ndarray:
-    return np.asarray(reach, float) * np.asarray(impact, float) * np.asarray(confidence, float) / 10 / np.asarray(
-        effort, float)
+    value = np.asarray(reach, float) * np.asarray(impact, float) * np.asarray(confidence, float) / 10
+    return np.asarray(value / np.asarray(effort, float), float)
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def score_fn(scoring: Scoring, confidence_map: Callable[[np.ndarray], np.ndarray
 def ranks(scores: np.ndarray) -> np.ndarray:
     """1 + the number of strictly higher scores (ties share the best rank)."""
     s = np.round(np.asarray(scores, float), DIGITS)
-    return 1 + (s[None, :] > s[:, None]).sum(axis=1)
+    return np.asarray(1 + (s[None, :] > s[:, None]).sum(axis=1), int)
 
 
 def sensitivity(x: Inputs, fn: ScoreFn, ids: list[str], stable_within: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
