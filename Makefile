@@ -72,6 +72,8 @@ demo: $(STAMP) fonts
 	$(BIN)/playbook demo-data --scale $(SCALE) --out data/sample
 	$(BIN)/playbook run --quiet playbooks/*.yml
 	$(BIN)/playbook publish
+	@# the backlog's confidence is calibrated by the archive's readouts: rank it again on this demo's
+	$(BIN)/playbook run --quiet --publish playbooks/next-round-ideas.yml
 
 ## test: run the whole test suite (slow simulations excluded: make test-slow), then test-clock
 test: $(STAMP) browser fonts
