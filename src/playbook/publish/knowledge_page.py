@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from playbook.i18n import gettext, ngettext
 from playbook.i18n import formats as fmt
+from playbook.i18n import gettext, ngettext
 from playbook.knowledge_view import Group, Impact, Knowledge, Rate, knowledge
 
 
