@@ -30,6 +30,15 @@ def _rate(rate: Rate, language: str) -> str:
         interval=fmt.interval(low, high, language=language), wins=rate.wins, n=rate.n)
 
 
+def _rate_figure(rate: Rate, language: str) -> dict[str, str]:
+    """A rate as a figure: the share, and its interval with the counts as the note."""
+    if not rate.n or rate.share is None or rate.interval is None:
+        return {"value": "–", "note": ""}
+    return {"value": fmt.percent(rate.share, language=language),
+            "note": gettext("{interval}, {wins} of {n}", language).format(
+                interval=fmt.interval(*rate.interval, language=language), wins=rate.wins, n=rate.n)}
+
+
 def _impact(item: Impact, language: str) -> dict[str, Any]:
     interval = (fmt.interval(item.low, item.high, kind="lift", language=language)
                 if item.low is not None and item.high is not None else gettext("no interval", language))
@@ -87,7 +96,7 @@ def knowledge_context(catalog: dict[str, Any], language: str = "en") -> dict[str
         "speed": _speed(k, language),
         "experiments": len(k.experiments),
         "decided": len(decided),
-        "rate": _rate(k.rate, language),
+        "win_rate": _rate_figure(k.rate, language),
         "impact": [_impact(i, language) for i in k.impact],
         "by_area": [_group(g, language) for g in k.by_area],
         "by_quarter": [_group(g, language) for g in k.by_quarter],
