@@ -152,3 +152,32 @@ def test_publish_writes_the_knowledge_view_linked_from_every_page_and_escaped(tm
     assert "<dt>Area</dt><dd>&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co</dd>" in campaign
     catalog = json.loads((archive / "catalog.json").read_text(encoding="utf-8"))
     assert knowledge(catalog).rate.wins == 1
+
+
+def test_the_knowledge_view_reads_on_a_phone(tmp_path: Path) -> None:
+    """At 375 px nothing but the tables' own scroll boxes is wider than the screen."""
+    from tests.browser import CHROME_ARGS, require_chromium, serve
+
+    chromium = require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is a dev dependency")
+    for e in CATALOG["reports"]:
+        outcome = e["outcome"] if e["status"] == "ok" else None
+        make_run(tmp_path / "runs", e["campaign"], e["run_id"], [
+            {"name": e["name"], "status": e["status"], "notebook": ok_notebook(),
+             "outcome": {"headline": "h"} | outcome if outcome else None,
+             "error": None if outcome else {"ename": "DataError", "evalue": "x", "traceback": ""}}],
+            spec_extra={"idea": e["spec"]["idea"], "area": e["spec"]["area"]})
+    publish(tmp_path / "runs", tmp_path / "archive")
+    with serve(tmp_path / "archive") as base, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROME_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 800})
+            page.goto(base + "knowledge.html")
+            assert page.evaluate("document.documentElement.scrollWidth") == 375
+            unwrapped = page.evaluate("[...document.querySelectorAll('main table')].filter("
+                                      "t => !t.closest('.table-wrap')).length")
+            figures = page.inner_text(".figures.speed")
+        finally:
+            browser.close()
+    assert unwrapped == 0
+    assert "1.0 per month" in figures and "31 days" in figures and "3 of 5 ideas in the backlog" in figures
