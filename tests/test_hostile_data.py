@@ -69,6 +69,8 @@ SPEC = {
     "hypothesis": f"Names like {I} are shown as text",
     "ice": {"impact": 5, "confidence": 5, "ease": 5},
     "tags": ["test"],
+    "idea": "IDEA-001",
+    "area": f"area {S} {I}",  # shown on the campaign page and in the knowledge view
     "runs": [
         {"template": "data_quality", "parameters": {"sample_rows": 3}},
         {"template": "funnel_diagnosis",

@@ -535,7 +535,7 @@ def test_everything_from_specs_and_data_is_escaped(tmp_path):
     )
     publish(runs, tmp_path / "archive")
     pages = list((tmp_path / "archive").rglob("*.html"))
-    assert len(pages) == 5  # index, tag catalogue, campaign, two reports
+    assert len(pages) == 6  # index, tag catalogue, knowledge view, campaign, two reports
     for page in pages:
         text = read(page)
         assert "<script>alert" not in text, page

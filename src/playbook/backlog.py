@@ -95,12 +95,15 @@ def read_backlog(source: str | Path | None = None, warehouse: Warehouse | None =
 
 
 def find_idea(backlog: pd.DataFrame, idea_id: str, where: str = "backlog") -> dict[str, Any]:
-    """The idea ``idea_id`` as a dict; a :class:`DataError` naming close ids if it is not there."""
-    from playbook.suggest import suggest
+    """The idea ``idea_id`` as a dict; a :class:`DataError` naming the (up to three) closest ids if it is
+    not there."""
+    import difflib
 
     rows = backlog[backlog["idea_id"] == str(idea_id)]
     if rows.empty:
-        raise DataError(f"{where}: no idea '{idea_id}'{suggest(str(idea_id), backlog['idea_id'].tolist())}")
+        close = difflib.get_close_matches(str(idea_id), backlog["idea_id"].tolist(), n=3)
+        hint = f" (close ids: {', '.join(close)})" if close else f" ({len(backlog)} ideas, none close)"
+        raise DataError(f"{where}: no idea '{idea_id}'{hint}")
     return {k: (None if v is None or (isinstance(v, float) and v != v) else v)
             for k, v in rows.iloc[0].to_dict().items()}
 

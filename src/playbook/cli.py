@@ -1,6 +1,7 @@
 """The ``playbook`` command: a thin layer over the package's Python API.
 
     playbook new <campaign> --template T [--fork]   write playbooks/<campaign>.yml
+    playbook new <campaign> --from-idea ID          ... an A/B test's spec from a backlog idea
     playbook run <spec> [<spec> ...]                run templates with papermill
     playbook publish                                convert runs into the HTML archive
     playbook list                                   templates, campaigns, recent runs
@@ -83,15 +84,28 @@ def demo_data(scale: float, seed: int, out_dir: Path | None, quiet: bool) -> Non
 
 @main.command()
 @click.argument("campaign")
-@click.option("--template", "-t", "templates", multiple=True, required=True, help="template to run (repeatable)")
+@click.option("--template", "-t", "templates", multiple=True, help="template to run (repeatable)")
 @click.option("--fork", is_flag=True, help="copy the template notebooks into playbooks/<campaign>/ to edit them")
 @click.option("--force", is_flag=True, help="overwrite an existing spec")
-def new(campaign: str, templates: tuple[str, ...], fork: bool, force: bool) -> None:
-    """Write playbooks/<CAMPAIGN>.yml filled with each template's parameter defaults."""
+@click.option("--from-idea", "idea", default=None,
+              help="backlog idea id: an experiment_design + experiment_readout spec from that idea")
+@click.option("--backlog", default=None, help="with --from-idea: a backlog CSV/YAML file [default: data/sample's]")
+def new(campaign: str, *, templates: tuple[str, ...], fork: bool, force: bool, idea: str | None,
+        backlog: str | None) -> None:
+    """Write playbooks/<CAMPAIGN>.yml filled with each template's parameter defaults, or, with
+    --from-idea, an A/B test's spec from a backlog idea."""
+    if idea is not None and (templates or fork):
+        raise click.UsageError("--from-idea writes experiment_design and experiment_readout: leave out "
+                               "--template and --fork")
+    if idea is None and (backlog or not templates):
+        raise click.UsageError("--backlog goes with --from-idea" if backlog else
+                               "name a template (--template T, repeatable) or a backlog idea (--from-idea ID)")
+    from playbook.runner.idea_spec import new_from_idea
     from playbook.runner.scaffold import new_campaign
 
-    path = new_campaign(campaign, list(templates), fork=fork, force=force)
-    click.echo(f"wrote {path}; edit it, then: playbook run {path}")
+    path = (new_from_idea(campaign, idea, backlog=backlog, force=force) if idea is not None
+            else new_campaign(campaign, list(templates), fork=fork, force=force))
+    click.echo(f"wrote {path}; {'set what is marked TODO' if idea else 'edit it'}, then: playbook run {path}")
 
 
 @main.command()

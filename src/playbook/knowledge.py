@@ -26,6 +26,9 @@ key           True for the report's key metric (the first the result lists)
 
 Failed and invalid results keep their rows (their decision says so); a reader who counts wins
 filters on ``status == "ok"``. Only published reports are here: run ``playbook publish`` first.
+
+The archive's knowledge view (``knowledge.html``: win rate, measured impact, the loop's speed)
+is computed from the same catalog by :func:`playbook.knowledge_view.knowledge`.
 """
 
 from __future__ import annotations

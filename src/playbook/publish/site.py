@@ -4,6 +4,7 @@ The archive, all links relative (open it from the file system or serve it over H
 
     index.html                              every campaign and every report, newest first
     tags.html                               the tag catalogue: each tag set of data/tags
+    knowledge.html                          what we learned and how fast (from catalog.json)
     campaigns/<campaign>.html               spec metadata and all runs of one campaign
     reports/<campaign>/<run_id>/<name>.html one converted notebook with its header
     catalog.json                            machine-readable: outcome + manifest entry + spec
@@ -73,6 +74,7 @@ from playbook.publish.formatting import (
     show_value,
     status_word,
 )
+from playbook.publish.knowledge_page import knowledge_context
 from playbook.publish.model import PublishFailure, Report, Run, read_json_object, read_runs
 from playbook.publish.tag_page import tag_views
 
@@ -237,6 +239,19 @@ def _tag_page(archive_dir: Path, tag_sets: list[dict[str, Any]], now: datetime, 
     write_atomic(archive_dir / "tags.html", _render("tags.html.j2", "", now, tag_sets=tag_sets, campaigns=campaigns))
 
 
+def _knowledge_page(archive_dir: Path, catalog: dict[str, Any], now: datetime) -> None:
+    """``knowledge.html`` from the catalog's data alone (:mod:`playbook.publish.knowledge_page`)."""
+    write_atomic(archive_dir / "knowledge.html", _render("knowledge.html.j2", "", now, **knowledge_context(catalog)))
+
+
+def _previous_catalog(archive_dir: Path) -> dict[str, Any]:
+    """The catalog the last publish wrote (empty when there is none or it cannot be read)."""
+    try:
+        return read_json_object(archive_dir / "catalog.json")
+    except (OSError, ValueError):
+        return {}
+
+
 def publish(
     runs_dir: Path | None = None,
     archive_dir: Path | None = None,
@@ -270,6 +285,8 @@ def publish(
     # already there, and is written again with them all once they are
     tag_sets = tag_views(tags_dir or project.tags, now)
     _tag_page(archive_dir, tag_sets, now, {p.stem for p in (archive_dir / "campaigns").glob("*.html")})
+    if not (archive_dir / "knowledge.html").exists():  # so does the knowledge view
+        _knowledge_page(archive_dir, _previous_catalog(archive_dir), now)
     for report in _progress(reports, progress):
         fingerprint = _fingerprint(report)
         state[report.key] = fingerprint
@@ -287,7 +304,9 @@ def publish(
 
     ordered = sorted(reports, key=lambda r: (r.run.campaign, r.name))
     ordered.sort(key=lambda r: r.run.sort_key, reverse=True)  # newest first; stable for ties
-    write_atomic(archive_dir / "catalog.json", catalog_json(campaigns, ordered, now))
+    catalog = catalog_json(campaigns, ordered, now)
+    write_atomic(archive_dir / "catalog.json", catalog)
+    _knowledge_page(archive_dir, json.loads(catalog), now)
     write_atomic(archive_dir / "catalog.schema.json", catalog_schema_json())
     views = [r.view() for r in ordered]  # the index speaks English; each row its report's language
     shown = {v["language"] for v in views}

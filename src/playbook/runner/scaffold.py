@@ -1,4 +1,8 @@
-"""``playbook new``: write a campaign spec filled with each template's parameter defaults."""
+"""``playbook new``: write a campaign spec filled with each template's parameter defaults.
+
+``playbook new <campaign> --from-idea <id>`` starts the spec from a backlog idea instead
+(:mod:`playbook.runner.idea_spec`): its title, owner, ICE scores, area and id, and the two runs
+of an A/B test (experiment_design, experiment_readout) with TODO comments on what to set."""
 
 from __future__ import annotations
 
@@ -14,14 +18,32 @@ from playbook.runner.templates import discover
 from playbook.suggest import suggest
 
 
-def _value(v: object) -> str:
+def yaml_value(v: object) -> str:
+    """``v`` as one line of YAML (flow style)."""
     text = yaml.safe_dump(v, default_flow_style=True, allow_unicode=True, width=1000).strip()
     return text.removesuffix("\n...").removesuffix("...").strip()
 
 
+#: The spec's metadata lines when no idea gives them.
+DEFAULT_HEADER = [
+    "owner: growth-team                 # who answers questions about this campaign",
+    "hypothesis: \"Describe the change, the metric it should move, and why\"",
+    "ice: {impact: 5, confidence: 5, ease: 5}   # 1-10 each",
+    "tags: []",
+]
+
+
 def new_campaign(campaign: str, templates: list[str], *, fork: bool = False, force: bool = False,
-                 playbooks_dir: Path | None = None, notebooks_dir: Path | None = None) -> Path:
-    """Write ``playbooks/<campaign>.yml``; with ``fork`` copy the notebooks next to it."""
+                 playbooks_dir: Path | None = None, notebooks_dir: Path | None = None,
+                 header: list[str] | None = None, title: str | None = None,
+                 notes: dict[tuple[str, str], str] | None = None,
+                 values: dict[tuple[str, str], object] | None = None) -> Path:
+    """Write ``playbooks/<campaign>.yml``; with ``fork`` copy the notebooks next to it.
+
+    ``header`` replaces the metadata lines after the title (:data:`DEFAULT_HEADER`; lines
+    starting with ``#`` before ``campaign:`` are kept there), ``title`` the title made from the
+    slug; ``notes`` maps (template, parameter) to the comment to write instead of the parameter's
+    help, ``values`` to the value to write instead of its default."""
     if not SLUG.match(campaign):
         raise SpecError(
             f"campaign '{campaign}' is not a slug: use lower-case letters, digits and dashes "
@@ -39,13 +61,13 @@ def new_campaign(campaign: str, templates: list[str], *, fork: bool = False, for
     if path.exists() and not force:
         raise SpecError(f"{path}: already exists; edit it, or pass --force to overwrite it")
 
+    header = DEFAULT_HEADER if header is None else header
+    notes, values = notes or {}, values or {}
     lines = [
+        *[line for line in header if line.startswith("#")],
         f"campaign: {campaign}",
-        f"title: {_value(campaign.replace('-', ' ').capitalize())}",
-        "owner: growth-team                 # who answers questions about this campaign",
-        "hypothesis: \"Describe the change, the metric it should move, and why\"",
-        "ice: {impact: 5, confidence: 5, ease: 5}   # 1-10 each",
-        "tags: []",
+        f"title: {yaml_value(title or campaign.replace('-', ' ').capitalize())}",
+        *[line for line in header if not line.startswith("#")],
         "# schedule: \"0 6 * * 1\"           # cron: run every Monday 06:00 UTC",
         "# targets: {cac: -0.15}            # KPI targets, relative change",
         "# data:                            # default: the sample warehouse in data/sample",
@@ -67,8 +89,9 @@ def new_campaign(campaign: str, templates: list[str], *, fork: bool = False, for
             continue
         lines.append("    parameters:")
         for p in params.values():
-            comment = f"  # {p.help}" if p.help else ""
-            lines.append(f"      {p.name}: {_value(p.default)}{comment}")
+            value, help_ = values.get((t, p.name), p.default), notes.get((t, p.name), p.help)
+            comment = f"  # {help_}" if help_ else ""
+            lines.append(f"      {p.name}: {yaml_value(value)}{comment}")
     playbooks_dir.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
