@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 import yaml
 from tests.conftest import ROOT, make_demo_project, run_cli
-from tests.test_publish import make_run, ok_notebook
 
 from playbook.knowledge_view import knowledge
 from playbook.runner.clock import FixedClock
@@ -38,16 +37,12 @@ def fill(text: str, end: str) -> str:
 
 
 def backlog_run(root: Path) -> None:
-    """An ice_backlog outcome with the backlog's ideas and dates (details.ideas), as the template
-    records it, stamped before the test's runs."""
-    backlog = pd.read_parquet(root / "data" / "sample" / "backlog.parquet")
-    ideas = [{"id": r.idea_id, "idea": r.idea, "area": r.area, "created": str(r.created), "status": r.status,
-              "score": 5.0, "calibrated_score": 5.0, "rank": i + 1, "stable": True}
-             for i, r in enumerate(backlog.itertuples())]
-    make_run(root / "outputs" / "runs", "backlog-review", "20260801T0600Z",
-             [{"name": "ice_backlog", "status": "ok", "notebook": ok_notebook(),
-               "outcome": {"status": "ok", "headline": "ranked", "decision": "ranked", "metrics": {"ideas": len(ideas)},
-                           "details": {"ideas": ideas}}}])
+    """The ice_backlog template on the sample backlog (the demo's spec), stamped before the
+    test's runs: its outcome's details.ideas give the knowledge view the ideas' created dates."""
+    with contextlib.chdir(root):
+        (record,) = run_specs([Path("playbooks/next-round-ideas.yml")], root=Path("."), progress=False,
+                              clock=FixedClock(datetime(2026, 8, 1, 6)))
+    assert record.status == "ok", [t.error for t in record.templates]
 
 
 @pytest.fixture(scope="module")
