@@ -16,8 +16,8 @@ here (``charts.funnel(...)``, ``charts.forest(...)``):
 
 from playbook.charts.data_quality import daily_volumes, rule_pass_rates
 from playbook.charts.experiment import cumulative_lift, forest, mde_curve, segment_forest
-from playbook.charts.kpi_review import kpi_changes, kpi_weeks
 from playbook.charts.funnel_diagnosis import funnel, segment_gaps, time_to_convert
+from playbook.charts.kpi_review import kpi_changes, kpi_weeks
 from playbook.charts.process_efficiency import step_durations, weekly_medians, work_in_progress
 from playbook.charts.retention import cohort_heatmap, day_trend, retention_curves
 from playbook.charts.segmentation import migration_matrix, rf_grid, segment_sizes

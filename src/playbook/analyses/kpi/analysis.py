@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -86,14 +86,11 @@ def _as_of(warehouse: Warehouse, as_of: str) -> datetime:
     ts = pd.Timestamp(value)
     if ts.tzinfo is not None:
         ts = ts.tz_convert(warehouse.timezone).tz_localize(None)
-    return ts.to_pydatetime()
+    return cast(datetime, ts.to_pydatetime())
 
 
 def _groups(warehouse: Warehouse, users: str, group_col: str, treated: list[str],
             comparison: list[str]) -> tuple[list[str], list[str]]:
-    if not group_col or not treated:
-        raise ParameterError("group_col, treated: name the users column that tells the campaign's "
-                             "units apart and its treated values (e.g. group_col: region, treated: [south])")
     col = quote_ident(group_col)
     found = warehouse.sql(f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v FROM {warehouse.view(users)} "
                           f"WHERE {col} IS NOT NULL")["v"].tolist()
@@ -116,6 +113,9 @@ def review_kpis(  # noqa: PLR0913 - the template's parameters, keyword-only
 ) -> KpiResult:
     """Each KPI's difference in differences against its target (module docstring)."""
     defs = kpi_definitions(targets, kpis or {})
+    if not group_col or not treated:
+        raise ParameterError("group_col, treated: name the users column that tells the campaign's "
+                             "units apart and its treated values (e.g. group_col: region, treated: [south])")
     if pre_weeks < 3 or post_weeks < 1:
         raise ParameterError(f"pre_weeks, post_weeks: need at least 3 and 1 weeks, got {pre_weeks} and {post_weeks}")
     t = tables or Tables(users="users", events="events", orders="orders", group_col=group_col)

@@ -128,7 +128,7 @@ class KpiResult:
         wide = g.assign(y=g["num"] / g["den"]).pivot_table(index=["kpi", "week"], columns="group",
                                                          values="y").reset_index()
         out = []
-        for kpi, part in wide.groupby("kpi"):
+        for _kpi, part in wide.groupby("kpi", sort=False):
             gap = (part["treated"] - part["comparison"])[part["week"] < 0].mean()
             out.append(part.assign(counterfactual=(part["comparison"] + gap).where(part["week"] >= 0)))
         return pd.concat(out, ignore_index=True)
