@@ -227,11 +227,6 @@ def _check_name(entry: RunEntry, where: str, i: int, seen: dict[str, int], probl
     seen.setdefault(entry.run_name, i)
 
 
-#: Template parameters that a run which does not set them takes from the spec's key of the
-#: same name: ``targets`` (kpi_review reads the campaign's KPI targets).
-SPEC_FILLED: tuple[str, ...] = ("targets",)
-
-
 def _parameters(template: Template, entry: RunEntry, where: str, problems: list[str]) -> dict[str, Any]:
     """The template's defaults with the run's parameters checked and applied."""
     params = {k: p.default for k, p in template.user_parameters.items()}
@@ -325,9 +320,7 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks",
         _check_name(entry, where, i, seen, problems)
         if template is not None:
             params = _parameters(template, entry, where, problems)
-            for key in SPEC_FILLED:  # the spec's own key, unless the run sets the parameter itself
-                if key in template.parameters and key not in entry.parameters and getattr(spec, key):
-                    params[key] = dict(getattr(spec, key))
+            params |= spec.filled(template.parameters, entry.parameters)
             runs.append(ResolvedRun(entry.run_name, template, template.path, params))
     data_dir, sources = _data(spec, path, root, problems)
     if spec.audience is not None:

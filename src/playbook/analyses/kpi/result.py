@@ -121,17 +121,17 @@ class KpiResult:
         return {"kpis": pd.DataFrame(rows), "weekly": self.weekly()}
 
     def weekly(self) -> pd.DataFrame:
-        """Per KPI and week: the treated and comparison groups' KPI (pooled: sum num / sum den),
-        and the treated group's counterfactual in the post weeks (comparison + pre-period gap)."""
+        """Per KPI and week: the mean KPI of the treated and of the comparison units, and the
+        treated units' counterfactual in the post weeks (comparison plus the pre-period gap). On a
+        balanced panel the mean gap between treated and counterfactual after the start is the DiD."""
         p = self.panel.assign(group=self.panel["treated"].map({True: "treated", False: "comparison"}))
-        g = p.groupby(["kpi", "week", "group"], as_index=False)[["num", "den"]].sum()
-        wide = g.assign(y=g["num"] / g["den"]).pivot_table(index=["kpi", "week"], columns="group",
-                                                         values="y").reset_index()
+        wide = p.pivot_table(index=["kpi", "week"], columns="group", values="y", aggfunc="mean",
+                             sort=False).reset_index()
         out = []
         for _kpi, part in wide.groupby("kpi", sort=False):
             gap = (part["treated"] - part["comparison"])[part["week"] < 0].mean()
             out.append(part.assign(counterfactual=(part["comparison"] + gap).where(part["week"] >= 0)))
-        return pd.concat(out, ignore_index=True)
+        return pd.concat(out, ignore_index=True)[["kpi", "week", "treated", "comparison", "counterfactual"]]
 
     def metrics(self) -> dict[str, float]:
         m: dict[str, float] = {}
