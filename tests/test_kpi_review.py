@@ -273,3 +273,14 @@ def test_at_scale_4_the_interval_narrows_around_the_planted_lift(tmp_path: Path)
     assert row.est.change_low < TRUTH["lift_rel"] < row.est.change_high
     assert row.est.change_high - row.est.change_low < 0.45
     assert row.parallel
+
+
+def test_a_run_takes_the_spec_targets_unless_it_sets_its_own() -> None:
+    from playbook.runner.spec_models import Spec
+
+    spec = Spec.model_validate({"campaign": "c", "title": "t", "owner": "o", "hypothesis": "h",
+                                "ice": {"impact": 5, "confidence": 5, "ease": 5},
+                                "targets": {"repurchase": 0.08}, "runs": [{"template": "kpi_review"}]})
+    assert spec.filled({"targets", "kpis"}, {}) == {"targets": {"repurchase": 0.08}}
+    assert spec.filled({"targets"}, {"targets": {"cac": -0.15}}) == {}
+    assert spec.filled({"kpis"}, {}) == {}  # a template without the parameter gets nothing
