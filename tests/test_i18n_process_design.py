@@ -77,7 +77,8 @@ def test_chinese_report_decides_as_the_english_one(runs: dict[str, Any], name: s
 
 def test_chinese_headlines_carry_the_numbers(runs: dict[str, Any]) -> None:
     process, _ = runs["zh-CN"]["process_efficiency"]
-    assert process["headline"].startswith("需改进“manual_review”：其 7,732 次运行中 56% 超出 24 小时的 SLA")
+    runs_of = process["metrics"]["step.manual_review.rows"]  # 7,803 at scale 1, seed 7
+    assert process["headline"].startswith(f"需改进“manual_review”：其 {runs_of:,.0f} 次运行中 56% 超出 24 小时的 SLA")
     assert process["headline"].endswith("。")
     design, notebook = runs["zh-CN"]["experiment_design"]
     assert design["headline"] == ("运行 33 天、每组 539 名用户，可检测 apply_rate +8.0% 的相对提升"

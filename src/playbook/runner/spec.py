@@ -319,7 +319,9 @@ def load_spec(path: str | Path, notebooks_dir: str | Path = "notebooks",
         template = _template_of(entry, where, root, templates, problems)
         _check_name(entry, where, i, seen, problems)
         if template is not None:
-            runs.append(ResolvedRun(entry.run_name, template, template.path, _parameters(template, entry, where, problems)))
+            params = _parameters(template, entry, where, problems)
+            params |= spec.filled(template.parameters, entry.parameters)
+            runs.append(ResolvedRun(entry.run_name, template, template.path, params))
     data_dir, sources = _data(spec, path, root, problems)
     if spec.audience is not None:
         sources[AUDIENCE] = _audience(spec, path, root, problems)

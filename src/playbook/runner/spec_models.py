@@ -4,6 +4,7 @@ resolved campaign the runner executes. Checking a spec: :mod:`playbook.runner.sp
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -149,6 +150,17 @@ class Spec(_Strict):
         if not croniter.is_valid(value):
             raise ValueError(f"'{value}' is not a cron expression (e.g. '0 6 * * 1' for Mondays 06:00)")
         return value
+
+    def filled(self, declared: Collection[str], run_parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """The spec's own values of the :data:`SPEC_FILLED` parameters that a template declares
+        and its run does not set (kpi_review's ``targets`` default to the spec's ``targets``)."""
+        return {k: dict(getattr(self, k)) for k in SPEC_FILLED
+                if k in declared and k not in run_parameters and getattr(self, k)}
+
+
+#: Template parameters that a run which does not set them takes from the spec's key of the same
+#: name (unlike the runner's context parameters, a run may set them): the campaign's KPI targets.
+SPEC_FILLED: tuple[str, ...] = ("targets",)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,11 @@ Planted effects (the truth is in :data:`PLANTED`; what a template should find):
 * campaigns: participants ~ Binomial(audience, channel rate), conversions ~ Binomial(participants,
   channel rate), rates with 10% lognormal noise per campaign.
 * backlog: 25 ideas (IDEA-001 ...), ICE scores 1-10, reach, status, the day each was added.
+* Win-back campaign in region **south** from 2026-10-12 to 2026-11-23 (exclusive, six weeks):
+  existing customers there apply for repeat loans at **1.30** times their usual rate (+30%
+  relative); the other regions are untouched (the comparison group). Only repeat loans of
+  customers change (their apply/approve/disburse events, process cases and orders); the extra
+  loans come from their own random stream and carry no planted defect (``sample.winback``).
 
 Planted data-quality defects (and nothing else): ``users.region`` null for ~4% of users;
 ``orders.amount`` negative for ~0.5%; ``orders.order_id`` duplicated for ~0.3% of orders (a row
@@ -134,6 +139,10 @@ PLANTED: dict[str, Any] = {
     "process": {"steps": list(P.PROCESS_STEPS), "slowest": "manual_review",
                 "median_hours": {s: v[0] for s, v in P.PROCESS_STEPS.items()}},
     "cohorts": {"repeat_decay_per_month": P.REPEAT_DECAY, "repeat_months": P.REPEAT_MONTHS},
+    "kpi_campaign": {"region": P.WINBACK_REGION,
+                     "comparison": [r for r in P.REGIONS if r != P.WINBACK_REGION],
+                     "start": "2026-10-12", "end": "2026-11-23", "kpi": "repeat_orders",
+                     "lift_rel": P.WINBACK_LIFT},
     "campaigns": {c: {"participation": v[0], "conversion": v[1]}
                   for c, v in P.CAMPAIGN_CHANNELS.items()},
     "defects": {

@@ -107,6 +107,17 @@ N_CAMPAIGNS = 30
 CAMPAIGN_NOISE = 0.10  # lognormal sigma of each campaign's rates around its channel's rate
 N_IDEAS = 25
 
+# -- win-back campaign (repeat loans of existing customers in one region; a kpi_review to find) ----
+#: From 2026-10-12 (a Monday) to 2026-11-23 (exclusive: six full weeks), customers in region
+#: ``south`` apply for repeat loans at 1 + WINBACK_LIFT times their usual rate; the other regions
+#: are the comparison group. The extra loans come from their own random stream
+#: (``default_rng([seed, block, WINBACK_STREAM])``), so every other draw is unchanged.
+WINBACK_REGION = "south"
+WINBACK_START = (datetime(2026, 10, 12) - START).total_seconds()
+WINBACK_END = (datetime(2026, 11, 23) - START).total_seconds()
+WINBACK_LIFT = 0.30  # relative lift of the repeat-loan rate (applications, hence orders)
+WINBACK_STREAM = 14
+
 
 def as_datetime(seconds: float) -> datetime:
     """Generator seconds -> naive UTC datetime."""

@@ -13,12 +13,14 @@ local indexes here; the writer offsets them by running counters.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtri
 
 import playbook.sample.params as P
+from playbook.sample.experiments import Planted, experiment_tables, pre_value
+from playbook.sample.winback import extra_applications, winback_rng
 
 Columns = dict[str, np.ndarray]
 
@@ -49,15 +51,6 @@ def _signups(rng: np.random.Generator, n: int) -> np.ndarray:
     last = day == P.N_DAYS - 1
     hour[last] = rng.choice(6, size=int(last.sum()), p=HOUR_P_LAST)
     return np.floor(day * P.DAY + hour * P.HOUR + rng.uniform(0, P.HOUR, n))
-
-
-def _pre_value(rng: np.random.Generator, z: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """A pre-period score correlated ~PRE_RHO with the binary outcome ``z < ndtri(p)``."""
-    c = ndtri(p)
-    k = np.exp(-c * c / 2) / np.sqrt(2 * np.pi) / np.sqrt(p * (1 - p))  # corr(1{z<c}, -z)
-    rho = np.clip(P.PRE_RHO / k, 0, 0.95)
-    x = -rho * z + np.sqrt(1 - rho**2) * rng.standard_normal(len(z))
-    return cast(np.ndarray, np.round(np.clip(50 + 15 * x, 0, 100), 2))
 
 
 def _process(rng: np.random.Generator, start: np.ndarray, approve_p: np.ndarray,
@@ -133,7 +126,7 @@ class _Funnel:
     t_ver: np.ndarray
     app: np.ndarray
     t_app: np.ndarray
-    experiments: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    experiments: Planted
 
 
 def _funnel(rng: np.random.Generator, users: Columns, apply_mult: np.ndarray, events: _Events) -> _Funnel:
@@ -150,7 +143,7 @@ def _funnel(rng: np.random.Generator, users: Columns, apply_mult: np.ndarray, ev
     p_ver = np.where(device == P.DEVICES.index("web"), P.P_VERIFY_WEB, P.P_VERIFY)
     ob = reg_seen & (t_reg >= P.EXP_START) & (t_reg < P.EXP_END)
     ob_variant = (rng.uniform(size=n) >= P.ONBOARDING_P_CONTROL).astype(np.int8)
-    ob_pre = _pre_value(rng, z_ver, p_ver)
+    ob_pre = pre_value(rng, z_ver, p_ver)
     # verify_identity
     ver = reg & (z_ver < ndtri(p_ver))
     t_ver = t_reg + np.floor(_lognormal(rng, 2.0, 1.2, n)) + 1
@@ -162,7 +155,7 @@ def _funnel(rng: np.random.Generator, users: Columns, apply_mult: np.ndarray, ev
     p_app = np.minimum(P.P_APPLY * apply_mult * np.where(lb & (lb_variant == 1),
                                                           1 + P.LIMIT_BANNER_LIFT, 1.0), 0.99)
     z_app = rng.standard_normal(n)
-    lb_pre = _pre_value(rng, z_app, p_app)
+    lb_pre = pre_value(rng, z_app, p_app)
     app = ver & (z_app < ndtri(p_app))
     t_app = t_ver + np.floor(_lognormal(rng, 24.0, 1.2, n)) + 1
     return _Funnel(reg, t_reg, ver, t_ver, app, t_app,
@@ -183,11 +176,13 @@ class _Loans:
     l_amount: np.ndarray
     disbursed: np.ndarray
     payout: np.ndarray
+    n_base: int  # loans drawn from the block's main stream; the win-back campaign's extras follow
 
 
 def _loans(rng: np.random.Generator, funnel: _Funnel, approve_p: np.ndarray, repeat_p: np.ndarray,
-           events: _Events) -> _Loans:
-    """First applications, then repeat loans of customers, through the process."""
+           events: _Events, *, region: np.ndarray, crng: np.random.Generator) -> _Loans:
+    """First applications, then repeat loans of customers, through the process; then the
+    win-back campaign's extra repeat loans (drawn from ``crng`` alone, appended last)."""
     a_idx = np.flatnonzero(funnel.app)
     first = _process(rng, funnel.t_app[a_idx], approve_p[a_idx], np.full(len(a_idx), P.P_DISBURSE))
     amount = np.maximum(50, np.round(P.LOAN_MEDIAN * np.exp(P.LOAN_SIGMA
@@ -203,6 +198,17 @@ def _loans(rng: np.random.Generator, funnel: _Funnel, approve_p: np.ndarray, rep
                    np.full(len(r_idx), P.P_REPEAT_DISBURSE))
     rep_amount = np.maximum(50, np.round(P.REPEAT_LOAN_FACTOR * P.LOAN_MEDIAN * np.exp(
         P.LOAN_SIGMA * rng.standard_normal(len(r_idx))), -1))
+    n_base = len(a_idx) + len(r_idx)
+    x_idx, t_x = extra_applications(crng, region, c_idx, t_disb, repeat_p)
+    extra = _process(crng, t_x, np.minimum(approve_p[x_idx] + P.P_REPEAT_APPROVE_BONUS, 0.95),
+                     np.full(len(x_idx), P.P_REPEAT_DISBURSE))
+    x_amount = np.maximum(50, np.round(P.REPEAT_LOAN_FACTOR * P.LOAN_MEDIAN * np.exp(
+        P.LOAN_SIGMA * crng.standard_normal(len(x_idx))), -1))
+    rep = {"steps": {k: tuple(np.concatenate([a, b]) for a, b in zip(v, extra["steps"][k], strict=True))
+                     for k, v in rep["steps"].items()},
+           **{k: np.concatenate([rep[k], extra[k]]) for k in ("approved", "disbursed", "decision", "payout")}}
+    r_idx, t_rep, rep_amount = (np.concatenate([r_idx, x_idx]), np.concatenate([t_rep, t_x]),
+                                np.concatenate([rep_amount, x_amount]))
 
     l_idx = np.concatenate([a_idx, r_idx])  # all loan applications
     l_start = np.concatenate([funnel.t_app[a_idx], t_rep])
@@ -215,7 +221,7 @@ def _loans(rng: np.random.Generator, funnel: _Funnel, approve_p: np.ndarray, rep
     events.emit(l_idx, l_start, 3)
     events.emit(l_idx[approved], decision[approved], 4)
     events.emit(l_idx[disbursed], payout[disbursed], 5, fee[disbursed])
-    return _Loans(a_idx, c_idx, first, rep, l_idx, l_start, l_amount, disbursed, payout)
+    return _Loans(a_idx, c_idx, first, rep, l_idx, l_start, l_amount, disbursed, payout, n_base)
 
 
 def _process_log(loans: _Loans) -> tuple[Columns, int]:
@@ -242,8 +248,11 @@ def _process_log(loans: _Loans) -> tuple[Columns, int]:
 
 
 def _orders(rng: np.random.Generator, uid: np.ndarray, loans: _Loans) -> tuple[Columns, dict[str, int]]:
-    """One order per disbursed loan, with the planted defects (and their counts)."""
-    o_keep = loans.disbursed & (loans.payout < P.T_END)
+    """One order per disbursed loan, with the planted defects (and their counts); the win-back
+    campaign's orders follow, without defects, so the defects and their counts are unchanged."""
+    paid = loans.disbursed & (loans.payout < P.T_END)
+    base = np.arange(len(paid)) < loans.n_base
+    o_keep = paid & base
     o_uid, o_ts, o_amt = uid[loans.l_idx[o_keep]], loans.payout[o_keep].copy(), loans.l_amount[o_keep].copy()
     o_order = np.lexsort((o_ts, o_uid))
     o_uid, o_ts, o_amt = o_uid[o_order], o_ts[o_order], o_amt[o_order]
@@ -260,7 +269,11 @@ def _orders(rng: np.random.Generator, uid: np.ndarray, loans: _Loans) -> tuple[C
     sources = sources[: len(targets_pool)]
     targets = rng.choice(targets_pool, size=len(sources), replace=False)
     o_id[sources] = o_id[targets]
-    orders = {"order_id": o_id, "user_id": o_uid, "ts": o_ts, "amount": o_amt}
+    x_uid, x_ts, x_amt = uid[loans.l_idx[paid & ~base]], loans.payout[paid & ~base], loans.l_amount[paid & ~base]
+    x_order = np.lexsort((x_ts, x_uid))
+    orders = {"order_id": np.concatenate([o_id, np.arange(m, m + len(x_uid), dtype=np.int64)]),
+              "user_id": np.concatenate([o_uid, x_uid[x_order]]),
+              "ts": np.concatenate([o_ts, x_ts[x_order]]), "amount": np.concatenate([o_amt, x_amt[x_order]])}
     return orders, {"orders.amount.negative": int(neg.sum()),
                     "orders.order_id.duplicate_ids": len(sources),
                     "orders.order_id.duplicate_rows": 2 * len(sources),
@@ -300,36 +313,24 @@ def _tickets(rng: np.random.Generator, users: Columns, a_idx: np.ndarray) -> Col
             "csat": csat[t_order]}
 
 
-def _experiments(uid: np.ndarray, funnel: _Funnel) -> tuple[Columns, Columns]:
-    """The assignments and the pre-period values of both experiments (by experiment code)."""
-    assignments, metrics_pre = [], []
-    for code, (mask, variant, t_assign, pre) in enumerate(funnel.experiments):
-        i = np.flatnonzero(mask)
-        assignments.append((uid[i], np.full(len(i), code, np.int8), variant[i], t_assign[i]))
-        metrics_pre.append((uid[i], np.full(len(i), code, np.int8), pre[i]))
-    a = [np.concatenate(c) for c in zip(*assignments, strict=True)]
-    mp = [np.concatenate(c) for c in zip(*metrics_pre, strict=True)]
-    return (dict(zip(["user_id", "experiment", "variant", "assigned_ts"], a, strict=True)),
-            dict(zip(["user_id", "experiment", "pre_value"], mp, strict=True)))
-
-
 def simulate_block(seed: int, block: int, first_user: int, n: int) -> dict[str, Any]:
     """All per-user tables for users ``first_user .. first_user + n - 1`` (block ``block``).
 
     The stages draw from one generator in a fixed order (users, funnel, loans, orders, visits,
     tickets), so a block's tables depend on the seed and the block index alone."""
-    rng = np.random.default_rng([seed, block])
+    rng = np.random.default_rng([seed, block])  # the win-back campaign draws from its own stream
     users, region_missing = _users(rng, first_user, n)
     uid = users["user_id"]
     apply_mult, approve_p, repeat_p = _ECON[users["channel"]].T
     events = _Events(uid, users["signup_ts"])
     funnel = _funnel(rng, users, apply_mult, events)
-    loans = _loans(rng, funnel, approve_p, repeat_p, events)
+    loans = _loans(rng, funnel, approve_p, repeat_p, events, region=users["region"],
+                   crng=winback_rng(seed, block))
     process, n_cases = _process_log(loans)
     orders, order_defects = _orders(rng, uid, loans)
     _visits(rng, funnel, loans, events)
     tickets = _tickets(rng, users, loans.a_idx)
-    assignments, metrics_pre = _experiments(uid, funnel)
+    assignments, metrics_pre = experiment_tables(uid, funnel.experiments)
     return {
         "users": users,
         "events": events.columns(),
