@@ -9,7 +9,7 @@ the file again and say why in the commit:
 Numbers are compared at 9 significant digits (DuckDB's parallel sums differ in the last bits).
 
 The fixture holds the English campaigns. The Chinese one (playbooks/growth-review-zh.yml) runs
-seven templates with the English campaigns' parameters in zh-CN: its outcomes must record
+ten templates with the English campaigns' parameters in zh-CN: its outcomes must record
 their language and decide and measure exactly as their English twins (numbers do not depend on
 the language); its headlines are the templates' translations, pinned by their own tests.
 """
@@ -36,6 +36,9 @@ TWINS = {
     "experiment_readout": "limit-banner-experiment/experiment_readout",
     "retention_cohorts": "customer-retention/retention_cohorts",
     "channel_roi": "channel-budget/channel_roi",
+    "ice_backlog": "next-round-ideas/ice_backlog",
+    "campaign_forecast": "next-campaign-forecast/campaign_forecast",
+    "kpi_review": "win-back-kpi-review/kpi_review",
 }
 
 
