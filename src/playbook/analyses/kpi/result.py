@@ -102,7 +102,7 @@ class KpiResult:
                 parts.append(_("Before the campaign {kpi} already moved apart from the comparison "
                                "group ({p}), so this change is not to be trusted.").format(
                     kpi=esc(r.name), p=formats.p_value(r.est.pre_slope_p)))
-        meaning = {KpiDecision.MET: _("Every target is met with 95% confidence."),
+        meaning = {KpiDecision.MET: _("Every target is met, at a confidence of 95%."),
                    KpiDecision.MISSED: _("At least one target is missed: even the interval's best case falls short."),
                    KpiDecision.UNDECIDED: _("Not yet decidable: the interval still spans the target; "
                                             "more weeks will narrow it."),
