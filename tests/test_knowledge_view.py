@@ -181,3 +181,17 @@ def test_the_knowledge_view_reads_on_a_phone(tmp_path: Path) -> None:
             browser.close()
     assert unwrapped == 0
     assert "1.0 per month" in figures and "31 days" in figures and "3 of 5 ideas in the backlog" in figures
+
+
+def test_one_experiment_read_out_in_two_campaigns_counts_once() -> None:
+    """A Chinese twin of a readout (another campaign, no idea in its spec) is the same experiment."""
+    english = entry("limit-banner", "20261110T0600Z", "experiment_readout", readout("ship", 0.09, 0.06, 0.12),
+                    idea="IDEA-1", area="activation") | {"manifest": {"parameters": {"experiment": "limit-banner"}}}
+    chinese = entry("growth-review-zh", "20261110T0700Z", "experiment_readout", readout("ship", 0.09, 0.06, 0.12)) | {
+        "manifest": {"parameters": {"experiment": "limit-banner"}}}
+    other = entry("copy", "20261111T0600Z", "experiment_readout", readout("no-ship"), area="activation")
+    k = knowledge({"reports": [chinese, english, other]})
+    assert len(k.experiments) == 2 and k.rate.wins == 1 and k.rate.n == 2
+    (banner,) = [x for x in k.experiments if x.decision == "ship"]
+    assert (banner.idea, banner.area) == ("IDEA-1", "activation")
+    assert [i.total for i in k.impact] == [pytest.approx(0.09)]

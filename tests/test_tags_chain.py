@@ -99,3 +99,24 @@ def test_the_campaign_page_names_its_audience(chain: Path) -> None:
     assert '<a href="../tags.html#tag-set-value-tier">value_tier</a>' in page
     assert '<span class="tag">top_1pct</span><span class="tag">top_1_10pct</span>' in page and "as of 2026-11-24" in page
     assert "tag-set-value-tier" in (chain / "outputs" / "archive" / "tags.html").read_text()
+
+
+def test_the_tag_catalogue_reads_on_a_phone(chain: Path) -> None:
+    """At 375 px the tag catalogue and the audience's campaign page are no wider than the screen
+    (long rules and file names in the definitions wrap; tables scroll in their own boxes)."""
+    from tests.browser import CHROME_ARGS, require_chromium, serve
+
+    chromium = require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is a dev dependency")
+    assert run_cli(chain, "publish").exit_code == 0
+    widths = {}
+    with serve(chain / "outputs" / "archive") as base, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROME_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 800})
+            for path in ("tags.html", "campaigns/top-customers-retention.html"):
+                page.goto(base + path)
+                widths[path] = page.evaluate("document.documentElement.scrollWidth")
+        finally:
+            browser.close()
+    assert widths == {"tags.html": 375, "campaigns/top-customers-retention.html": 375}

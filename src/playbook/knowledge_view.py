@@ -3,9 +3,11 @@
 :func:`knowledge` reads the archive's catalog (``catalog.json`` as a dict, the data
 :func:`playbook.knowledge.read_archive` reads) and nothing else: no warehouse, no notebook.
 
-**Experiments.** An experiment is one experiment_readout report of a campaign (campaign and
-report name), counted once however often it was read out, from its first readout that
-succeeded. Its *decision* is that of its first readout that decided (``ship`` or ``no-ship``):
+**Experiments.** An experiment is what a readout's ``experiment`` parameter names (the
+assignments' experiment; without one, the campaign and report name), counted once however often
+and in however many campaigns it was read out (a Chinese twin of a report is the same
+experiment), from its first readout that succeeded; its idea and area are those of the readouts
+that name them. Its *decision* is that of its first readout that decided (``ship`` or ``no-ship``):
 the day the team could act; an experiment without one is undecided (keep-running, invalid).
 The win rate is ships / decided experiments, with its Wilson 95% interval.
 
@@ -191,16 +193,29 @@ def key_lift(outcome: dict[str, Any]) -> Lift | None:
     return None
 
 
+def _experiment_key(entry: dict[str, Any]) -> tuple[str, str]:
+    """Which experiment a readout reads: the experiment its ``experiment`` parameter names (the
+    assignments' experiment), else its campaign and report name."""
+    params = (entry.get("manifest") or {}).get("parameters")
+    name = params.get("experiment") if isinstance(params, dict) else None
+    if isinstance(name, str) and name:
+        return ("experiment", name)
+    return (str(entry.get("campaign")), str(entry.get("name")))
+
+
 def _experiment(entries: list[dict[str, Any]], areas: dict[str, str]) -> Experiment:
     entries = sorted(entries, key=lambda e: (_run_day(e) or date.max, str(e.get("run_id"))))
     decisive = next((e for e in entries if (e.get("outcome") or {}).get("decision") in DECIDED), None)
     chosen = decisive or entries[-1]
-    spec, outcome = chosen.get("spec") or {}, chosen.get("outcome") or {}
-    idea = spec.get("idea")
+    outcome = chosen.get("outcome") or {}
+    # the idea and area of the readouts that name them (a twin in another campaign may not)
+    named = [e.get("spec") or {} for e in [chosen, *entries]]
+    idea = next((sp["idea"] for sp in named if sp.get("idea")), None)
+    area = next((sp["area"] for sp in named if sp.get("area")), None)
     decision = outcome.get("decision")
     return Experiment(
         campaign=str(chosen.get("campaign")), report=str(chosen.get("name")), idea=idea,
-        area=spec.get("area") or areas.get(str(idea)), first_readout=_run_day(entries[0]) or date.min,
+        area=area or areas.get(str(idea)), first_readout=_run_day(entries[0]) or date.min,
         decision=str(decision) if decision else None, decided_on=_run_day(decisive) if decisive else None,
         lift=key_lift(outcome) if decision == "ship" else None)
 
@@ -293,7 +308,7 @@ def knowledge(catalog: dict[str, Any]) -> Knowledge:
     readouts: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for e in reports:
         if e.get("template") == READOUT and e.get("status") == "ok":
-            readouts.setdefault((str(e.get("campaign")), str(e.get("name"))), []).append(e)
+            readouts.setdefault(_experiment_key(e), []).append(e)
     experiments = sorted((_experiment(v, areas) for v in readouts.values()),
                          key=lambda x: (x.decided_on or x.first_readout, x.campaign, x.report))
     by_area: dict[str, list[Experiment]] = {}
