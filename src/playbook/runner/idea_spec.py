@@ -17,7 +17,7 @@ from typing import Any
 
 from playbook.backlog import find_idea, read_backlog
 from playbook.errors import SpecError
-from playbook.runner.scaffold import new_campaign
+from playbook.runner import scaffold
 from playbook.runner.scaffold import yaml_value as _value
 
 TEMPLATES = ["experiment_design", "experiment_readout"]
@@ -77,7 +77,8 @@ def new_from_idea(campaign: str, idea_id: str, *, backlog: str | Path | None = N
     else:
         ideas, where = read_backlog(warehouse=Warehouse(DEFAULT_WAREHOUSE)), f"{DEFAULT_WAREHOUSE}: table 'backlog'"
     idea = find_idea(ideas, idea_id, where)
-    return new_campaign(campaign, TEMPLATES, force=force, playbooks_dir=playbooks_dir,
+    # looked up at call time: a name bound at import would keep whatever the module held then
+    return scaffold.new_campaign(campaign, TEMPLATES, force=force, playbooks_dir=playbooks_dir,
                         notebooks_dir=notebooks_dir, header=_header(idea, where),
                         title=" ".join(str(idea["idea"]).split()), notes=TODO,
                         values={("experiment_readout", "experiment"): campaign})
