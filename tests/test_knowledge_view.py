@@ -187,11 +187,11 @@ def test_one_experiment_read_out_in_two_campaigns_counts_once() -> None:
     """A Chinese twin of a readout (another campaign, no idea in its spec) is the same experiment."""
     english = entry("limit-banner", "20261110T0600Z", "experiment_readout", readout("ship", 0.09, 0.06, 0.12),
                     idea="IDEA-1", area="activation") | {"manifest": {"parameters": {"experiment": "limit-banner"}}}
-    chinese = entry("growth-review-zh", "20261110T0700Z", "experiment_readout", readout("ship", 0.09, 0.06, 0.12)) | {
+    chinese = entry("growth-review-zh", "20261110T0500Z", "experiment_readout", readout("ship", 0.09, 0.06, 0.12)) | {
         "manifest": {"parameters": {"experiment": "limit-banner"}}}
     other = entry("copy", "20261111T0600Z", "experiment_readout", readout("no-ship"), area="activation")
     k = knowledge({"reports": [chinese, english, other]})
     assert len(k.experiments) == 2 and k.rate.wins == 1 and k.rate.n == 2
     (banner,) = [x for x in k.experiments if x.decision == "ship"]
-    assert (banner.idea, banner.area) == ("IDEA-1", "activation")
+    assert (banner.campaign, banner.idea, banner.area) == ("limit-banner", "IDEA-1", "activation")
     assert [i.total for i in k.impact] == [pytest.approx(0.09)]

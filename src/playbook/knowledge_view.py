@@ -204,7 +204,9 @@ def _experiment_key(entry: dict[str, Any]) -> tuple[str, str]:
 
 
 def _experiment(entries: list[dict[str, Any]], areas: dict[str, str]) -> Experiment:
-    entries = sorted(entries, key=lambda e: (_run_day(e) or date.max, str(e.get("run_id"))))
+    # by day; on one day, a readout whose spec names the idea before its twins
+    entries = sorted(entries, key=lambda e: (_run_day(e) or date.max, not (e.get("spec") or {}).get("idea"),
+                                             str(e.get("run_id"))))
     decisive = next((e for e in entries if (e.get("outcome") or {}).get("decision") in DECIDED), None)
     chosen = decisive or entries[-1]
     outcome = chosen.get("outcome") or {}
