@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -111,6 +112,19 @@ class Decay:
     family: str  # binomial (log link), or poisson (with log users as offset) when it fails
 
 
+def _log_binomial(y: np.ndarray, n: np.ndarray, exog: np.ndarray, start: np.ndarray) -> Any:
+    """The binomial GLM with log link of ``y`` successes in ``n``; None when it fails or its
+    standard errors are not finite."""
+    import statsmodels.api as sm
+
+    try:
+        fit = sm.GLM(np.column_stack([y, n - y]), exog,
+                     family=sm.families.Binomial(link=sm.families.links.Log())).fit(start_params=start)
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        return None
+    return fit if np.all(np.isfinite(fit.bse)) else None
+
+
 def decay_ratio(cells: pd.DataFrame) -> Decay:
     """Fit the decay over the complete cells (grp, j, retained, eligible) with at least one
     member: a binomial GLM with log link, one intercept per cohort and the month index as the
@@ -128,13 +142,9 @@ def decay_ratio(cells: pd.DataFrame) -> Decay:
     family = "binomial"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            start = np.r_[np.log(np.maximum(y.sum(), 0.5) / n.sum()) * np.ones(dummies.shape[1]), -0.1]
-            fit = sm.GLM(np.column_stack([y, n - y]), exog,
-                         family=sm.families.Binomial(link=sm.families.links.Log())).fit(start_params=start)
-            if not np.all(np.isfinite(fit.bse)):
-                raise ValueError("no standard errors")
-        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        start = np.r_[np.log(np.maximum(y.sum(), 0.5) / n.sum()) * np.ones(dummies.shape[1]), -0.1]
+        fit = _log_binomial(y, n, exog, start)
+        if fit is None:  # the log-binomial fit failed or has no standard errors: Poisson with exposure
             family = "poisson"
             fit = sm.GLM(y, exog, family=sm.families.Poisson(), offset=np.log(n)).fit()
     b, se = float(fit.params[-1]), float(fit.bse[-1])
