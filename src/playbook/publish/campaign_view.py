@@ -121,6 +121,16 @@ def _audience(run: Run) -> dict[str, Any] | None:
             "tags": [str(t) for t in tags] if isinstance(tags, list) else []}
 
 
+def _latest(runs: list[Run], language: str) -> list[dict[str, Any]]:
+    """The newest report of each template name (``runs`` newest first), as the index shows it."""
+    seen: dict[str, dict[str, Any]] = {}
+    for run in runs:
+        for report in run.reports:
+            if report.name not in seen:
+                seen[report.name] = report.view(language)
+    return list(seen.values())
+
+
 def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
     """The context of one campaign's page, in the language of its newest run's spec."""
     runs = sorted(runs, key=lambda r: r.sort_key, reverse=True)
@@ -149,6 +159,7 @@ def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
         "ice_text": ("I {} · C {} · E {}".format(*parts) if len(numbers) == 3 else "–"),
         "last_run_sort": latest.sort_key,
         "metric_history": _metric_history(runs, language),
+        "latest": _latest(runs, language),
         "spark_width": SPARK_WIDTH,
         "spark_height": SPARK_HEIGHT,
         "runs": [

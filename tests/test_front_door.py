@@ -1,0 +1,57 @@
+"""The index as the stakeholders' front door: one row per campaign with the latest decision of
+each of its templates, and a run status only where a run failed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.test_publish import FAILED_ERROR, OK_OUTCOME, failed_notebook, make_run, ok_notebook
+
+from playbook.publish import publish
+
+INVALID = {"status": "ok", "headline": "Sample ratio mismatch: no lift can be trusted",
+           "decision": "invalid", "metrics": {"lift": 0.12, "srm_p": 1e-9}}
+
+
+def _archive(tmp_path: Path) -> Path:
+    runs = tmp_path / "runs"
+    make_run(runs, "steady", "20261101T0600Z",
+             [{"name": "data_quality", "status": "ok", "notebook": ok_notebook(),
+               "outcome": OK_OUTCOME | {"headline": "Old headline", "decision": "fail"}}])
+    make_run(runs, "steady", "20261124T0600Z",
+             [{"name": "data_quality", "status": "ok", "notebook": ok_notebook(), "outcome": OK_OUTCOME}])
+    make_run(runs, "broken", "20261124T0700Z",
+             [{"name": "funnel_diagnosis", "status": "failed", "notebook": failed_notebook(),
+               "error": FAILED_ERROR}])
+    make_run(runs, "srm", "20261124T0800Z",
+             [{"name": "experiment_readout", "status": "ok", "notebook": ok_notebook(), "outcome": INVALID}])
+    publish(runs, tmp_path / "archive")
+    return tmp_path / "archive"
+
+
+def _campaign_row(index: str, slug: str) -> str:
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", index.split('id="campaigns"')[1].split("</table>")[0], re.S)
+    return next(row for row in rows if f"campaigns/{slug}.html" in row)
+
+
+def test_campaign_rows_lead_with_the_latest_decision(tmp_path: Path) -> None:
+    index = (_archive(tmp_path) / "index.html").read_text(encoding="utf-8")
+    steady = _campaign_row(index, "steady")
+    assert OK_OUTCOME["headline"] in steady and "Old headline" not in steady  # the newest run's
+    assert 'class="badge decision' in steady
+    assert "status-ok" not in index  # no green "ok" beside any decision
+    broken = _campaign_row(index, "broken")
+    assert "status-failed" in broken and 'class="badge decision' not in broken
+    srm = _campaign_row(index, "srm")
+    assert "decision invalid" in srm and "Numbers withheld" in srm and "0.12" not in srm
+
+
+def test_an_invalid_report_hides_its_body_behind_a_warning(tmp_path: Path) -> None:
+    archive = _archive(tmp_path)
+    page = (archive / "reports/srm/20261124T0800Z/experiment_readout.html").read_text(encoding="utf-8")
+    assert page.index('class="verdict"') < page.index('class="headline"')  # the decision first
+    warning = page.index('<details class="withheld-body">')
+    assert page.index('<section class="nb">') < warning < page.index("TABLE_CELL", warning)
+    ok_page = (archive / "reports/steady/20261124T0600Z/data_quality.html").read_text(encoding="utf-8")
+    assert "withheld-body" not in ok_page and "status-ok" not in ok_page
