@@ -48,7 +48,7 @@ fonts:
 	fi
 
 ## setup: create the venv, install the package with its dev tools and a Jupyter kernel
-setup: $(STAMP) browser
+setup: $(STAMP) browser axe
 
 ## browser: headless Chromium for the browser tests (Debian's chromium, installed when root)
 browser:
@@ -63,6 +63,19 @@ browser:
 		echo "  sudo apt-get install chromium   (or run make setup as root)"; \
 	fi
 
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+## axe: axe-core from the npm registry, for the browser tests' accessibility check (Node.js's npm; Debian's, when root)
+axe: $(AXE)
+$(AXE):
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's npm for axe-core"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null; } \
+		|| echo "could not install npm: the accessibility check will skip"; fi
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --prefix .cache/axe --no-audit --no-fund axe-core@4.10.3 >/dev/null \
+		|| echo "could not install axe-core from the npm registry: the accessibility check will skip"; \
+	else echo "npm is missing, so the accessibility check will skip: sudo apt-get install npm"; fi
+
 ## data: generate the sample warehouse into data/sample (SCALE=1)
 data: $(STAMP)
 	$(BIN)/playbook demo-data --scale $(SCALE) --out data/sample
@@ -76,7 +89,7 @@ demo: $(STAMP) fonts
 	$(BIN)/playbook run --quiet --publish playbooks/next-round-ideas.yml
 
 ## test: run the whole test suite (slow simulations excluded: make test-slow), then test-clock
-test: $(STAMP) browser fonts
+test: $(STAMP) browser fonts axe
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 	@$(MAKE) --no-print-directory test-clock
 
@@ -128,4 +141,4 @@ clean:
 distclean: clean
 	rm -rf $(VENV)
 
-.PHONY: help setup browser fonts catalogues compile-catalogues data demo test test-clock test-slow lint bench serve lab clean distclean
+.PHONY: help setup browser axe fonts catalogues compile-catalogues data demo test test-clock test-slow lint bench serve lab clean distclean

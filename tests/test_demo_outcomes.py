@@ -12,6 +12,10 @@ The fixture holds the English campaigns. The Chinese one (playbooks/growth-revie
 ten templates with the English campaigns' parameters in zh-CN: its outcomes must record
 their language and decide and measure exactly as their English twins (numbers do not depend on
 the language); its headlines are the templates' translations, pinned by their own tests.
+
+The same demo run, published, is then read as a stakeholder reads it: in headless Chromium
+(Debian's, driven by Playwright), at 1366 and 390 px, with axe-core (make axe) checking every
+page; screenshots land in outputs/test-artifacts/screenshots (PLAYBOOK_ARTIFACTS moves them).
 """
 
 from __future__ import annotations
@@ -110,6 +114,85 @@ def test_the_chinese_demo_decides_and_measures_as_the_english_one(
         assert got["metrics"] == want["metrics"], name
         # written in Chinese (the templates' own tests check their labels, tables and cells)
         assert re.search(r"[\u4e00-\u9fff]", got["headline"]), (name, got["headline"])
+
+
+AXE = Path(__file__).resolve().parents[1] / ".cache/axe/node_modules/axe-core/axe.min.js"
+WIDTHS = (1366, 390)
+
+
+def _artifacts() -> Path:
+    import os
+
+    default = Path(__file__).resolve().parents[1] / "outputs" / "test-artifacts"
+    folder = Path(os.environ.get("PLAYBOOK_ARTIFACTS") or default) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def demo_archive(demo_root: Path) -> Path:
+    from playbook.publish import publish
+
+    result = publish(demo_root / "outputs" / "runs", demo_root / "outputs" / "archive",
+                     tags_dir=demo_root / "data" / "tags")
+    assert result.failures == [], result.failures
+    return demo_root / "outputs" / "archive"
+
+
+def _pages(archive: Path) -> list[str]:
+    """The index, the tag and knowledge pages, every campaign page, the newest report of each
+    template of each campaign."""
+    newest: dict[str, str] = {}
+    for page in sorted(archive.glob("reports/*/*/*.html")):
+        campaign, _, name = page.relative_to(archive / "reports").parts
+        newest[f"{campaign}/{name}"] = str(page.relative_to(archive))
+    campaigns = sorted(str(p.relative_to(archive)) for p in archive.glob("campaigns/*.html"))
+    return ["index.html", "tags.html", "knowledge.html", *campaigns, *sorted(newest.values())]
+
+
+def test_the_demo_archive_in_a_browser(demo_archive: Path) -> None:
+    """Every page fits a phone (no sideways scroll) and a desktop, and axe-core finds no serious
+    or critical violation; the index filters its campaigns and reports as a reader types."""
+    from playwright import sync_api
+    from tests.browser import CHROME_ARGS, require_chromium, serve
+
+    chromium = require_chromium()
+    if not AXE.exists():
+        pytest.skip("axe-core is missing: run `make axe` (npm install of axe-core)")
+    shots, pages = _artifacts(), _pages(demo_archive)
+    assert len(pages) > 25
+    problems: list[str] = []
+    with serve(demo_archive) as base, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROME_ARGS)
+        for width in WIDTHS:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            for path in pages:
+                page.goto(base + path)
+                scroll = page.evaluate("document.documentElement.scrollWidth")
+                if scroll > width:
+                    problems.append(f"{path} at {width} px scrolls sideways ({scroll} px)")
+                page.screenshot(path=str(shots / f"{width}-{path.replace('/', '_')}.png"))
+                if width == WIDTHS[0]:
+                    page.add_script_tag(path=str(AXE))
+                    found = page.evaluate("async () => (await axe.run(document, {resultTypes: "
+                                          "['violations']})).violations.map(v => [v.id, v.impact, "
+                                          "v.nodes[0].target.join(' ')])")
+                    problems += [f"{path}: axe {v[0]} ({v[1]}) at {v[2]}" for v in found
+                                 if v[1] in ("serious", "critical")]
+            page.close()
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(base + "index.html")
+        rows = page.locator("#reports tbody tr")
+        total = rows.count()
+        page.fill('input[data-filter="reports"]', "retention_cohorts")
+        visible = page.locator("#reports tbody tr:visible")
+        assert 0 < visible.count() < total
+        assert all("retention_cohorts" in visible.nth(i).inner_text() for i in range(visible.count()))
+        page.click("#campaigns a[href='campaigns/limit-banner-experiment.html']")
+        assert page.locator("h1").first.inner_text().strip()
+        assert "experiment_readout" in page.content()
+        browser.close()
+    assert problems == []
 
 
 if __name__ == "__main__":  # pragma: no cover - writes the fixture
