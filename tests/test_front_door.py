@@ -55,3 +55,23 @@ def test_an_invalid_report_hides_its_body_behind_a_warning(tmp_path: Path) -> No
     assert page.index('<section class="nb">') < warning < page.index("TABLE_CELL", warning)
     ok_page = (archive / "reports/steady/20261124T0600Z/data_quality.html").read_text(encoding="utf-8")
     assert "withheld-body" not in ok_page and "status-ok" not in ok_page
+
+
+def test_the_campaign_page_sets_the_plan_beside_what_happened(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    design = {"status": "ok", "headline": "Run 33 days", "decision": "feasible",
+              "metrics": {"sample_size_per_arm": 539, "duration_days": 33}}
+    readout = {"status": "ok", "headline": "Ship", "decision": "ship",
+               "metrics": {"users.control": 1553, "users.treatment": 500}}
+    make_run(runs, "exp", "20261124T0600Z", [
+        {"name": "experiment_design", "status": "ok", "notebook": ok_notebook(), "outcome": design},
+        {"name": "experiment_readout", "status": "ok", "notebook": ok_notebook(), "outcome": readout,
+         "parameters": {"start": "2026-08-17", "end": "2026-11-09"}}])
+    publish(runs, tmp_path / "archive")
+    page = (tmp_path / "archive/campaigns/exp.html").read_text(encoding="utf-8")
+    plan = re.sub(r"<[^>]+>", " ", page.split('id="plan"')[1].split("</table>")[0])
+    words = plan.split()
+    assert "539" in words and "1,553" in words and "500" in words
+    # 500 treatment users fall short of 539 per arm; 84 days from start to end cover the 33 planned
+    assert re.search(r"Users per arm\s+539\s+control 1,553 · treatment 500\s+no", " ".join(words))
+    assert re.search(r"Duration\s+33 days\s+84 days\s+yes", " ".join(words))

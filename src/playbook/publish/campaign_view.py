@@ -21,7 +21,8 @@ from playbook.publish.formatting import (
     status_word,
 )
 from playbook.publish.metric_text import format_metric, metric_infos, metric_label
-from playbook.publish.model import Run, as_dict
+from playbook.publish.model import Report, Run, as_dict
+from playbook.publish.plan_view import plan_rows
 
 
 def _number(value: Any) -> float | None:
@@ -121,14 +122,13 @@ def _audience(run: Run) -> dict[str, Any] | None:
             "tags": [str(t) for t in tags] if isinstance(tags, list) else []}
 
 
-def _latest(runs: list[Run], language: str) -> list[dict[str, Any]]:
-    """The newest report of each template name (``runs`` newest first), as the index shows it."""
-    seen: dict[str, dict[str, Any]] = {}
+def _newest(runs: list[Run]) -> dict[str, Report]:
+    """The newest report of each template name (``runs`` newest first)."""
+    seen: dict[str, Report] = {}
     for run in runs:
         for report in run.reports:
-            if report.name not in seen:
-                seen[report.name] = report.view(language)
-    return list(seen.values())
+            seen.setdefault(report.name, report)
+    return seen
 
 
 def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
@@ -141,6 +141,7 @@ def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
     parts = [ice.get(k) for k in ("impact", "confidence", "ease")]
     numbers = [p for p in parts if isinstance(p, int | float)]
     targets = as_dict(spec.get("targets"))
+    newest = _newest(runs)
     return {
         "slug": campaign,
         "language": language,
@@ -159,7 +160,8 @@ def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
         "ice_text": ("I {} · C {} · E {}".format(*parts) if len(numbers) == 3 else "–"),
         "last_run_sort": latest.sort_key,
         "metric_history": _metric_history(runs, language),
-        "latest": _latest(runs, language),
+        "latest": [r.view(language) for r in newest.values()],
+        "plan": plan_rows(newest.get("experiment_design"), newest.get("experiment_readout"), language),
         "spark_width": SPARK_WIDTH,
         "spark_height": SPARK_HEIGHT,
         "runs": [
