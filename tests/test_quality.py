@@ -111,8 +111,9 @@ def test_summary_metrics_and_headline(result: QualityResult) -> None:
         / _rule(result, "orders", "min", "amount")["checked"], abs=1e-6)
     assert all(isinstance(v, float) for v in m.values())
     assert result.headline() == (
-        f"Data is not fit to decide on: 5 of {len(r)} rules fail (pass rate "
-        f"{result.pass_rate:.1%} against 95% target; coverage {result.coverage:.1%} against 90%)")
+        f"Data is not fit to decide on: 5 rules marked error fail (5 of {len(r)} rules fail), though "
+        f"the targets are met (pass rate {result.pass_rate:.1%} against 95% target; coverage "
+        f"{result.coverage:.1%} against 90%)")  # why it fails, though both targets are met
     for key, frame in result.failing_samples.items():
         assert 0 < len(frame) <= 5, key
     dup = result.failing_samples["orders.uniqueness.order_id"]

@@ -15,6 +15,7 @@ tables and prose without showing code.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import string
@@ -261,8 +262,11 @@ HIGHLIGHT_CLASS = "row-highlight"
 
 def table(df: pd.DataFrame, formats: Mapping[str, str | Callable[[Any], Any]] | None = None,
           caption: str | None = None, highlight: tuple[str, Any] | None = None,
-          labels: Mapping[str, str] | None = None) -> None:
+          labels: Mapping[str, str] | None = None, collapsed: str | None = None) -> None:
     """Show a DataFrame as a clean table: no index, column formats, optional row highlight.
+
+    ``collapsed`` folds the table behind a ``<details>`` whose summary is that text (escaped),
+    for a long reference table a reader opens only when needed.
 
     ``highlight=("verdict", "fail")`` shades rows whose ``verdict`` is ``fail``. ``labels``
     renames columns for the reader (``{"sla_breach": "SLA breach"}``); ``formats`` and
@@ -297,7 +301,12 @@ def table(df: pd.DataFrame, formats: Mapping[str, str | Callable[[Any], Any]] | 
         styler = styler.set_td_classes(pd.DataFrame(
             [[HIGHLIGHT_CLASS if hit else "" for _ in df.columns] for hit in on],
             index=df.index, columns=df.columns))
-    _display(styler)
+    if collapsed is None:
+        _display(styler)
+        return
+    from IPython.display import HTML
+
+    _display(HTML(f"<details><summary>{html.escape(collapsed)}</summary>{styler.to_html()}</details>"))
 
 
 __all__ = ["OUTCOME_SUFFIX", "SCHEMA_VERSION", "TONE_COLOURS", "Html", "Outcome", "code", "esc", "headline",

@@ -101,6 +101,15 @@ class QualityResult:
                 "{passed} of {n} rules pass, {warn} warning to review",
                 "{passed} of {n} rules pass, {warn} warnings to review", warn).format(passed=n - f, n=n, warn=warn)
             return _("Data is fit to decide on: {what} ({nums})").format(what=what, nums=nums)
+        errors = int((self.failing["severity"] == "error").sum())
+        if errors and self.pass_rate >= self.pass_target and self.coverage >= self.coverage_target:
+            # the rates meet their targets: the reader is told that a rule marked error decides
+            return ngettext(
+                "Data is not fit to decide on: {errors} rule marked error fails ({failed} of {n} "
+                "rules fail), though the targets are met ({nums})",
+                "Data is not fit to decide on: {errors} rules marked error fail ({failed} of {n} "
+                "rules fail), though the targets are met ({nums})", errors).format(
+                    errors=errors, failed=f, n=n, nums=nums)
         return _("Data is not fit to decide on: {failed} of {n} rules fail ({nums})").format(
             failed=f, n=n, nums=nums)
 
