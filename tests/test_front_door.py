@@ -38,7 +38,7 @@ def _campaign_row(index: str, slug: str) -> str:
 def test_campaign_rows_lead_with_the_latest_decision(tmp_path: Path) -> None:
     index = (_archive(tmp_path) / "index.html").read_text(encoding="utf-8")
     steady = _campaign_row(index, "steady")
-    assert OK_OUTCOME["headline"] in steady and "Old headline" not in steady  # the newest run's
+    assert str(OK_OUTCOME["headline"]) in steady and "Old headline" not in steady  # the newest run's
     assert 'class="badge decision' in steady
     assert "status-ok" not in index  # no green "ok" beside any decision
     broken = _campaign_row(index, "broken")
@@ -75,3 +75,35 @@ def test_the_campaign_page_sets_the_plan_beside_what_happened(tmp_path: Path) ->
     # 500 treatment users fall short of 539 per arm; 84 days from start to end cover the 33 planned
     assert re.search(r"Users per arm\s+539\s+control 1,553 · treatment 500\s+no", " ".join(words))
     assert re.search(r"Duration\s+33 days\s+84 days\s+yes", " ".join(words))
+
+
+def test_drafts_run_but_are_published_only_when_asked(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    make_run(runs, "ready", "20261124T0600Z",
+             [{"name": "data_quality", "status": "ok", "notebook": ok_notebook(), "outcome": OK_OUTCOME}])
+    make_run(runs, "half-edited", "20261124T0700Z",
+             [{"name": "data_quality", "status": "ok", "notebook": ok_notebook(), "outcome": OK_OUTCOME}],
+             spec_extra={"draft": True})
+    result = publish(runs, tmp_path / "archive")
+    index = (tmp_path / "archive/index.html").read_text(encoding="utf-8")
+    catalog = (tmp_path / "archive/catalog.json").read_text(encoding="utf-8")
+    assert result.drafts == 1 and result.reports == 1 and result.failures == []
+    assert "campaigns/ready.html" in index and "half-edited" not in index + catalog
+    assert not (tmp_path / "archive/campaigns/half-edited.html").exists()
+
+    result = publish(runs, tmp_path / "preview", include_drafts=True)
+    index = (tmp_path / "preview/index.html").read_text(encoding="utf-8")
+    assert result.drafts == 0 and result.reports == 2
+    assert 'half-edited.html">Title of half-edited</a> <span class="badge draft">Draft</span>' in index
+    page = (tmp_path / "preview/campaigns/half-edited.html").read_text(encoding="utf-8")
+    assert '<span class="badge draft">Draft</span>' in page
+
+
+def test_playbook_new_writes_a_draft(project: Path) -> None:
+    import yaml
+    from tests.conftest import run_cli
+
+    made = run_cli(project, "new", "spring-promo", "--template", "trivial")
+    assert made.exit_code == 0, made.output
+    spec = yaml.safe_load((project / "playbooks/spring-promo.yml").read_text(encoding="utf-8"))
+    assert spec["draft"] is True

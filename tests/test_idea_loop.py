@@ -30,7 +30,10 @@ DESIGNED_AT, KEEP_RUNNING_AT, DECIDED_AT = datetime(2026, 8, 10, 6), datetime(20
 
 
 def fill(text: str, end: str) -> str:
-    """What the analyst sets in the TODO lines: the experiment's name and its dates."""
+    """What the analyst sets in the TODO lines: the experiment's name and its dates; the spec is
+    ready, so no longer a draft."""
+    assert re.search(r"(?m)^draft: true", text)
+    text = re.sub(r"(?m)^draft: true.*\n", "", text)
     text = re.sub(r"(?m)^(\s+experiment:) \S+", r"\1 limit-banner", text)
     text = re.sub(r"(?m)^(\s+start:) ''", r"\1 '2026-08-17'", text)
     return re.sub(r"(?m)^(\s+end:) '[^']*'", rf"\1 '{end}'", text)

@@ -54,7 +54,7 @@ def newcomer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert spec.returncode == 0, spec.stderr
     ran = playbook(root, "run", "--quiet", "playbooks/count-check.yml")
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    published = playbook(root, "publish")
+    published = playbook(root, "publish", "--include-drafts")  # a spec `playbook new` wrote is a draft
     assert published.returncode == 0, published.stderr
     return root
 

@@ -112,8 +112,9 @@ def new(campaign: str, *, templates: tuple[str, ...], fork: bool, force: bool, i
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--jobs", "-j", type=int, default=None, help="templates run in parallel (default: cores)")
 @click.option("--publish/--no-publish", default=False, help="publish the archive after the run")
+@click.option("--include-drafts", is_flag=True, help="with --publish: publish draft specs' runs too")
 @click.option("--quiet", is_flag=True, help="no progress bar")
-def run(specs: tuple[Path, ...], jobs: int | None, publish: bool, quiet: bool) -> None:
+def run(specs: tuple[Path, ...], jobs: int | None, publish: bool, include_drafts: bool, quiet: bool) -> None:
     """Run every template of each SPEC with papermill into outputs/runs/."""
     from playbook.runner.execute import run_specs
 
@@ -130,16 +131,18 @@ def run(specs: tuple[Path, ...], jobs: int | None, publish: bool, quiet: bool) -
             click.echo(line)
         failed |= rec.status != "ok"
     if publish:
-        failed |= not _publish(force=False)
+        failed |= not _publish(force=False, include_drafts=include_drafts)
     if failed:
         sys.exit(EXIT_FAILED)
 
 
-def _publish(force: bool) -> bool:
+def _publish(force: bool, include_drafts: bool = False) -> bool:
     """Publish the archive; False when some sources could not be read (each is named)."""
     from playbook.publish import publish as do_publish
 
-    result = do_publish(force=force)
+    result = do_publish(force=force, include_drafts=include_drafts)
+    if result.drafts:
+        click.echo(f"left out {result.drafts} run(s) of draft specs (publish them with --include-drafts)")
     for failure in result.failures:
         click.echo(f"not published: outputs/runs/{failure.source}: {failure.message}", err=True)
     click.echo(f"published {result.converted} new report(s), {result.skipped} unchanged")
@@ -149,9 +152,10 @@ def _publish(force: bool) -> bool:
 
 @main.command()
 @click.option("--force", is_flag=True, help="convert every report again")
-def publish(force: bool) -> None:
+@click.option("--include-drafts", is_flag=True, help="publish the runs of draft specs too")
+def publish(force: bool, include_drafts: bool) -> None:
     """Publish executed runs as HTML (code hidden) into outputs/archive/."""
-    if not _publish(force):
+    if not _publish(force, include_drafts):
         sys.exit(EXIT_FAILED)
 
 

@@ -262,7 +262,7 @@ HIGHLIGHT_CLASS = "row-highlight"
 
 def table(df: pd.DataFrame, formats: Mapping[str, str | Callable[[Any], Any]] | None = None,
           caption: str | None = None, highlight: tuple[str, Any] | None = None,
-          labels: Mapping[str, str] | None = None, collapsed: str | None = None) -> None:
+          labels: Mapping[str, str] | None = None, *, collapsed: str | None = None) -> None:
     """Show a DataFrame as a clean table: no index, column formats, optional row highlight.
 
     ``collapsed`` folds the table behind a ``<details>`` whose summary is that text (escaped),

@@ -152,6 +152,7 @@ def campaign_view(campaign: str, runs: list[Run]) -> dict[str, Any]:
         "schedule": spec.get("schedule"),
         "audience": _audience(latest),
         "idea": spec.get("idea"),
+        "draft": latest.draft,
         "area": spec.get("area"),
         "spec_path": latest.manifest.get("spec_path"),
         "targets": targets,

@@ -229,6 +229,11 @@ class Run:
         return str(self.manifest.get("status") or "unknown")
 
     @property
+    def draft(self) -> bool:
+        """Its spec says ``draft: true`` (published only with ``include_drafts``)."""
+        return self.spec.get("draft") is True
+
+    @property
     def started(self) -> datetime | None:
         return _parse_time(self.manifest.get("started_at"), self.run_id)
 

@@ -32,6 +32,10 @@ Rules this module keeps:
   goes on.
 - **Escaping.** Everything from a spec or data goes through Jinja2 with autoescape.
 
+**Drafts** (a spec with ``draft: true``, as ``playbook new`` writes it) run like any spec but
+are left out of every page and the catalog unless ``include_drafts=True``; then their campaign
+rows and pages say "Draft".
+
 Reading run folders lives in :mod:`playbook.publish.model`, how metrics are shown in
 :mod:`playbook.publish.metric_text` and other values in
 :mod:`playbook.publish.formatting`, notebook conversion in :mod:`playbook.publish.convert`, what
@@ -92,6 +96,7 @@ class PublishResult:
     index: Path
     failures: list[PublishFailure] = field(default_factory=list)
     seconds: float = 0.0
+    drafts: int = 0  # runs of draft specs left out (publish them with include_drafts)
 
 
 # --------------------------------------------------------------------------- writing
@@ -259,6 +264,7 @@ def publish(
     force: bool = False,
     progress: bool = False,
     tags_dir: Path | None = None,
+    include_drafts: bool = False,
 ) -> PublishResult:
     """Publish every finished run under ``runs_dir`` into the archive at ``archive_dir``.
 
@@ -271,6 +277,8 @@ def publish(
     archive_dir = project.archive if archive_dir is None else Path(archive_dir)
     failures: list[PublishFailure] = []
     runs = read_runs(runs_dir, failures)
+    drafts = 0 if include_drafts else sum(run.draft for run in runs)
+    runs = runs if include_drafts else [run for run in runs if not run.draft]
     reports = [r for run in runs for r in run.reports]
     old_state = _load_state(archive_dir)
     state: dict[str, str] = {}
@@ -332,6 +340,7 @@ def publish(
         index=index,
         failures=failures,
         seconds=time.perf_counter() - start,
+        drafts=drafts,
     )
 
 

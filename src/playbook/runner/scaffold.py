@@ -68,6 +68,7 @@ def new_campaign(campaign: str, templates: list[str], *, fork: bool = False, for
         f"campaign: {campaign}",
         f"title: {yaml_value(title or campaign.replace('-', ' ').capitalize())}",
         *[line for line in header if not line.startswith("#")],
+        "draft: true                        # published only with --include-drafts: delete once edited",
         "# schedule: \"0 6 * * 1\"           # cron: run every Monday 06:00 UTC",
         "# targets: {cac: -0.15}            # KPI targets, relative change",
         "# data:                            # default: the sample warehouse in data/sample",

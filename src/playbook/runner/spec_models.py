@@ -116,6 +116,9 @@ class Spec(_Strict):
     idea: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)] | None = None
     area: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     language: str = DEFAULT_LANGUAGE  # of everything a stakeholder reads (playbook.i18n)
+    #: a draft runs like any spec, but `playbook publish` leaves its runs out of the archive
+    #: unless --include-drafts (`playbook new` writes drafts: a spec is ready once edited)
+    draft: bool = False
     schedule: str | None = None
     targets: dict[str, float] = Field(default_factory=dict)
     data: dict[str, DataEntry] = Field(default_factory=dict)
