@@ -124,10 +124,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-## serve: serve the published archive on http://localhost:$(PORT)
+## serve: serve the published archive on http://127.0.0.1:$(PORT) (playbook archive serve)
 serve: $(STAMP)
-	@echo "archive on http://localhost:$(PORT)/index.html"
-	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory outputs/archive
+	$(BIN)/playbook archive serve --port $(PORT)
 
 ## lab: open JupyterLab on the templates
 lab: $(STAMP)

@@ -3,7 +3,8 @@
     playbook new <campaign> --template T [--fork]   write playbooks/<campaign>.yml
     playbook new <campaign> --from-idea ID          ... an A/B test's spec from a backlog idea
     playbook run <spec> [<spec> ...]                run templates with papermill
-    playbook publish                                convert runs into the HTML archive
+    playbook publish [--include-drafts]             convert runs into the HTML archive
+    playbook archive remove|serve                   retract runs; serve the archive
     playbook list                                   templates, campaigns, recent runs
     playbook demo-data [--scale N] [--seed S]       generate the sample warehouse
     playbook schedule [--run]                       campaigns due by their cron schedule
@@ -42,6 +43,8 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 import click  # noqa: E402
 
+from playbook.cli_archive import archive  # noqa: E402
+from playbook.cli_archive import publish_archive as _publish  # noqa: E402
 from playbook.errors import PlaybookError  # noqa: E402
 
 #: Exit codes (module docstring).
@@ -112,7 +115,7 @@ def new(campaign: str, *, templates: tuple[str, ...], fork: bool, force: bool, i
 @click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--jobs", "-j", type=int, default=None, help="templates run in parallel (default: cores)")
 @click.option("--publish/--no-publish", default=False, help="publish the archive after the run")
-@click.option("--include-drafts", is_flag=True, help="with --publish: publish draft specs' runs too")
+@click.option("--include-drafts", is_flag=True, help="with --publish: publish draft runs too")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def run(specs: tuple[Path, ...], jobs: int | None, publish: bool, include_drafts: bool, quiet: bool) -> None:
     """Run every template of each SPEC with papermill into outputs/runs/."""
@@ -136,27 +139,16 @@ def run(specs: tuple[Path, ...], jobs: int | None, publish: bool, include_drafts
         sys.exit(EXIT_FAILED)
 
 
-def _publish(force: bool, include_drafts: bool = False) -> bool:
-    """Publish the archive; False when some sources could not be read (each is named)."""
-    from playbook.publish import publish as do_publish
-
-    result = do_publish(force=force, include_drafts=include_drafts)
-    if result.drafts:
-        click.echo(f"left out {result.drafts} run(s) of draft specs (publish them with --include-drafts)")
-    for failure in result.failures:
-        click.echo(f"not published: outputs/runs/{failure.source}: {failure.message}", err=True)
-    click.echo(f"published {result.converted} new report(s), {result.skipped} unchanged")
-    click.echo(f"archive: {Path(result.index).resolve()}")
-    return not result.failures
-
-
 @main.command()
 @click.option("--force", is_flag=True, help="convert every report again")
-@click.option("--include-drafts", is_flag=True, help="publish the runs of draft specs too")
+@click.option("--include-drafts", is_flag=True, help="publish the runs of draft specs too, labelled Draft")
 def publish(force: bool, include_drafts: bool) -> None:
     """Publish executed runs as HTML (code hidden) into outputs/archive/."""
     if not _publish(force, include_drafts):
         sys.exit(EXIT_FAILED)
+
+
+main.add_command(archive)
 
 
 @main.command()

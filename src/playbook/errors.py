@@ -61,3 +61,7 @@ def write_problem(path: str | Path, exc: OSError, what: str) -> str:
     else:
         fix = "outputs/ must be a folder you can write to"
     return f"{path}: cannot {what} ({exc.strerror or exc}); {fix}"
+
+
+class ArchiveError(PlaybookError):
+    """An archive command names a campaign or run that is not there, or is not a safe name."""

@@ -164,6 +164,7 @@ class Report:
             "language_name": LANGUAGE_NAMES.get(self.language, self.language),
             "campaign": self.run.campaign,
             "campaign_title": self.run.title,
+            "draft": self.run.draft,
             "run_id": self.run.run_id,
             "name": self.name,
             "template": str(self.entry.get("template") or self.name),
